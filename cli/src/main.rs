@@ -1,0 +1,102 @@
+//! `sigil`: a thin command line over the compiler and the engine.
+//!
+//! Architecture invariant: no detection logic lives here. This crate parses arguments, reads
+//! files, and prints; everything it decides about rules or events comes from the libraries.
+
+mod check;
+mod hunt;
+mod input;
+mod output;
+mod rules;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "sigil", version, about = "Sigma detection rules over cloud and host logs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run rules over events and print an alert for every match.
+    Hunt(HuntArgs),
+    /// Compile rules and report every rejected rule with file, line and column.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+pub struct RuleArgs {
+    /// Placeholder values for rules using `|expand`: NAME=VALUE[,VALUE...] (repeatable).
+    #[arg(long = "placeholder", value_name = "NAME=VALUES")]
+    pub placeholders: Vec<String>,
+    /// A YAML file mapping placeholder names to values (repeatable).
+    #[arg(long = "placeholder-file", value_name = "FILE")]
+    pub placeholder_files: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct HuntArgs {
+    /// Rule files or directories (searched recursively for *.yml, *.yaml). Repeatable.
+    /// Without it, Sigil's embedded rule pack is used.
+    #[arg(long = "rules", short = 'r', value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// The log source of the inputs, e.g. product=aws,service=cloudtrail. Rules whose
+    /// logsource disagrees are skipped; without it, every rule sees every event.
+    #[arg(long, value_name = "KEY=VALUE,...")]
+    pub logsource: Option<String>,
+    /// Output format (default: table on a terminal, jsonl otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<HuntFormat>,
+    /// The event field holding the event time (default: the first of @timestamp, timestamp,
+    /// time, eventTime, the EVTX SystemTime, UtcTime, published).
+    #[arg(long, value_name = "FIELD")]
+    pub timestamp_field: Option<String>,
+    #[command(flatten)]
+    pub rule_args: RuleArgs,
+    /// Event files: JSON Lines, a JSON array, a CloudTrail {"Records": [...]} file, or .gz of
+    /// any of these. `-` or nothing reads standard input.
+    #[arg(value_name = "EVENTS")]
+    pub events: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HuntFormat {
+    Jsonl,
+    Table,
+}
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// Rule files or directories.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CheckFormat,
+    #[command(flatten)]
+    pub rule_args: RuleArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Hunt(args) => hunt::run(args),
+        Command::Check(args) => check::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("sigil: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

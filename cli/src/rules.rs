@@ -1,0 +1,83 @@
+//! Finding and compiling rules for a command: rule paths (files, or directories searched
+//! recursively for `*.yml`/`*.yaml`), the embedded pack, and placeholder values.
+
+use sigil_compiler::{Compiler, Options, Output, Placeholders};
+use std::path::{Path, PathBuf};
+
+/// Every rule file under the given paths, in a stable order.
+pub fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out).map_err(|e| format!("cannot read the rule directory {}: {e}", p.display()))?;
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            return Err(format!("no rule file or directory at {}: check the --rules path", p.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `NAME=v1,v2` from the command line.
+pub fn parse_placeholder_arg(arg: &str) -> Result<(String, Vec<String>), String> {
+    let (name, values) = arg
+        .split_once('=')
+        .ok_or_else(|| format!("--placeholder expects NAME=VALUE[,VALUE...], got '{arg}'"))?;
+    let name = name.trim().trim_matches('%').to_string();
+    if name.is_empty() {
+        return Err(format!("--placeholder '{arg}' has no name before '='"));
+    }
+    Ok((name, values.split(',').map(|v| v.to_string()).collect()))
+}
+
+pub fn placeholders(args: &[String], files: &[PathBuf]) -> Result<Placeholders, String> {
+    let mut out = Placeholders::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read the placeholder file {}: {e}", f.display()))?;
+        let parsed = sigil_compiler::parse_placeholder_file(&f.display().to_string(), &text).map_err(|d| d.to_string())?;
+        for (k, v) in parsed {
+            out.entry(k).or_default().extend(v);
+        }
+    }
+    for a in args {
+        let (name, values) = parse_placeholder_arg(a)?;
+        out.entry(name).or_default().extend(values);
+    }
+    Ok(out)
+}
+
+/// Compiles the given rule paths, or the embedded pack when there are none.
+pub fn compile(paths: &[PathBuf], placeholders: Placeholders) -> Result<Output, String> {
+    let mut compiler = Compiler::new(Options { placeholders });
+    if paths.is_empty() {
+        for (path, text) in sigil_pack::RULE_FILES {
+            compiler.add_file(&format!("{}{path}", sigil_pack::EMBEDDED_PREFIX), text);
+        }
+    } else {
+        for file in rule_files(paths)? {
+            let name = file.display().to_string();
+            match std::fs::read(&file) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => compiler.add_file(&name, &text),
+                    Err(_) => compiler.add_unreadable(&name, "the rule file is not UTF-8 text"),
+                },
+                Err(e) => return Err(format!("cannot read the rule file {name}: {e}")),
+            }
+        }
+    }
+    Ok(compiler.finish())
+}

@@ -1,0 +1,116 @@
+//! Sigil's alert: the stable JSON object that `sigil hunt --format jsonl` prints, one per line.
+//!
+//! The shape is a contract (README, "Alert format"): fields may be added, never renamed or
+//! removed. This module builds alerts; it never decides what fires.
+
+use crate::eval::{Detection, Engine};
+use crate::event;
+use crate::plan::RuleInfo;
+use crate::time;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Where an event came from, so an alert points back to its evidence.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EventSource {
+    /// The input path, or `-` for standard input.
+    pub file: String,
+    /// 1-based line in JSON Lines input; 1-based position in a JSON array or `Records` list.
+    pub line: u64,
+}
+
+/// The event-time fields tried in order when no `--timestamp-field` is given.
+pub const TIMESTAMP_FIELDS: &[&str] = &[
+    "@timestamp",
+    "timestamp",
+    "time",
+    "eventTime",
+    "Event.System.TimeCreated.#attributes.SystemTime",
+    "TimeCreated.SystemTime",
+    "UtcTime",
+    "published",
+];
+
+/// The event's time: the first timestamp field present, normalised to RFC 3339 UTC when it
+/// parses, and kept as written when it does not.
+pub fn event_time(event: &Value, field: Option<&str>) -> Value {
+    let candidates: &[&str] = match field {
+        Some(f) => &[f][..],
+        None => TIMESTAMP_FIELDS,
+    };
+    for name in candidates {
+        if let Some(v) = event::lookup(event, name).first() {
+            if v.is_null() {
+                continue;
+            }
+            return match time::parse_value(v) {
+                Some(dt) => Value::String(time::to_rfc3339_utc(&dt)),
+                None => v.clone(),
+            };
+        }
+    }
+    Value::Null
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertRule<'a> {
+    pub id: &'a str,
+    pub name: Option<&'a str>,
+    pub title: &'a str,
+    pub level: Option<&'a str>,
+    pub status: Option<&'a str>,
+    /// Always present: the SigmaHQ licence (DRL 1.1) requires the author wherever a match shows.
+    pub author: Option<&'a str>,
+    pub tags: &'a [String],
+}
+
+impl<'a> AlertRule<'a> {
+    pub fn new(info: &'a RuleInfo) -> Self {
+        AlertRule {
+            id: &info.id,
+            name: info.name.as_deref(),
+            title: &info.title,
+            level: info.level.as_deref(),
+            status: info.status.as_deref(),
+            author: info.author.as_deref(),
+            tags: &info.tags,
+        }
+    }
+}
+
+/// A detection alert.
+#[derive(Debug, Clone, Serialize)]
+pub struct Alert<'a> {
+    pub kind: &'static str,
+    pub rule: AlertRule<'a>,
+    pub source: &'a EventSource,
+    pub timestamp: Value,
+    /// The fields whose predicates made the rule fire, with the values the event holds.
+    pub matched: Map<String, Value>,
+    pub event: &'a Value,
+}
+
+impl<'a> Alert<'a> {
+    pub fn detection(
+        engine: &'a Engine,
+        detection: &Detection,
+        event: &'a Value,
+        source: &'a EventSource,
+        timestamp_field: Option<&str>,
+    ) -> Alert<'a> {
+        let mut matched = Map::new();
+        for p in &detection.matched_predicates {
+            if let Some((name, value)) = engine.matched_field(event, *p) {
+                matched.entry(name.to_string()).or_insert_with(|| value.clone());
+            }
+        }
+        Alert {
+            kind: "detection",
+            rule: AlertRule::new(&engine.rules()[detection.rule].info),
+            source,
+            timestamp: event_time(event, timestamp_field),
+            matched,
+            event,
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! The Sigil engine: runs a compiled [`plan::Plan`] over JSON events and reports which rules fired.
+//!
+//! The pipeline inside this crate is small and one-way:
+//!
+//! * [`plan`] — the compiled, serializable form of a rule pack (what the compiler produces);
+//! * [`event`] — how a Sigma field name is looked up in a JSON event (flat dotted keys, nested
+//!   paths, arrays);
+//! * [`matcher`] — each predicate of the plan turned into a ready-to-run matcher;
+//! * [`time`] — timestamps in events (alert time and the time-part modifiers);
+//! * [`eval`] — the [`Engine`] that evaluates every rule's condition for one event;
+//! * [`alert`] — the stable alert JSON that callers print.
+//!
+//! Architecture invariant: this crate does no file, network, thread or clock access of its own,
+//! so it builds unchanged for `wasm32-unknown-unknown`.
+
+pub mod alert;
+pub mod eval;
+pub mod event;
+pub mod matcher;
+pub mod plan;
+pub mod time;
+
+pub use alert::{Alert, EventSource};
+pub use eval::{Detection, Engine};
+pub use plan::{Plan, PLAN_FORMAT_VERSION};

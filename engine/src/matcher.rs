@@ -1,0 +1,246 @@
+//! Runtime matchers: each [`Test`] of the plan, prepared once so that testing an event value is
+//! cheap (regexes compiled, literals case-folded, the shape of a wildcard pattern recognised).
+//!
+//! This module decides how *one value* is tested. Which values a field name reaches is
+//! [`crate::event`]'s job; how predicates combine into rules is [`crate::eval`]'s.
+
+use crate::event::{self, Found};
+use crate::plan::{CmpOp, RefMode, RegexSpec, StrPattern, Test, TimePart, Token};
+use crate::time;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+/// A [`Test`] ready to run.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    Null,
+    Exists(bool),
+    Str(StrMatcher),
+    Num { op: CmpOp, value: f64 },
+    Bool(bool),
+    Regex(regex::Regex),
+    Cidr(ipnet::IpNet),
+    TimePart { part: TimePart, op: CmpOp, value: i64 },
+    FieldRef { other: String, mode: RefMode, cased: bool },
+}
+
+/// Why a plan could not be prepared (only a regex that the compiler did not check can fail).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrepareError(pub String);
+
+impl Matcher {
+    pub fn prepare(test: &Test) -> Result<Matcher, PrepareError> {
+        Ok(match test {
+            Test::Null => Matcher::Null,
+            Test::Exists(b) => Matcher::Exists(*b),
+            Test::Str(p) => Matcher::Str(StrMatcher::new(p)?),
+            Test::Num { op, value } => Matcher::Num { op: *op, value: *value },
+            Test::Bool(b) => Matcher::Bool(*b),
+            Test::Regex(spec) => Matcher::Regex(build_regex(spec)?),
+            Test::Cidr(net) => Matcher::Cidr(*net),
+            Test::TimePart { part, op, value } => Matcher::TimePart { part: *part, op: *op, value: *value },
+            Test::FieldRef { other, mode, cased } => Matcher::FieldRef {
+                other: other.clone(),
+                mode: *mode,
+                cased: *cased,
+            },
+        })
+    }
+
+    /// Tests the values a field reached in `event`.
+    pub fn test_field(&self, event: &Value, found: &Found<'_>) -> bool {
+        match self {
+            Matcher::Null => found.is_null(),
+            Matcher::Exists(want) => !found.is_absent() == *want,
+            Matcher::FieldRef { other, mode, cased } => {
+                let theirs = event::lookup(event, other);
+                found.leaves().any(|mine| {
+                    theirs.leaves().any(|t| match (scalar_text(mine), scalar_text(t)) {
+                        (Some(a), Some(b)) => compare_ref(&a, &b, *mode, *cased),
+                        _ => false,
+                    })
+                })
+            }
+            _ => found.leaves().any(|v| self.test_value(v)),
+        }
+    }
+
+    /// Tests every string of the event (a keyword search).
+    pub fn test_keywords(&self, event: &Value) -> bool {
+        match self {
+            Matcher::Str(m) => event::any_string(event, &mut |s| m.is_match(s)),
+            Matcher::Regex(re) => event::any_string(event, &mut |s| re.is_match(s)),
+            _ => false,
+        }
+    }
+
+    fn test_value(&self, v: &Value) -> bool {
+        match self {
+            Matcher::Str(m) => scalar_text(v).is_some_and(|s| m.is_match(&s)),
+            Matcher::Regex(re) => scalar_text(v).is_some_and(|s| re.is_match(&s)),
+            Matcher::Num { op, value } => as_number(v).is_some_and(|n| op.holds(n, *value)),
+            Matcher::Bool(b) => match v {
+                Value::Bool(x) => x == b,
+                Value::String(s) => s.trim().eq_ignore_ascii_case(if *b { "true" } else { "false" }),
+                _ => false,
+            },
+            Matcher::Cidr(net) => match v {
+                Value::String(s) => s.trim().parse::<IpAddr>().is_ok_and(|ip| net.contains(&ip)),
+                _ => false,
+            },
+            Matcher::TimePart { part, op, value } => {
+                time::parse_value(v).is_some_and(|dt| op.holds(time::part(&dt, *part), *value))
+            }
+            Matcher::Null | Matcher::Exists(_) | Matcher::FieldRef { .. } => false,
+        }
+    }
+}
+
+/// The text a string test sees for a scalar: strings as they are, numbers and booleans as JSON
+/// writes them. Objects and null never match a string test.
+fn scalar_text(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        _ => None,
+    }
+}
+
+/// Numbers and numeric strings as numbers; anything else is not a number.
+fn as_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+        _ => None,
+    }
+}
+
+fn compare_ref(mine: &str, theirs: &str, mode: RefMode, cased: bool) -> bool {
+    let (a, b) = if cased {
+        (Cow::Borrowed(mine), Cow::Borrowed(theirs))
+    } else {
+        (fold(mine), fold(theirs))
+    };
+    match mode {
+        RefMode::Equal => a == b,
+        RefMode::Contains => a.contains(b.as_ref()),
+        RefMode::StartsWith => a.starts_with(b.as_ref()),
+        RefMode::EndsWith => a.ends_with(b.as_ref()),
+    }
+}
+
+/// Case folding for case-insensitive comparison; borrows when nothing changes.
+fn fold(s: &str) -> Cow<'_, str> {
+    if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
+}
+
+fn build_regex(spec: &RegexSpec) -> Result<regex::Regex, PrepareError> {
+    regex::RegexBuilder::new(&spec.pattern)
+        .case_insensitive(spec.ignore_case)
+        .multi_line(spec.multi_line)
+        .dot_matches_new_line(spec.dot_all)
+        .size_limit(1 << 22)
+        .build()
+        .map_err(|e| PrepareError(e.to_string()))
+}
+
+/// A Sigma string pattern, recognised by shape: the common shapes (exact, prefix, suffix,
+/// substring) are plain string operations; anything else becomes an anchored regex, which
+/// matches wildcards in linear time.
+#[derive(Debug, Clone)]
+pub struct StrMatcher {
+    shape: Shape,
+    cased: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Shape {
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    Contains(String),
+    /// `*`: any string, the empty one included.
+    Anything,
+    Wildcard(regex::Regex),
+}
+
+impl StrMatcher {
+    pub fn new(p: &StrPattern) -> Result<StrMatcher, PrepareError> {
+        let lit = |s: &String| if p.cased { s.clone() } else { s.to_lowercase() };
+        let shape = match p.tokens.as_slice() {
+            [] => Shape::Exact(String::new()),
+            [Token::Lit(s)] => Shape::Exact(lit(s)),
+            [Token::Lit(s), Token::AnyString] => Shape::Prefix(lit(s)),
+            [Token::AnyString, Token::Lit(s)] => Shape::Suffix(lit(s)),
+            [Token::AnyString, Token::Lit(s), Token::AnyString] => Shape::Contains(lit(s)),
+            tokens if tokens.iter().all(|t| *t == Token::AnyString) => Shape::Anything,
+            tokens => Shape::Wildcard(wildcard_regex(tokens, p.cased)?),
+        };
+        Ok(StrMatcher { shape, cased: p.cased })
+    }
+
+    pub fn is_match(&self, s: &str) -> bool {
+        let hay = if self.cased { Cow::Borrowed(s) } else { fold(s) };
+        match &self.shape {
+            Shape::Exact(n) => hay == n.as_str(),
+            Shape::Prefix(n) => hay.starts_with(n.as_str()),
+            Shape::Suffix(n) => hay.ends_with(n.as_str()),
+            Shape::Contains(n) => hay.contains(n.as_str()),
+            Shape::Anything => true,
+            // The regex carries its own case-insensitivity; give it the original text.
+            Shape::Wildcard(re) => re.is_match(s),
+        }
+    }
+}
+
+fn wildcard_regex(tokens: &[Token], cased: bool) -> Result<regex::Regex, PrepareError> {
+    let mut pattern = String::from("^");
+    for t in tokens {
+        match t {
+            Token::Lit(s) => pattern.push_str(&regex::escape(s)),
+            Token::AnyString => pattern.push_str(".*"),
+            Token::AnyChar => pattern.push('.'),
+        }
+    }
+    pattern.push('$');
+    regex::RegexBuilder::new(&pattern)
+        .case_insensitive(!cased)
+        .dot_matches_new_line(true)
+        .size_limit(1 << 22)
+        .build()
+        .map_err(|e| PrepareError(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pat(tokens: Vec<Token>) -> StrMatcher {
+        StrMatcher::new(&StrPattern { tokens, cased: false }).unwrap()
+    }
+
+    #[test]
+    fn wildcard_backtracking_vectors() {
+        use Token::*;
+        let l = |s: &str| Lit(s.to_string());
+        let m = pat(vec![AnyString, l("ab"), AnyChar, l("c")]);
+        assert!(m.is_match("abxabyc"));
+        let m = pat(vec![l("foo"), AnyString, l("bar"), AnyString, l("fizz")]);
+        assert!(!m.is_match("foobarbarfizznope"));
+        let m = pat(vec![l("a"), AnyChar, l("c")]);
+        assert!(m.is_match("a🔥c"));
+        assert!(m.is_match("A\nC"));
+    }
+
+    #[test]
+    fn case_folding_is_unicode_aware() {
+        let m = pat(vec![Token::Lit("ÄÖÜ".into())]);
+        assert!(m.is_match("äöü"));
+    }
+}

@@ -1,0 +1,184 @@
+//! The compiled plan: what the rule compiler hands to the engine.
+//!
+//! A plan is plain data (serde), so it can be cached, shipped to a Wasm host or a browser, and
+//! loaded without any YAML. It owns the *meaning* of every predicate; it never owns runtime
+//! state such as compiled regexes (see [`crate::matcher`]).
+//!
+//! Predicates are deduplicated across rules: a rule's condition refers to them by index.
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever the serialized shape of [`Plan`] changes meaning.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// A compiled rule pack.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Plan {
+    pub format_version: u32,
+    pub predicates: Vec<Predicate>,
+    pub rules: Vec<CompiledRule>,
+}
+
+/// One detection rule, ready to evaluate.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CompiledRule {
+    pub info: RuleInfo,
+    pub logsource: LogSource,
+    pub condition: Expr,
+}
+
+/// The rule's descriptive block, as it appears in alerts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RuleInfo {
+    /// The rule's `id`, or its `name` when it has no id.
+    pub id: String,
+    pub name: Option<String>,
+    pub title: String,
+    pub level: Option<String>,
+    pub status: Option<String>,
+    pub author: Option<String>,
+    pub tags: Vec<String>,
+    pub description: Option<String>,
+    pub references: Vec<String>,
+    pub falsepositives: Vec<String>,
+    /// Where the rule came from (file path or embedded name), for diagnostics and alerts.
+    pub origin: String,
+}
+
+/// The Sigma `logsource` fields that route events to rules.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub struct LogSource {
+    pub product: Option<String>,
+    pub category: Option<String>,
+    pub service: Option<String>,
+}
+
+impl LogSource {
+    /// A rule runs on events of a declared source unless one of the fields set on both sides
+    /// disagrees. A field the declaration leaves open never excludes a rule: the user did not
+    /// say, so the rule gets the benefit of the doubt.
+    pub fn admits(&self, rule: &LogSource) -> bool {
+        fn agree(declared: &Option<String>, rule: &Option<String>) -> bool {
+            match (declared, rule) {
+                (Some(d), Some(r)) => d.eq_ignore_ascii_case(r),
+                _ => true,
+            }
+        }
+        agree(&self.product, &rule.product)
+            && agree(&self.category, &rule.category)
+            && agree(&self.service, &rule.service)
+    }
+}
+
+/// A boolean expression over predicates.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum Expr {
+    Const(bool),
+    Pred(u32),
+    Not(Box<Expr>),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+}
+
+/// A test applied to one field of an event, or to every string in it (keywords).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Predicate {
+    pub target: Target,
+    pub test: Test,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// A field, by its Sigma name (dotted names reach into nested objects).
+    Field(String),
+    /// Field-less values: tested against every string value of the event.
+    Keywords,
+}
+
+/// What a predicate checks. Every test is false on a missing field, except [`Test::Null`] and
+/// [`Test::Exists`] with `false`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum Test {
+    /// The field is absent or JSON null.
+    Null,
+    /// The field is present (`true`) or absent (`false`), whatever its value.
+    Exists(bool),
+    /// A Sigma string: literals and wildcards.
+    Str(StrPattern),
+    /// Numeric comparison; numeric strings are coerced.
+    Num { op: CmpOp, value: f64 },
+    /// A YAML boolean: matches JSON booleans and the strings "true"/"false".
+    Bool(bool),
+    /// A regular expression, searched (unanchored).
+    Regex(RegexSpec),
+    /// The field is an IP address inside this network.
+    Cidr(ipnet::IpNet),
+    /// A part of the timestamp held by the field, compared with a number.
+    TimePart { part: TimePart, op: CmpOp, value: i64 },
+    /// Compare with another field of the same event.
+    FieldRef { other: String, mode: RefMode, cased: bool },
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    Eq,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+}
+
+impl CmpOp {
+    pub fn holds<T: PartialOrd>(self, left: T, right: T) -> bool {
+        match self {
+            CmpOp::Eq => left == right,
+            CmpOp::Lt => left < right,
+            CmpOp::Lte => left <= right,
+            CmpOp::Gt => left > right,
+            CmpOp::Gte => left >= right,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub enum TimePart {
+    Minute,
+    Hour,
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub enum RefMode {
+    Equal,
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+/// A Sigma string after escapes were resolved: literal runs and wildcards.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub struct StrPattern {
+    pub tokens: Vec<Token>,
+    /// `|cased` (or an encoding whose output is case-significant, such as base64).
+    pub cased: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub enum Token {
+    Lit(String),
+    /// `*`: any sequence, including the empty one.
+    AnyString,
+    /// `?`: exactly one Unicode scalar value.
+    AnyChar,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub struct RegexSpec {
+    pub pattern: String,
+    pub ignore_case: bool,
+    pub multi_line: bool,
+    pub dot_all: bool,
+}

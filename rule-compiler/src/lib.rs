@@ -1,0 +1,150 @@
+//! The Sigil rule compiler: Sigma rule files → a [`Plan`] the engine runs.
+//!
+//! A pipeline of small stages, each its own module:
+//!
+//! * [`yaml`] — YAML text → nodes with line and column (the only YAML-aware module);
+//! * [`ast`] — nodes → typed rule documents, their shape checked;
+//! * [`condition`] — condition strings → condition trees (nom lexer, precedence parser);
+//! * [`value`] — Sigma strings: escapes, wildcards, placeholders, encodings;
+//! * [`modifiers`] — `field|mod|mod: values` → tests on one field;
+//! * [`lower`] — a rule → one expression over the plan's shared predicates;
+//! * this module — the driver: files in, a plan and diagnostics out.
+//!
+//! Architecture invariant: the compiler reads no files itself. Callers hand it text, so it runs
+//! the same in the CLI, in tests and in a browser.
+
+pub mod ast;
+pub mod condition;
+pub mod diagnostics;
+pub mod lower;
+pub mod modifiers;
+pub mod value;
+pub mod yaml;
+
+pub use diagnostics::{Diagnostic, Pos};
+pub use modifiers::Placeholders;
+pub use sigil_engine::plan::Plan;
+
+use sigil_engine::plan::{CompiledRule, PLAN_FORMAT_VERSION};
+
+/// Compiler settings.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Values for `%name%` placeholders used with `|expand`.
+    pub placeholders: Placeholders,
+}
+
+/// Builds one plan from many rule files. One bad rule or file never stops the others.
+#[derive(Debug, Default)]
+pub struct Compiler {
+    options: Options,
+    interner: lower::Interner,
+    rules: Vec<CompiledRule>,
+    diagnostics: Vec<Diagnostic>,
+    documents: usize,
+}
+
+/// What the compiler made of its input.
+#[derive(Debug)]
+pub struct Output {
+    pub plan: Plan,
+    /// One per rejected rule (or unreadable file).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Rule documents seen, accepted or not. An unreadable file counts as one.
+    pub rules_seen: usize,
+}
+
+impl Compiler {
+    pub fn new(options: Options) -> Compiler {
+        Compiler { options, ..Compiler::default() }
+    }
+
+    /// Compiles every document of one rule file. `name` is how diagnostics and alerts refer to it.
+    pub fn add_file(&mut self, name: &str, text: &str) {
+        let docs = match yaml::parse_documents(text) {
+            Ok(docs) => docs,
+            Err(e) => {
+                self.documents += 1;
+                self.reject(name, e.pos, e.message, None);
+                return;
+            }
+        };
+        for doc in &docs {
+            self.documents += 1;
+            let title = doc.get("title").and_then(|t| t.as_str()).map(str::to_string);
+            let ast::Document::Detection(rule) = match ast::document(doc) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.reject(name, e.pos, e.message, title);
+                    continue;
+                }
+            };
+            match lower::lower(&rule, &self.options.placeholders, &mut self.interner) {
+                Ok(condition) => {
+                    let mut info = rule.info;
+                    info.origin = name.to_string();
+                    self.rules.push(CompiledRule { info, logsource: rule.logsource, condition });
+                }
+                Err(e) => self.reject(name, e.pos, e.message, title),
+            }
+        }
+    }
+
+    /// Records a rule file that could not be read as text, so it is counted and reported too.
+    pub fn add_unreadable(&mut self, name: &str, reason: &str) {
+        self.documents += 1;
+        self.reject(name, Pos { line: 1, col: 1 }, reason.to_string(), None);
+    }
+
+    fn reject(&mut self, file: &str, pos: Pos, message: String, rule: Option<String>) {
+        self.diagnostics.push(Diagnostic { file: file.to_string(), line: pos.line, col: pos.col, message, rule });
+    }
+
+    pub fn finish(self) -> Output {
+        Output {
+            plan: Plan {
+                format_version: PLAN_FORMAT_VERSION,
+                predicates: self.interner.predicates,
+                rules: self.rules,
+            },
+            diagnostics: self.diagnostics,
+            rules_seen: self.documents,
+        }
+    }
+}
+
+/// Compiles a single rule file: a convenience for tests and small tools.
+pub fn compile_str(name: &str, text: &str, options: &Options) -> Output {
+    let mut c = Compiler::new(options.clone());
+    c.add_file(name, text);
+    c.finish()
+}
+
+/// Reads a placeholder file: a YAML mapping from placeholder name to a value or a list of values.
+///
+/// ```yaml
+/// Admins_Workstations: [ws-admin-01, ws-admin-02]
+/// LegitCountries: DE
+/// ```
+pub fn parse_placeholder_file(name: &str, text: &str) -> Result<Placeholders, Diagnostic> {
+    let err = |pos: Pos, message: String| Diagnostic { file: name.to_string(), line: pos.line, col: pos.col, message, rule: None };
+    let docs = yaml::parse_documents(text).map_err(|e| err(e.pos, e.message))?;
+    let mut out = Placeholders::new();
+    for doc in &docs {
+        let yaml::Kind::Map(entries) = &doc.kind else {
+            return Err(err(doc.pos, "a placeholder file must be a mapping from name to values".into()));
+        };
+        for (k, v) in entries {
+            let key = k.scalar_text().unwrap_or_default();
+            let values = match &v.kind {
+                yaml::Kind::Seq(items) => items
+                    .iter()
+                    .map(|i| i.scalar_text().ok_or_else(|| err(i.pos, format!("values of '{key}' must be strings"))))
+                    .collect::<Result<Vec<_>, _>>()?,
+                _ => vec![v.scalar_text().ok_or_else(|| err(v.pos, format!("values of '{key}' must be strings")))?],
+            };
+            out.entry(key).or_default().extend(values);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,206 @@
+//! Lowering: a typed detection rule → one boolean expression over predicates.
+//!
+//! Search identifiers become trees (map = AND, list = OR, scalars = keywords), the condition
+//! is resolved against them (`1 of`/`all of`, patterns, `them`), and each predicate is interned
+//! into the plan's shared table so rules reuse identical tests. A rule is lowered completely
+//! before anything is interned, so a rejected rule leaves nothing behind.
+
+use crate::ast::{DetectionRule, SearchIdentifier};
+use crate::condition::{self, Cond, OfTarget};
+use crate::diagnostics::{Error, Pos, Result};
+use crate::modifiers::{self, Placeholders};
+use crate::yaml::{Kind, Node};
+use sigil_engine::plan::{Expr, Predicate, Test};
+use std::collections::HashMap;
+
+/// A rule's expression before its predicates are interned.
+#[derive(Debug, Clone)]
+enum Tree {
+    Pred(Predicate),
+    Not(Box<Tree>),
+    And(Vec<Tree>),
+    Or(Vec<Tree>),
+}
+
+fn and(mut items: Vec<Tree>) -> Tree {
+    if items.len() == 1 { items.pop().unwrap() } else { Tree::And(items) }
+}
+
+fn or(mut items: Vec<Tree>) -> Tree {
+    if items.len() == 1 { items.pop().unwrap() } else { Tree::Or(items) }
+}
+
+/// The shared predicate table of a plan being built.
+#[derive(Debug, Default)]
+pub struct Interner {
+    pub predicates: Vec<Predicate>,
+    index: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn intern(&mut self, p: Predicate) -> u32 {
+        // The serialized form is a faithful identity for predicates (floats included).
+        let key = serde_json::to_string(&p).expect("predicates serialize");
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let i = self.predicates.len() as u32;
+        self.predicates.push(p);
+        self.index.insert(key, i);
+        i
+    }
+
+    fn expr(&mut self, tree: Tree) -> Expr {
+        match tree {
+            Tree::Pred(p) => Expr::Pred(self.intern(p)),
+            Tree::Not(t) => Expr::Not(Box::new(self.expr(*t))),
+            Tree::And(ts) => Expr::And(ts.into_iter().map(|t| self.expr(t)).collect()),
+            Tree::Or(ts) => Expr::Or(ts.into_iter().map(|t| self.expr(t)).collect()),
+        }
+    }
+}
+
+/// Lowers a rule's detection into an expression whose predicates live in `interner`.
+pub fn lower(rule: &DetectionRule, placeholders: &Placeholders, interner: &mut Interner) -> Result<Expr> {
+    let mut defined: Vec<(&str, Tree)> = Vec::with_capacity(rule.detection.identifiers.len());
+    for ident in &rule.detection.identifiers {
+        defined.push((ident.name.as_str(), identifier(ident, placeholders)?));
+    }
+    let mut alternatives = Vec::new();
+    for c in &rule.detection.conditions {
+        // A plain scalar's text starts at its node; quoted ones one column later.
+        let at = |offset: usize| c.pos.shifted(offset);
+        let parsed = condition::parse(&c.text).map_err(|e| Error::new(at(e.offset), e.message))?;
+        alternatives.push(resolve(&parsed, &defined, &at)?);
+    }
+    Ok(interner.expr(or(alternatives)))
+}
+
+fn identifier(ident: &SearchIdentifier, placeholders: &Placeholders) -> Result<Tree> {
+    definition(&ident.definition, placeholders, &ident.name)
+}
+
+fn definition(node: &Node, placeholders: &Placeholders, name: &str) -> Result<Tree> {
+    match &node.kind {
+        Kind::Map(entries) => {
+            if entries.is_empty() {
+                return Err(Error::new(node.pos, format!("the search identifier '{name}' is empty")));
+            }
+            let mut items = Vec::with_capacity(entries.len());
+            for (k, v) in entries {
+                let text = k.scalar_text().unwrap_or_default();
+                let key = modifiers::parse_key(&text, k.pos)?;
+                items.push(entry_tree(modifiers::entry(&key, k.pos, v, placeholders)?));
+            }
+            Ok(and(items))
+        }
+        Kind::Seq(items) => {
+            if items.is_empty() {
+                return Err(Error::new(node.pos, format!("the search identifier '{name}' is an empty list")));
+            }
+            let mut alternatives = Vec::with_capacity(items.len());
+            for item in items {
+                alternatives.push(match &item.kind {
+                    Kind::Map(_) => definition(item, placeholders, name)?,
+                    Kind::Seq(_) => {
+                        return Err(Error::new(item.pos, "a list inside a search identifier's list is not Sigma"))
+                    }
+                    _ => keyword(item, placeholders)?,
+                });
+            }
+            Ok(or(alternatives))
+        }
+        Kind::Null => Err(Error::new(node.pos, format!("the search identifier '{name}' has no definition"))),
+        _ => keyword(node, placeholders),
+    }
+}
+
+fn keyword(node: &Node, placeholders: &Placeholders) -> Result<Tree> {
+    let key = modifiers::Key { field: String::new(), modifiers: Vec::new() };
+    Ok(entry_tree(modifiers::entry(&key, node.pos, node, placeholders)?))
+}
+
+fn entry_tree(e: modifiers::Entry) -> Tree {
+    let per_value: Vec<Tree> = e
+        .values
+        .into_iter()
+        .map(|variants| {
+            or(variants
+                .into_iter()
+                .map(|test: Test| Tree::Pred(Predicate { target: e.target.clone(), test }))
+                .collect())
+        })
+        .collect();
+    let combined = if e.all { and(per_value) } else { or(per_value) };
+    if e.negate { Tree::Not(Box::new(combined)) } else { combined }
+}
+
+fn resolve(cond: &Cond, defined: &[(&str, Tree)], at: &dyn Fn(usize) -> Pos) -> Result<Tree> {
+    Ok(match cond {
+        Cond::Ident { name, offset } => match defined.iter().find(|(n, _)| n == name) {
+            Some((_, t)) => t.clone(),
+            None => {
+                let known: Vec<&str> = defined.iter().map(|(n, _)| *n).collect();
+                return Err(Error::new(
+                    at(*offset),
+                    format!("the condition uses '{name}', which is not a search identifier of this rule (defined: {})", known.join(", ")),
+                ));
+            }
+        },
+        Cond::Not(inner) => Tree::Not(Box::new(resolve(inner, defined, at)?)),
+        Cond::And(items) => and(items.iter().map(|c| resolve(c, defined, at)).collect::<Result<_>>()?),
+        Cond::Or(items) => or(items.iter().map(|c| resolve(c, defined, at)).collect::<Result<_>>()?),
+        Cond::Of { all, target, offset } => {
+            let chosen: Vec<Tree> = defined
+                .iter()
+                .filter(|(n, _)| match target {
+                    OfTarget::Them => !n.starts_with('_'),
+                    OfTarget::Pattern(p) => pattern_matches(p, n) && (p.starts_with('_') || !n.starts_with('_')),
+                })
+                .map(|(_, t)| t.clone())
+                .collect();
+            if chosen.is_empty() {
+                let what = match target {
+                    OfTarget::Them => "them".to_string(),
+                    OfTarget::Pattern(p) => format!("'{p}'"),
+                };
+                return Err(Error::new(at(*offset), format!("{what} matches no search identifier of this rule")));
+            }
+            if *all { and(chosen) } else { or(chosen) }
+        }
+    })
+}
+
+/// Full match of an identifier pattern where `*` is any sequence.
+fn pattern_matches(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(i) => rest = &rest[i + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pattern_matches;
+
+    #[test]
+    fn patterns() {
+        assert!(pattern_matches("sel*", "selection"));
+        assert!(!pattern_matches("selection", "selection_extra"));
+        assert!(pattern_matches("*_main_*", "filter_main_x"));
+        assert!(pattern_matches("a*b*c", "abc"));
+        assert!(!pattern_matches("a*b*c", "acb"));
+    }
+}

@@ -1,0 +1,1 @@
+//! Placeholder for the browser playground's wasm-bindgen bindings (issue 7).
