@@ -1,1 +1,98 @@
+//! Shared helpers for Sigil's cross-crate tests: reading test data written as YAML, and
+//! compiling and running rules in-process.
+//!
+//! The tests themselves are data: `conformance/*.yml` (the Sigma semantics suite),
+//! `../sigma-rules/tests/*.yml` (the rule pack's own events), and the SigmaHQ corpus in
+//! `../shared` when it is present.
 
+use serde_json::Value;
+use sigil_compiler::yaml::{Kind, Node};
+use sigil_compiler::{Options, Output};
+use sigil_engine::Engine;
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// `../shared` beside the repository, if this machine has it; otherwise prints why the caller
+/// skips.
+pub fn shared_dir(test: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("SIGIL_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("..").join("shared"));
+    if dir.join("sigma").is_dir() {
+        Some(dir)
+    } else {
+        println!("SKIPPED {test}: {} is absent (set SIGIL_SHARED to its path to run it)", dir.display());
+        None
+    }
+}
+
+/// The files with one of `extensions` under `dir`, recursively, sorted.
+pub fn files_under(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().and_then(|x| x.to_str()).is_some_and(|x| extensions.contains(&x)) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Reads a YAML data file into nodes (the compiler's own YAML reader).
+pub fn yaml_file(path: &Path) -> Node {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut docs = sigil_compiler::yaml::parse_documents(&text).unwrap_or_else(|e| {
+        panic!("{}:{}:{}: {}", path.display(), e.pos.line, e.pos.col, e.message)
+    });
+    assert_eq!(docs.len(), 1, "{}: expected one YAML document", path.display());
+    docs.remove(0)
+}
+
+pub fn str_of<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
+    node.get(key).and_then(|n| n.as_str())
+}
+
+pub fn list_of<'a>(node: &'a Node, key: &str) -> &'a [Node] {
+    match node.get(key).map(|n| &n.kind) {
+        Some(Kind::Seq(items)) => items,
+        _ => &[],
+    }
+}
+
+/// A YAML node holding JSON-shaped data, as a JSON value.
+pub fn to_json(node: &Node) -> Value {
+    match &node.kind {
+        Kind::Null => Value::Null,
+        Kind::Bool(b) => Value::Bool(*b),
+        Kind::Int(i) => Value::from(*i),
+        Kind::Float(f) => Value::from(*f),
+        Kind::Str(s) => Value::String(s.clone()),
+        Kind::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
+        Kind::Map(entries) => Value::Object(
+            entries.iter().map(|(k, v)| (k.scalar_text().unwrap_or_default(), to_json(v))).collect(),
+        ),
+    }
+}
+
+/// Compiles one rule text and prepares an engine for it.
+pub fn compile(name: &str, text: &str, options: &Options) -> (Output, Option<Engine>) {
+    let out = sigil_compiler::compile_str(name, text, options);
+    let engine = if out.diagnostics.is_empty() { Some(Engine::new(out.plan.clone()).expect("plan prepares")) } else { None };
+    (out, engine)
+}
+
+/// Whether any rule of the engine fires on the event.
+pub fn fires(engine: &Engine, event: &Value) -> bool {
+    !engine.evaluate(event, None).is_empty()
+}

@@ -30,6 +30,9 @@ pub struct Detection {
     pub identifiers: Vec<SearchIdentifier>,
     /// One or more condition strings (a list is an OR).
     pub conditions: Vec<Condition>,
+    /// Where a Sigma v1 `timeframe` key stands, if the detection has one (rejected when lowering,
+    /// after the condition, so that a v1 pipe aggregation gets the more useful message).
+    pub timeframe: Option<Pos>,
 }
 
 #[derive(Debug, Clone)]
@@ -68,12 +71,6 @@ pub fn document(node: &Node) -> Result<Document> {
         return Err(Error::new(
             f.pos,
             "filter documents are not supported by this version of Sigil yet; the detection rules in this file still load",
-        ));
-    }
-    if let Some(a) = node.get("action") {
-        return Err(Error::new(
-            a.pos,
-            "'action' (Sigma v1 multi-document templates: global/reset/repeat) is not part of Sigma v2: write each rule as a complete document",
         ));
     }
     detection_rule(node).map(Document::Detection)
@@ -219,6 +216,7 @@ fn detection(node: &Node) -> Result<Detection> {
     let mut identifiers = Vec::new();
     let mut conditions = Vec::new();
     let mut saw_condition = false;
+    let mut timeframe = None;
     for (key, value) in entries {
         let name = key.scalar_text().unwrap_or_default();
         match name.as_str() {
@@ -226,19 +224,14 @@ fn detection(node: &Node) -> Result<Detection> {
                 saw_condition = true;
                 conditions = condition_list(value)?;
             }
-            "timeframe" => {
-                return Err(Error::new(
-                    key.pos,
-                    "'timeframe' in a detection is Sigma v1 aggregation syntax: write a correlation rule with a 'timespan' instead",
-                ))
-            }
+            "timeframe" => timeframe = Some(key.pos),
             _ => identifiers.push(SearchIdentifier { name, pos: key.pos, definition: value.clone() }),
         }
     }
     if !saw_condition {
         return Err(Error::new(det.pos, "the detection has no 'condition'"));
     }
-    Ok(Detection { pos: det.pos, identifiers, conditions })
+    Ok(Detection { pos: det.pos, identifiers, conditions, timeframe })
 }
 
 fn condition_list(value: &Node) -> Result<Vec<Condition>> {

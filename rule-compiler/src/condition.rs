@@ -68,6 +68,10 @@ fn char_offset(full: &str, rest: &str) -> usize {
 }
 
 fn lex(text: &str) -> Result<Vec<(Tok<'_>, usize)>, CondError> {
+    // The v1 pipe gets its own message wherever it stands, whatever else the line holds.
+    if let Some(i) = text.find('|') {
+        return Err(pipe_error(text[..i].chars().count()));
+    }
     let mut rest = text;
     let mut out = Vec::new();
     loop {
@@ -79,10 +83,7 @@ fn lex(text: &str) -> Result<Vec<(Tok<'_>, usize)>, CondError> {
         match token(rest) {
             Ok((next, tok)) => {
                 if tok == Tok::Pipe {
-                    return Err(CondError {
-                        offset,
-                        message: "the pipe syntax of Sigma v1 ('| count() by ...', '| near ...') was removed in Sigma v2: write a correlation rule (event_count, value_count or temporal) instead".into(),
-                    });
+                    return Err(pipe_error(offset));
                 }
                 out.push((tok, offset));
                 rest = next;
@@ -92,6 +93,13 @@ fn lex(text: &str) -> Result<Vec<(Tok<'_>, usize)>, CondError> {
                 return Err(CondError { offset, message: format!("unexpected character '{c}' in the condition") });
             }
         }
+    }
+}
+
+fn pipe_error(offset: usize) -> CondError {
+    CondError {
+        offset,
+        message: "the pipe syntax of Sigma v1 ('| count() by ...', '| near ...') was removed in Sigma v2: write a correlation rule (event_count, value_count or temporal) instead".into(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! * [`ast`] — nodes → typed rule documents, their shape checked;
 //! * [`condition`] — condition strings → condition trees (nom lexer, precedence parser);
 //! * [`value`] — Sigma strings: escapes, wildcards, placeholders, encodings;
+//! * [`templates`] — Sigma v1 multi-document templates (`action: global`) merged into rules;
 //! * [`modifiers`] — `field|mod|mod: values` → tests on one field;
 //! * [`lower`] — a rule → one expression over the plan's shared predicates;
 //! * this module — the driver: files in, a plan and diagnostics out.
@@ -18,6 +19,7 @@ pub mod condition;
 pub mod diagnostics;
 pub mod lower;
 pub mod modifiers;
+pub mod templates;
 pub mod value;
 pub mod yaml;
 
@@ -62,6 +64,14 @@ impl Compiler {
     /// Compiles every document of one rule file. `name` is how diagnostics and alerts refer to it.
     pub fn add_file(&mut self, name: &str, text: &str) {
         let docs = match yaml::parse_documents(text) {
+            Ok(docs) => docs,
+            Err(e) => {
+                self.documents += 1;
+                self.reject(name, e.pos, e.message, None);
+                return;
+            }
+        };
+        let docs = match templates::expand(docs) {
             Ok(docs) => docs,
             Err(e) => {
                 self.documents += 1;

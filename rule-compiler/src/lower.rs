@@ -62,16 +62,25 @@ impl Interner {
 
 /// Lowers a rule's detection into an expression whose predicates live in `interner`.
 pub fn lower(rule: &DetectionRule, placeholders: &Placeholders, interner: &mut Interner) -> Result<Expr> {
+    // Conditions first: a v1 pipe aggregation is the most useful thing to report.
+    let mut parsed = Vec::with_capacity(rule.detection.conditions.len());
+    for c in &rule.detection.conditions {
+        let cond = condition::parse(&c.text).map_err(|e| Error::new(c.pos.shifted(e.offset), e.message))?;
+        parsed.push((cond, c.pos));
+    }
+    if let Some(pos) = rule.detection.timeframe {
+        return Err(Error::new(
+            pos,
+            "'timeframe' in a detection is Sigma v1 aggregation syntax: write a correlation rule with a 'timespan' instead",
+        ));
+    }
     let mut defined: Vec<(&str, Tree)> = Vec::with_capacity(rule.detection.identifiers.len());
     for ident in &rule.detection.identifiers {
         defined.push((ident.name.as_str(), identifier(ident, placeholders)?));
     }
     let mut alternatives = Vec::new();
-    for c in &rule.detection.conditions {
-        // A plain scalar's text starts at its node; quoted ones one column later.
-        let at = |offset: usize| c.pos.shifted(offset);
-        let parsed = condition::parse(&c.text).map_err(|e| Error::new(at(e.offset), e.message))?;
-        alternatives.push(resolve(&parsed, &defined, &at)?);
+    for (cond, pos) in &parsed {
+        alternatives.push(resolve(cond, &defined, &|offset| pos.shifted(offset))?);
     }
     Ok(interner.expr(or(alternatives)))
 }

@@ -221,6 +221,12 @@ fn resolve_plain(text: String) -> Kind {
         }
     }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(&text);
+    // A leading zero (`00000429`) marks an identifier, not a number: PyYAML, which pySigma and
+    // most rule authors use, reads it as a string too.
+    let leading_zero = digits.len() > 1 && digits.starts_with('0') && !digits.starts_with("0.");
+    if leading_zero && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Kind::Str(text);
+    }
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         if let Ok(i) = text.parse::<i64>() {
             return Kind::Int(i);
@@ -274,7 +280,7 @@ mod tests {
 
     #[test]
     fn core_schema() {
-        let docs = parse_documents("a: [1, '1', 1.5, yes, true, ~, 2024-01-01, 0x10, '', -3]").unwrap();
+        let docs = parse_documents("a: [1, '1', 1.5, yes, true, ~, 2024-01-01, 0x10, '', -3, 00429]").unwrap();
         let Kind::Seq(items) = &docs[0].get("a").unwrap().kind else { panic!() };
         let kinds: Vec<_> = items.iter().map(|n| n.kind.clone()).collect();
         assert_eq!(
@@ -290,6 +296,7 @@ mod tests {
                 Kind::Int(16),
                 Kind::Str(String::new()),
                 Kind::Int(-3),
+                Kind::Str("00429".into()),
             ]
         );
     }
