@@ -19,9 +19,8 @@ pub fn repo_root() -> PathBuf {
 /// `../shared` beside the repository, if this machine has it; otherwise prints why the caller
 /// skips.
 pub fn shared_dir(test: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("SIGIL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("..").join("shared"));
+    let dir =
+        std::env::var_os("SIGIL_SHARED").map(PathBuf::from).unwrap_or_else(|| repo_root().join("..").join("shared"));
     if dir.join("sigma").is_dir() {
         Some(dir)
     } else {
@@ -52,9 +51,8 @@ pub fn files_under(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
 /// Reads a YAML data file into nodes (the compiler's own YAML reader).
 pub fn yaml_file(path: &Path) -> Node {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut docs = sigil_compiler::yaml::parse_documents(&text).unwrap_or_else(|e| {
-        panic!("{}:{}:{}: {}", path.display(), e.pos.line, e.pos.col, e.message)
-    });
+    let mut docs = sigil_compiler::yaml::parse_documents(&text)
+        .unwrap_or_else(|e| panic!("{}:{}:{}: {}", path.display(), e.pos.line, e.pos.col, e.message));
     assert_eq!(docs.len(), 1, "{}: expected one YAML document", path.display());
     docs.remove(0)
 }
@@ -79,16 +77,17 @@ pub fn to_json(node: &Node) -> Value {
         Kind::Float(f) => Value::from(*f),
         Kind::Str(s) => Value::String(s.clone()),
         Kind::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
-        Kind::Map(entries) => Value::Object(
-            entries.iter().map(|(k, v)| (k.scalar_text().unwrap_or_default(), to_json(v))).collect(),
-        ),
+        Kind::Map(entries) => {
+            Value::Object(entries.iter().map(|(k, v)| (k.scalar_text().unwrap_or_default(), to_json(v))).collect())
+        }
     }
 }
 
 /// Compiles one rule text and prepares an engine for it.
 pub fn compile(name: &str, text: &str, options: &Options) -> (Output, Option<Engine>) {
     let out = sigil_compiler::compile_str(name, text, options);
-    let engine = if out.diagnostics.is_empty() { Some(Engine::new(out.plan.clone()).expect("plan prepares")) } else { None };
+    let engine =
+        if out.diagnostics.is_empty() { Some(Engine::new(out.plan.clone()).expect("plan prepares")) } else { None };
     (out, engine)
 }
 

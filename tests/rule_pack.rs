@@ -33,13 +33,23 @@ fn every_pack_rule_fires_on_its_matches_and_not_on_its_near_misses() {
         for (i, ev) in matches.iter().enumerate() {
             checked_events += 1;
             if !fires(&engine, &to_json(ev)) {
-                failures.push(format!("{}: match event {} (line {}) does not fire", tests_path.display(), i + 1, ev.pos.line));
+                failures.push(format!(
+                    "{}: match event {} (line {}) does not fire",
+                    tests_path.display(),
+                    i + 1,
+                    ev.pos.line
+                ));
             }
         }
         for (i, ev) in misses.iter().enumerate() {
             checked_events += 1;
             if fires(&engine, &to_json(ev)) {
-                failures.push(format!("{}: no_match event {} (line {}) fires", tests_path.display(), i + 1, ev.pos.line));
+                failures.push(format!(
+                    "{}: no_match event {} (line {}) fires",
+                    tests_path.display(),
+                    i + 1,
+                    ev.pos.line
+                ));
             }
         }
     }

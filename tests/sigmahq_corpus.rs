@@ -33,7 +33,12 @@ fn every_active_sigmahq_rule_compiles() {
     for d in &out.diagnostics {
         println!("rejected: {d}");
     }
-    println!("SigmaHQ active corpus: {} rules, {} compiled, {} rejected", out.rules_seen, out.plan.rules.len(), out.diagnostics.len());
+    println!(
+        "SigmaHQ active corpus: {} rules, {} compiled, {} rejected",
+        out.rules_seen,
+        out.plan.rules.len(),
+        out.diagnostics.len()
+    );
     assert_eq!(out.rules_seen, 3780, "the active corpus holds 3,780 rules");
     assert_eq!(out.plan.rules.len(), 3780, "every active rule compiles");
     sigil_engine::Engine::new(out.plan).expect("the plan of all rules prepares");
@@ -54,7 +59,11 @@ fn every_pipe_aggregation_is_rejected_with_the_correlation_hint() {
     let out = compile_dirs(&[&shared.join("sigma/unsupported")], Options::default());
     let pipe: Vec<_> = out.diagnostics.iter().filter(|d| d.message.contains("write a correlation rule")).collect();
     let pipe_syntax = pipe.iter().filter(|d| d.message.contains("pipe syntax")).count();
-    println!("unsupported/: {} rules, {} rejected, {pipe_syntax} with the pipe message", out.rules_seen, out.diagnostics.len());
+    println!(
+        "unsupported/: {} rules, {} rejected, {pipe_syntax} with the pipe message",
+        out.rules_seen,
+        out.diagnostics.len()
+    );
     assert_eq!(pipe_syntax, 54, "the 54 pipe-syntax rules");
     for d in pipe.iter().filter(|d| d.message.contains("pipe syntax")) {
         let text = std::fs::read_to_string(&d.file).unwrap();

@@ -164,6 +164,9 @@ mod tests {
         let got = records("[{\"a\":1},{\"a\":2}]");
         assert_eq!(got.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![1, 2]);
         let got = records("{\n  \"Records\": [{\"a\":1}, {\"a\":2}, 3]\n}\n");
-        assert_eq!(got.iter().map(|(n, r)| (*n, r.is_ok())).collect::<Vec<_>>(), vec![(1, true), (2, true), (3, false)]);
+        assert_eq!(
+            got.iter().map(|(n, r)| (*n, r.is_ok())).collect::<Vec<_>>(),
+            vec![(1, true), (2, true), (3, false)]
+        );
     }
 }

@@ -34,9 +34,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// `NAME=v1,v2` from the command line.
 pub fn parse_placeholder_arg(arg: &str) -> Result<(String, Vec<String>), String> {
-    let (name, values) = arg
-        .split_once('=')
-        .ok_or_else(|| format!("--placeholder expects NAME=VALUE[,VALUE...], got '{arg}'"))?;
+    let (name, values) =
+        arg.split_once('=').ok_or_else(|| format!("--placeholder expects NAME=VALUE[,VALUE...], got '{arg}'"))?;
     let name = name.trim().trim_matches('%').to_string();
     if name.is_empty() {
         return Err(format!("--placeholder '{arg}' has no name before '='"));
@@ -47,8 +46,10 @@ pub fn parse_placeholder_arg(arg: &str) -> Result<(String, Vec<String>), String>
 pub fn placeholders(args: &[String], files: &[PathBuf]) -> Result<Placeholders, String> {
     let mut out = Placeholders::new();
     for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read the placeholder file {}: {e}", f.display()))?;
-        let parsed = sigil_compiler::parse_placeholder_file(&f.display().to_string(), &text).map_err(|d| d.to_string())?;
+        let text =
+            std::fs::read_to_string(f).map_err(|e| format!("cannot read the placeholder file {}: {e}", f.display()))?;
+        let parsed =
+            sigil_compiler::parse_placeholder_file(&f.display().to_string(), &text).map_err(|d| d.to_string())?;
         for (k, v) in parsed {
             out.entry(k).or_default().extend(v);
         }

@@ -52,18 +52,14 @@ impl std::error::Error for EngineError {}
 impl Engine {
     pub fn new(plan: Plan) -> Result<Engine, EngineError> {
         if plan.format_version != PLAN_FORMAT_VERSION {
-            return Err(EngineError::Version {
-                found: plan.format_version,
-                expected: PLAN_FORMAT_VERSION,
-            });
+            return Err(EngineError::Version { found: plan.format_version, expected: PLAN_FORMAT_VERSION });
         }
         let matchers = plan
             .predicates
             .iter()
             .enumerate()
             .map(|(index, p)| {
-                Matcher::prepare(&p.test)
-                    .map_err(|PrepareError(reason)| EngineError::Predicate { index, reason })
+                Matcher::prepare(&p.test).map_err(|PrepareError(reason)| EngineError::Predicate { index, reason })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Engine { plan, matchers })
@@ -80,11 +76,7 @@ impl Engine {
     /// The rules that fire on `event`. With a declared `source`, only the rules whose logsource
     /// it admits are evaluated; without one, every rule is.
     pub fn evaluate(&self, event: &Value, source: Option<&LogSource>) -> Vec<Detection> {
-        let mut memo = Memo {
-            engine: self,
-            event,
-            state: vec![State::Unknown; self.matchers.len()],
-        };
+        let mut memo = Memo { engine: self, event, state: vec![State::Unknown; self.matchers.len()] };
         let mut out = Vec::new();
         for (index, rule) in self.plan.rules.iter().enumerate() {
             if source.is_some_and(|s| !s.admits(&rule.logsource)) {

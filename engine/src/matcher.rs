@@ -40,11 +40,9 @@ impl Matcher {
             Test::Regex(spec) => Matcher::Regex(build_regex(spec)?),
             Test::Cidr(net) => Matcher::Cidr(*net),
             Test::TimePart { part, op, value } => Matcher::TimePart { part: *part, op: *op, value: *value },
-            Test::FieldRef { other, mode, cased } => Matcher::FieldRef {
-                other: other.clone(),
-                mode: *mode,
-                cased: *cased,
-            },
+            Test::FieldRef { other, mode, cased } => {
+                Matcher::FieldRef { other: other.clone(), mode: *mode, cased: *cased }
+            }
         })
     }
 
@@ -52,7 +50,7 @@ impl Matcher {
     pub fn test_field(&self, event: &Value, found: &Found<'_>) -> bool {
         match self {
             Matcher::Null => found.is_null(),
-            Matcher::Exists(want) => !found.is_absent() == *want,
+            Matcher::Exists(want) => found.is_absent() != *want,
             Matcher::FieldRef { other, mode, cased } => {
                 let theirs = event::lookup(event, other);
                 found.leaves().any(|mine| {
@@ -118,11 +116,7 @@ fn as_number(v: &Value) -> Option<f64> {
 }
 
 fn compare_ref(mine: &str, theirs: &str, mode: RefMode, cased: bool) -> bool {
-    let (a, b) = if cased {
-        (Cow::Borrowed(mine), Cow::Borrowed(theirs))
-    } else {
-        (fold(mine), fold(theirs))
-    };
+    let (a, b) = if cased { (Cow::Borrowed(mine), Cow::Borrowed(theirs)) } else { (fold(mine), fold(theirs)) };
     match mode {
         RefMode::Equal => a == b,
         RefMode::Contains => a.contains(b.as_ref()),

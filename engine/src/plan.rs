@@ -54,14 +54,17 @@ pub struct LogSource {
 }
 
 impl LogSource {
-    /// A rule runs on events of a declared source unless one of the fields set on both sides
-    /// disagrees. A field the declaration leaves open never excludes a rule: the user did not
-    /// say, so the rule gets the benefit of the doubt.
+    /// Whether a rule written for `rule` runs on events of this declared source: every field
+    /// the rule sets must be declared, with the same value. A rule field left open matches any
+    /// source (a rule with only `product: aws` runs on CloudTrail); a declared field the rule
+    /// leaves open does not matter. So a `category: webserver` rule never runs on events
+    /// declared as `product=aws,service=cloudtrail`.
     pub fn admits(&self, rule: &LogSource) -> bool {
         fn agree(declared: &Option<String>, rule: &Option<String>) -> bool {
             match (declared, rule) {
                 (Some(d), Some(r)) => d.eq_ignore_ascii_case(r),
-                _ => true,
+                (None, Some(_)) => false,
+                (_, None) => true,
             }
         }
         agree(&self.product, &rule.product)
@@ -181,4 +184,28 @@ pub struct RegexSpec {
     pub ignore_case: bool,
     pub multi_line: bool,
     pub dot_all: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogSource;
+
+    fn ls(product: Option<&str>, category: Option<&str>, service: Option<&str>) -> LogSource {
+        LogSource {
+            product: product.map(String::from),
+            category: category.map(String::from),
+            service: service.map(String::from),
+        }
+    }
+
+    #[test]
+    fn declared_source_admits_rules_whose_set_fields_agree() {
+        let cloudtrail = ls(Some("aws"), None, Some("cloudtrail"));
+        assert!(cloudtrail.admits(&ls(Some("aws"), None, Some("cloudtrail"))));
+        assert!(cloudtrail.admits(&ls(Some("aws"), None, None)));
+        assert!(cloudtrail.admits(&ls(None, None, None)));
+        assert!(!cloudtrail.admits(&ls(Some("azure"), None, None)));
+        assert!(!cloudtrail.admits(&ls(None, Some("webserver"), None)));
+        assert!(!ls(Some("aws"), None, None).admits(&ls(Some("aws"), None, Some("cloudtrail"))));
+    }
 }

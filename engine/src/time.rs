@@ -54,8 +54,7 @@ pub fn part(dt: &DateTime<FixedOffset>, part: TimePart) -> i64 {
 
 /// RFC 3339 in UTC with millisecond precision, the form alerts carry.
 pub fn to_rfc3339_utc(dt: &DateTime<FixedOffset>) -> String {
-    dt.with_timezone(&Utc)
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    dt.with_timezone(&Utc).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]

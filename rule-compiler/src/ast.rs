@@ -116,8 +116,7 @@ fn is_uuid(s: &str) -> bool {
 }
 
 fn required<'a>(node: &'a Node, key: &str) -> Result<&'a Node> {
-    node.get(key)
-        .ok_or_else(|| Error::new(node.pos, format!("the rule has no '{key}' (it is required)")))
+    node.get(key).ok_or_else(|| Error::new(node.pos, format!("the rule has no '{key}' (it is required)")))
 }
 
 fn required_str(node: &Node, key: &str) -> Result<String> {
@@ -180,9 +179,7 @@ fn related(node: &Node) -> Result<()> {
         return Err(Error::new(rel.pos, "'related' must be a list of {id, type} mappings"));
     };
     for item in items {
-        let ty = item
-            .get("type")
-            .ok_or_else(|| Error::new(item.pos, "a 'related' entry needs a 'type'"))?;
+        let ty = item.get("type").ok_or_else(|| Error::new(item.pos, "a 'related' entry needs a 'type'"))?;
         let ty_text = ty.as_str().unwrap_or_default();
         if !RELATION_TYPES.contains(&ty_text) {
             return Err(Error::new(
@@ -202,9 +199,7 @@ fn logsource(node: &Node) -> Result<LogSource> {
     if !matches!(ls.kind, Kind::Map(_)) {
         return Err(Error::new(ls.pos, format!("'logsource' must be a mapping, found {}", ls.type_name())));
     }
-    let field = |k: &str| -> Result<Option<String>> {
-        optional_str(ls, k).map(|v| v.map(|s| s.to_ascii_lowercase()))
-    };
+    let field = |k: &str| -> Result<Option<String>> { optional_str(ls, k).map(|v| v.map(|s| s.to_ascii_lowercase())) };
     Ok(LogSource { product: field("product")?, category: field("category")?, service: field("service")? })
 }
 

@@ -116,10 +116,9 @@ pub fn parse(text: &str) -> Result<Cond, CondError> {
             offset,
             message: match tok {
                 Tok::Close => "unbalanced ')' in the condition".into(),
-                Tok::Word(w) if ["AND", "OR", "NOT", "And", "Or", "Not"].contains(&w) => format!(
-                    "'{w}' is not a condition keyword: Sigma keywords are lower case ('{}')",
-                    w.to_lowercase()
-                ),
+                Tok::Word(w) if ["AND", "OR", "NOT", "And", "Or", "Not"].contains(&w) => {
+                    format!("'{w}' is not a condition keyword: Sigma keywords are lower case ('{}')", w.to_lowercase())
+                }
                 Tok::Word(w) => format!("expected 'and', 'or' or the end of the condition, found '{w}'"),
                 _ => "unexpected token in the condition".into(),
             },
@@ -213,7 +212,10 @@ impl<'a> Parser_<'a> {
                     });
                 }
                 if KEYWORDS.contains(&w) {
-                    return Err(CondError { offset, message: format!("expected an identifier, found the keyword '{w}'") });
+                    return Err(CondError {
+                        offset,
+                        message: format!("expected an identifier, found the keyword '{w}'"),
+                    });
                 }
                 if w.contains('*') {
                     return Err(CondError {
@@ -235,11 +237,16 @@ impl<'a> Parser_<'a> {
             Some((Tok::Word(w), o)) if !KEYWORDS.contains(&w) => {
                 self.at += 1;
                 if w.contains('*') && w.contains('-') {
-                    return Err(CondError { offset: o, message: format!("the pattern '{w}' contains '-', which patterns may not use") });
+                    return Err(CondError {
+                        offset: o,
+                        message: format!("the pattern '{w}' contains '-', which patterns may not use"),
+                    });
                 }
                 Ok(Cond::Of { all, target: OfTarget::Pattern(w.to_string()), offset })
             }
-            Some((_, o)) => Err(CondError { offset: o, message: "expected 'them' or an identifier pattern after 'of'".into() }),
+            Some((_, o)) => {
+                Err(CondError { offset: o, message: "expected 'them' or an identifier pattern after 'of'".into() })
+            }
             None => Err(self.missing("'them' or a pattern")),
         }
     }
@@ -256,10 +263,7 @@ mod tests {
     #[test]
     fn precedence() {
         let c = parse("a or b and not c").unwrap();
-        assert_eq!(
-            c,
-            Cond::Or(vec![id("a", 0), Cond::And(vec![id("b", 5), Cond::Not(Box::new(id("c", 15)))])])
-        );
+        assert_eq!(c, Cond::Or(vec![id("a", 0), Cond::And(vec![id("b", 5), Cond::Not(Box::new(id("c", 15)))])]));
     }
 
     #[test]

@@ -112,11 +112,7 @@ impl Compiler {
 
     pub fn finish(self) -> Output {
         Output {
-            plan: Plan {
-                format_version: PLAN_FORMAT_VERSION,
-                predicates: self.interner.predicates,
-                rules: self.rules,
-            },
+            plan: Plan { format_version: PLAN_FORMAT_VERSION, predicates: self.interner.predicates, rules: self.rules },
             diagnostics: self.diagnostics,
             rules_seen: self.documents,
         }
@@ -137,7 +133,13 @@ pub fn compile_str(name: &str, text: &str, options: &Options) -> Output {
 /// LegitCountries: DE
 /// ```
 pub fn parse_placeholder_file(name: &str, text: &str) -> Result<Placeholders, Diagnostic> {
-    let err = |pos: Pos, message: String| Diagnostic { file: name.to_string(), line: pos.line, col: pos.col, message, rule: None };
+    let err = |pos: Pos, message: String| Diagnostic {
+        file: name.to_string(),
+        line: pos.line,
+        col: pos.col,
+        message,
+        rule: None,
+    };
     let docs = yaml::parse_documents(text).map_err(|e| err(e.pos, e.message))?;
     let mut out = Placeholders::new();
     for doc in &docs {

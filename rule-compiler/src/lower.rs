@@ -23,11 +23,19 @@ enum Tree {
 }
 
 fn and(mut items: Vec<Tree>) -> Tree {
-    if items.len() == 1 { items.pop().unwrap() } else { Tree::And(items) }
+    if items.len() == 1 {
+        items.pop().unwrap()
+    } else {
+        Tree::And(items)
+    }
 }
 
 fn or(mut items: Vec<Tree>) -> Tree {
-    if items.len() == 1 { items.pop().unwrap() } else { Tree::Or(items) }
+    if items.len() == 1 {
+        items.pop().unwrap()
+    } else {
+        Tree::Or(items)
+    }
 }
 
 /// The shared predicate table of a plan being built.
@@ -141,7 +149,11 @@ fn entry_tree(e: modifiers::Entry) -> Tree {
         })
         .collect();
     let combined = if e.all { and(per_value) } else { or(per_value) };
-    if e.negate { Tree::Not(Box::new(combined)) } else { combined }
+    if e.negate {
+        Tree::Not(Box::new(combined))
+    } else {
+        combined
+    }
 }
 
 fn resolve(cond: &Cond, defined: &[(&str, Tree)], at: &dyn Fn(usize) -> Pos) -> Result<Tree> {
@@ -152,7 +164,10 @@ fn resolve(cond: &Cond, defined: &[(&str, Tree)], at: &dyn Fn(usize) -> Pos) -> 
                 let known: Vec<&str> = defined.iter().map(|(n, _)| *n).collect();
                 return Err(Error::new(
                     at(*offset),
-                    format!("the condition uses '{name}', which is not a search identifier of this rule (defined: {})", known.join(", ")),
+                    format!(
+                        "the condition uses '{name}', which is not a search identifier of this rule (defined: {})",
+                        known.join(", ")
+                    ),
                 ));
             }
         },
@@ -175,7 +190,11 @@ fn resolve(cond: &Cond, defined: &[(&str, Tree)], at: &dyn Fn(usize) -> Pos) -> 
                 };
                 return Err(Error::new(at(*offset), format!("{what} matches no search identifier of this rule")));
             }
-            if *all { and(chosen) } else { or(chosen) }
+            if *all {
+                and(chosen)
+            } else {
+                or(chosen)
+            }
         }
     })
 }

@@ -99,10 +99,14 @@ fn key_parts(input: &str) -> IResult<&str, (&str, Vec<&str>)> {
 
 /// Parses `field|mod|mod`. `pos` is where the key starts.
 pub fn parse_key(text: &str, pos: Pos) -> Result<Key> {
-    let (rest, (field, names)) = key_parts(text).map_err(|_| Error::new(pos, format!("cannot read the key '{text}'")))?;
+    let (rest, (field, names)) =
+        key_parts(text).map_err(|_| Error::new(pos, format!("cannot read the key '{text}'")))?;
     if !rest.is_empty() {
         let at = text.len() - rest.len();
-        return Err(Error::new(pos.shifted(at), format!("empty modifier in '{text}' (two '|' in a row or a trailing '|')")));
+        return Err(Error::new(
+            pos.shifted(at),
+            format!("empty modifier in '{text}' (two '|' in a row or a trailing '|')"),
+        ));
     }
     let mut modifiers = Vec::new();
     let mut offset = field.chars().count() + 1;
@@ -176,27 +180,45 @@ pub fn entry(key: &Key, key_pos: Pos, value: &Node, placeholders: &Placeholders)
         if let Kind::Seq(_) | Kind::Map(_) = item.kind {
             return Err(Error::new(
                 item.pos,
-                format!("a value must be a string, number, boolean or null, found {} (nested values are not Sigma)", item.type_name()),
+                format!(
+                    "a value must be a string, number, boolean or null, found {} (nested values are not Sigma)",
+                    item.type_name()
+                ),
             ));
         }
         let tests = match &family {
             Family::Exists => match item.kind {
                 Kind::Bool(b) => vec![Test::Exists(b)],
-                _ => return Err(Error::new(item.pos, format!("'exists' takes true or false, found {}", item.type_name()))),
+                _ => {
+                    return Err(Error::new(
+                        item.pos,
+                        format!("'exists' takes true or false, found {}", item.type_name()),
+                    ))
+                }
             },
             Family::Regex { ignore_case, multi_line, dot_all } => {
                 let pattern = string_value(item, "re")?;
                 if let Err(e) = regex::RegexBuilder::new(&pattern).size_limit(1 << 22).build() {
-                    return Err(Error::new(item.pos, format!("invalid regular expression: {}", first_line(&e.to_string()))));
+                    return Err(Error::new(
+                        item.pos,
+                        format!("invalid regular expression: {}", first_line(&e.to_string())),
+                    ));
                 }
-                vec![Test::Regex(RegexSpec { pattern, ignore_case: *ignore_case, multi_line: *multi_line, dot_all: *dot_all })]
+                vec![Test::Regex(RegexSpec {
+                    pattern,
+                    ignore_case: *ignore_case,
+                    multi_line: *multi_line,
+                    dot_all: *dot_all,
+                })]
             }
             Family::Cidr => {
                 let text = string_value(item, "cidr")?;
-                let net: ipnet::IpNet = text
-                    .trim()
-                    .parse()
-                    .map_err(|_| Error::new(item.pos, format!("'{text}' is not a network in CIDR notation (like 10.0.0.0/8 or 2001:db8::/32)")))?;
+                let net: ipnet::IpNet = text.trim().parse().map_err(|_| {
+                    Error::new(
+                        item.pos,
+                        format!("'{text}' is not a network in CIDR notation (like 10.0.0.0/8 or 2001:db8::/32)"),
+                    )
+                })?;
                 if net.trunc() != net {
                     return Err(Error::new(
                         item.pos,
@@ -211,7 +233,12 @@ pub fn entry(key: &Key, key_pos: Pos, value: &Node, placeholders: &Placeholders)
             }
             Family::Time { part, op } => match item.kind {
                 Kind::Int(v) => vec![Test::TimePart { part: *part, op: *op, value: v }],
-                _ => return Err(Error::new(item.pos, format!("the time modifier '{}' takes a whole number, found {}", name(0), item.type_name()))),
+                _ => {
+                    return Err(Error::new(
+                        item.pos,
+                        format!("the time modifier '{}' takes a whole number, found {}", name(0), item.type_name()),
+                    ))
+                }
             },
             Family::Compare(op) => match item.kind {
                 Kind::Int(v) => vec![Test::Num { op: *op, value: v as f64 }],
@@ -219,7 +246,10 @@ pub fn entry(key: &Key, key_pos: Pos, value: &Node, placeholders: &Placeholders)
                 _ => {
                     return Err(Error::new(
                         item.pos,
-                        format!("numeric comparison needs a number, found {} (write it without quotes)", item.type_name()),
+                        format!(
+                            "numeric comparison needs a number, found {} (write it without quotes)",
+                            item.type_name()
+                        ),
                     ))
                 }
             },
@@ -231,7 +261,7 @@ pub fn entry(key: &Key, key_pos: Pos, value: &Node, placeholders: &Placeholders)
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_string()
+    s.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(s).trim().to_string()
 }
 
 fn string_value(item: &Node, modifier: &str) -> Result<String> {
@@ -300,7 +330,10 @@ fn family(key: &Key, mods: &[Modifier], key_pos: Pos) -> Result<Family> {
             Family::FieldRef { mode, cased: mods.contains(&Cased) }
         }
         Some(Time(part)) => {
-            reject_others(&[Cmp(CmpOp::Gt), Cmp(CmpOp::Gte), Cmp(CmpOp::Lt), Cmp(CmpOp::Lte), Neq, All], "a time modifier")?;
+            reject_others(
+                &[Cmp(CmpOp::Gt), Cmp(CmpOp::Gte), Cmp(CmpOp::Lt), Cmp(CmpOp::Lte), Neq, All],
+                "a time modifier",
+            )?;
             let op = mods.iter().find_map(|m| if let Cmp(op) = m { Some(*op) } else { None }).unwrap_or(CmpOp::Eq);
             Family::Time { part: *part, op }
         }
@@ -308,11 +341,17 @@ fn family(key: &Key, mods: &[Modifier], key_pos: Pos) -> Result<Family> {
             if let Some(i) = mods.iter().position(|m| matches!(m, Cmp(_))) {
                 for (j, m) in mods.iter().enumerate() {
                     if !matches!(m, Cmp(_) | Neq | All) {
-                        return Err(Error::new(at(j), format!("the modifier '{}' cannot be combined with '{}'", name(j), name(i))));
+                        return Err(Error::new(
+                            at(j),
+                            format!("the modifier '{}' cannot be combined with '{}'", name(j), name(i)),
+                        ));
                     }
                 }
                 if mods.iter().filter(|m| matches!(m, Cmp(_))).count() > 1 {
-                    return Err(Error::new(at(i), "only one of gt, gte, lt, lte per field entry (write a second entry for a range)"));
+                    return Err(Error::new(
+                        at(i),
+                        "only one of gt, gte, lt, lte per field entry (write a second entry for a range)",
+                    ));
                 }
                 let Cmp(op) = mods[i] else { unreachable!() };
                 Family::Compare(op)
@@ -351,7 +390,10 @@ fn string_tests(
         Kind::Null if keyword => return Err(Error::new(item.pos, "a keyword cannot be null")),
         _ if transforming => {
             let m = key.modifiers.iter().find(|m| !matches!(m.0, All | Neq | Cased | Expand)).unwrap();
-            return Err(Error::new(item.pos, format!("the modifier '{}' applies to strings, found {}", m.1, item.type_name())));
+            return Err(Error::new(
+                item.pos,
+                format!("the modifier '{}' applies to strings, found {}", m.1, item.type_name()),
+            ));
         }
         Kind::Int(v) => return Ok(vec![Test::Num { op: CmpOp::Eq, value: *v as f64 }]),
         Kind::Float(v) => return Ok(vec![Test::Num { op: CmpOp::Eq, value: *v }]),
@@ -419,7 +461,12 @@ fn string_tests(
                 Stage::Text(encoded.into_iter().map(|s| vec![Token::Lit(s)]).collect())
             }
             (Contains | StartsWith | EndsWith | Windash | Wide | Utf16Be | Utf16, Stage::Bytes(_)) => {
-                return Err(Error::new(*pos, format!("'{name}' cannot follow a UTF-16 encoding: follow the encoding with base64 or base64offset")));
+                return Err(Error::new(
+                    *pos,
+                    format!(
+                        "'{name}' cannot follow a UTF-16 encoding: follow the encoding with base64 or base64offset"
+                    ),
+                ));
             }
             (_, stage) => stage,
         };
@@ -429,9 +476,9 @@ fn string_tests(
         Stage::Bytes(bs) => bs
             .into_iter()
             .map(|b| {
-                String::from_utf8(b)
-                    .map(|s| vec![Token::Lit(s)])
-                    .map_err(|_| Error::new(item.pos, "a UTF-16 encoded value must be followed by base64 or base64offset"))
+                String::from_utf8(b).map(|s| vec![Token::Lit(s)]).map_err(|_| {
+                    Error::new(item.pos, "a UTF-16 encoded value must be followed by base64 or base64offset")
+                })
             })
             .collect::<Result<_>>()?,
     };

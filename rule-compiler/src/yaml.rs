@@ -40,10 +40,7 @@ impl Node {
     /// The value under a string key of a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.kind {
-            Kind::Map(entries) => entries
-                .iter()
-                .find(|(k, _)| k.as_str() == Some(key))
-                .map(|(_, v)| v),
+            Kind::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -84,26 +81,16 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
-        return Err(YamlError {
-            pos: pos_of(e.marker()),
-            message: format!("invalid YAML: {}", e.info()),
-        });
+        return Err(YamlError { pos: pos_of(e.marker()), message: format!("invalid YAML: {}", e.info()) });
     }
     if let Some(err) = builder.error {
         return Err(err);
     }
-    Ok(builder
-        .documents
-        .into_iter()
-        .filter(|d| d.kind != Kind::Null)
-        .collect())
+    Ok(builder.documents.into_iter().filter(|d| d.kind != Kind::Null).collect())
 }
 
 fn pos_of(m: &Marker) -> Pos {
-    Pos {
-        line: m.line() as u32,
-        col: m.col() as u32 + 1,
-    }
+    Pos { line: m.line() as u32, col: m.col() as u32 + 1 }
 }
 
 #[derive(Default)]
@@ -164,20 +151,14 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let forced_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
-                let kind = if style == TScalarStyle::Plain && !forced_str {
-                    resolve_plain(text)
-                } else {
-                    Kind::Str(text)
-                };
+                let kind =
+                    if style == TScalarStyle::Plain && !forced_str { resolve_plain(text) } else { Kind::Str(text) };
                 self.push_value(Node { pos, kind }, anchor);
             }
             Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq { pos, anchor, items: Vec::new() }),
-            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
-                pos,
-                anchor,
-                entries: Vec::new(),
-                key: None,
-            }),
+            Event::MappingStart(anchor, _) => {
+                self.stack.push(Frame::Map { pos, anchor, entries: Vec::new(), key: None })
+            }
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
                 Some(Frame::Seq { pos, anchor, items }) => {
                     self.push_value(Node { pos, kind: Kind::Seq(items) }, anchor)
