@@ -1,0 +1,255 @@
+//! End-to-end tests of the `sigil` binary: real files in, alerts and diagnostics out.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn sigil(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sigil")).args(args).output().expect("sigil runs")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn alerts(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const STOP_LOGGING_RULE: &str = "title: Trail stopped
+id: 5a8e1f7c-1111-4c2d-9b1e-000000000001
+author: Sigil tests
+level: high
+status: test
+tags:
+  - attack.t1562.008
+logsource:
+  product: aws
+  service: cloudtrail
+detection:
+  selection:
+    eventSource: cloudtrail.amazonaws.com
+    eventName: StopLogging
+  condition: selection
+";
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn hunt_on_the_embedded_pack_and_examples_points_at_each_evidence_line() {
+    let examples = repo().join("examples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&examples)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    let args: Vec<String> = ["hunt", "--format", "jsonl"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(files.iter().map(|p| p.display().to_string()))
+        .collect();
+    let out = sigil(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let alerts = alerts(&out);
+    assert!(alerts.len() >= 8, "the examples fire the pack: {} alerts", alerts.len());
+    for a in &alerts {
+        assert_eq!(a["kind"], "detection");
+        for key in ["id", "title", "level", "status", "author", "tags"] {
+            assert!(!a["rule"][key].is_null(), "rule.{key} in {a}");
+        }
+        // The alert's line holds exactly the event it carries.
+        let file = a["source"]["file"].as_str().unwrap();
+        let line = a["source"]["line"].as_u64().unwrap() as usize;
+        let text = std::fs::read_to_string(file).unwrap();
+        let original: Value = serde_json::from_str(text.lines().nth(line - 1).unwrap()).unwrap();
+        assert_eq!(original, a["event"]);
+    }
+    // The trail being stopped in the CloudTrail example is caught.
+    assert!(alerts.iter().any(|a| a["event"]["eventName"] == "StopLogging"
+        && a["rule"]["tags"].as_array().unwrap().iter().any(|t| t == "attack.t1562.008")));
+    let err = stderr(&out);
+    let total_lines: usize = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap().lines().filter(|l| !l.trim().is_empty()).count())
+        .sum();
+    assert!(err.contains(&format!("events: {total_lines} read, 0 rejected; alerts: {}", alerts.len())), "{err}");
+}
+
+#[test]
+fn malformed_events_are_counted_and_reported_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "r.yml", STOP_LOGGING_RULE);
+    let events = write(
+        dir.path(),
+        "e.jsonl",
+        "{\"eventSource\":\"cloudtrail.amazonaws.com\",\"eventName\":\"StopLogging\"}\n{not json\n42\n\n{\"eventSource\":\"cloudtrail.amazonaws.com\",\"eventName\":\"stoplogging\"}\n",
+    );
+    let out = sigil(&["hunt", "--rules", rules.to_str().unwrap(), "--format", "jsonl", events.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let lines: Vec<u64> = alerts(&out).iter().map(|a| a["source"]["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, vec![1, 5]);
+    assert!(err.contains(&format!("{}:2: malformed event", events.display())), "{err}");
+    assert!(err.contains(&format!("{}:3: malformed event", events.display())), "{err}");
+    assert!(err.contains("events: 4 read, 2 rejected; alerts: 2"), "{err}");
+}
+
+#[test]
+fn arrays_records_gzip_and_stdin_are_read_with_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "r.yml", STOP_LOGGING_RULE);
+    let hit = r#"{"eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging"}"#;
+    let miss = r#"{"eventSource":"cloudtrail.amazonaws.com","eventName":"StartLogging"}"#;
+    let array = write(dir.path(), "a.json", &format!("[\n  {miss},\n  {hit}\n]\n"));
+    let records = write(dir.path(), "r.json", &format!("{{\"Records\": [{hit}, {miss}, {hit}]}}"));
+    let gz_path = dir.path().join("r.json.gz");
+    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&gz_path).unwrap(), flate2::Compression::fast());
+    gz.write_all(std::fs::read(&records).unwrap().as_slice()).unwrap();
+    gz.finish().unwrap();
+    for (file, expected) in [(&array, vec![2]), (&records, vec![1, 3]), (&gz_path, vec![1, 3])] {
+        let out = sigil(&["hunt", "--rules", rules.to_str().unwrap(), "--format", "jsonl", file.to_str().unwrap()]);
+        let lines: Vec<u64> = alerts(&out).iter().map(|a| a["source"]["line"].as_u64().unwrap()).collect();
+        assert_eq!(lines, expected, "{}: {}", file.display(), stderr(&out));
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(["hunt", "--rules", rules.to_str().unwrap(), "--format", "jsonl"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{miss}\n{hit}\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let a = alerts(&out);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0]["source"]["file"], "-");
+    assert_eq!(a[0]["source"]["line"], 2);
+}
+
+#[test]
+fn declared_logsource_routes_events_to_matching_rules_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "r.yml", STOP_LOGGING_RULE);
+    let events =
+        write(dir.path(), "e.jsonl", "{\"eventSource\":\"cloudtrail.amazonaws.com\",\"eventName\":\"StopLogging\"}\n");
+    let run = |ls: &str| {
+        alerts(&sigil(&[
+            "hunt",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--logsource",
+            ls,
+            "--format",
+            "jsonl",
+            events.to_str().unwrap(),
+        ]))
+        .len()
+    };
+    assert_eq!(run("product=aws,service=cloudtrail"), 1);
+    assert_eq!(run("product=azure"), 0);
+    assert_eq!(run("product=aws"), 0, "the rule needs service cloudtrail, which was not declared");
+    let out =
+        sigil(&["hunt", "--rules", rules.to_str().unwrap(), "--logsource", "vendor=aws", events.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--logsource knows product, category and service"));
+}
+
+#[test]
+fn check_reports_file_line_column_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "good.yml", STOP_LOGGING_RULE);
+    write(dir.path(), "bad.yml", &STOP_LOGGING_RULE.replace("eventName: StopLogging", "eventName|nosuch: StopLogging"));
+    write(
+        dir.path(),
+        "pipe.yml",
+        &STOP_LOGGING_RULE.replace("condition: selection", "condition: selection | count() by x > 5"),
+    );
+    let out = sigil(&["check", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let bad = dir.path().join("bad.yml");
+    assert!(text.contains(&format!("{}:14:15: unknown modifier 'nosuch'", bad.display())), "{text}");
+    let pipe = dir.path().join("pipe.yml");
+    assert!(text.contains(&format!("{}:15:24: the pipe syntax", pipe.display())), "{text}");
+    assert!(text.trim_end().ends_with("checked 3 rules: 1 ok, 2 rejected"), "{text}");
+
+    let out = sigil(&["check", "--format", "json", dir.path().to_str().unwrap()]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["checked"].as_u64(), report["ok"].as_u64(), report["rejected"].as_u64()),
+        (Some(3), Some(1), Some(2))
+    );
+    assert_eq!(report["errors"][0]["line"], 14);
+
+    let out = sigil(&["check", dir.path().join("good.yml").to_str().unwrap()]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn one_bad_rule_never_stops_the_others_in_hunt() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    write(&rules, "good.yml", STOP_LOGGING_RULE);
+    write(&rules, "broken.yml", "title: [unclosed\n");
+    let events =
+        write(dir.path(), "e.jsonl", "{\"eventSource\":\"cloudtrail.amazonaws.com\",\"eventName\":\"StopLogging\"}\n");
+    let out = sigil(&["hunt", "--rules", rules.to_str().unwrap(), "--format", "jsonl", events.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(alerts(&out).len(), 1);
+    let err = stderr(&out);
+    assert!(err.contains("broken.yml:"), "{err}");
+    assert!(err.contains("rules: 1 loaded, 1 rejected"), "{err}");
+}
+
+#[test]
+fn placeholders_come_from_the_command_line_or_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = STOP_LOGGING_RULE.replace("eventName: StopLogging", "userIdentity.userName|expand: '%admins%'");
+    let rules = write(dir.path(), "r.yml", &rule);
+    let events = write(
+        dir.path(),
+        "e.jsonl",
+        "{\"eventSource\":\"cloudtrail.amazonaws.com\",\"userIdentity\":{\"userName\":\"bob\"}}\n{\"eventSource\":\"cloudtrail.amazonaws.com\",\"userIdentity\":{\"userName\":\"eve\"}}\n",
+    );
+    let out = sigil(&["check", rules.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the placeholder '%admins%' has no value"));
+    let out = sigil(&[
+        "hunt",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--placeholder",
+        "admins=alice,bob",
+        "--format",
+        "jsonl",
+        events.to_str().unwrap(),
+    ]);
+    let lines: Vec<u64> = alerts(&out).iter().map(|a| a["source"]["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, vec![1]);
+    let file = write(dir.path(), "p.yml", "admins: [eve]\n");
+    let out = sigil(&[
+        "hunt",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--placeholder-file",
+        file.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        events.to_str().unwrap(),
+    ]);
+    let lines: Vec<u64> = alerts(&out).iter().map(|a| a["source"]["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, vec![2]);
+}
