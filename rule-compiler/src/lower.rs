@@ -232,3 +232,26 @@ mod tests {
         assert!(!pattern_matches("a*b*c", "acb"));
     }
 }
+
+#[cfg(test)]
+mod position_tests {
+    use crate::{compile_str, Options};
+
+    fn first_error(detection: &str) -> (u32, u32, String) {
+        let rule = format!("title: t\nlogsource:\n  product: p\ndetection:\n{detection}");
+        let out = compile_str("r.yml", &rule, &Options::default());
+        let d = &out.diagnostics[0];
+        (d.line, d.col, d.message.clone())
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_token() {
+        let (line, col, msg) = first_error("  sel:\n    a: 1\n  condition: 'sel and nope'\n");
+        assert_eq!((line, col), (7, 23), "{msg}");
+        assert!(msg.contains("'nope'"));
+        let (line, col, _) = first_error("  sel:\n    'a|contains|bogus': 1\n  condition: sel\n");
+        assert_eq!((line, col), (6, 17));
+        let (line, col, _) = first_error("  sel:\n    a|cidr: 10.0.0.1/8\n  condition: sel\n");
+        assert_eq!((line, col), (6, 13));
+    }
+}

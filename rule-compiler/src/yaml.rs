@@ -13,6 +13,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
+    /// Where the node starts; for a quoted scalar, its first character inside the quotes.
     pub pos: Pos,
     pub kind: Kind,
 }
@@ -150,6 +151,9 @@ impl MarkedEventReceiver for Builder {
         let pos = pos_of(&mark);
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
+                // Point inside quotes, so that an offset into the text lands on its column.
+                let quoted = matches!(style, TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted);
+                let pos = if quoted { pos.shifted(1) } else { pos };
                 let forced_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let kind =
                     if style == TScalarStyle::Plain && !forced_str { resolve_plain(text) } else { Kind::Str(text) };
