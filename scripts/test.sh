@@ -37,4 +37,11 @@ step "cargo test (unit, conformance suite, rule pack, SigmaHQ corpus, end-to-end
 if [ ! -d ../shared/sigma ]; then
   echo "note: ../shared is absent: the SigmaHQ corpus tests will print SKIPPED"
 fi
-cargo test --workspace --all-targets
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --all-targets 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+# One closing line for the whole workspace (cargo prints one per test binary, the last often empty).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
