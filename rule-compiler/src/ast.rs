@@ -19,9 +19,57 @@ pub struct DetectionRule {
     pub pos: Pos,
     /// Descriptive fields (the `origin` is filled in by the driver).
     pub info: RuleInfo,
+    /// The remaining fields of the specification, kept for tools that show or lint rules.
+    pub metadata: Metadata,
     pub logsource: LogSource,
+    /// `logsource.definition`: free text for people, never evaluated.
+    pub logsource_definition: Option<String>,
     pub detection: Detection,
 }
+
+/// The rule fields that do not change what the rule matches.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metadata {
+    pub related: Vec<Related>,
+    /// `sigma` unless the rule says otherwise.
+    pub taxonomy: String,
+    pub license: Option<String>,
+    pub date: Option<String>,
+    pub modified: Option<String>,
+    pub fields: Vec<String>,
+    pub scope: Vec<String>,
+    /// Keys outside the specification (SigmaHQ uses `regression_tests_path`, `simulation`).
+    pub custom_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Related {
+    pub id: String,
+    pub relation: String,
+}
+
+/// The top-level keys the specification defines for a detection rule.
+const KNOWN_KEYS: &[&str] = &[
+    "title",
+    "id",
+    "name",
+    "related",
+    "taxonomy",
+    "status",
+    "description",
+    "license",
+    "author",
+    "references",
+    "date",
+    "modified",
+    "logsource",
+    "detection",
+    "fields",
+    "falsepositives",
+    "level",
+    "tags",
+    "scope",
+];
 
 #[derive(Debug, Clone)]
 pub struct Detection {
@@ -90,7 +138,7 @@ fn detection_rule(node: &Node) -> Result<DetectionRule> {
     let name = optional_str(node, "name")?;
     let status = one_of(node, "status", STATUSES)?;
     let level = one_of(node, "level", LEVELS)?;
-    related(node)?;
+    let related = related(node)?;
     let info = RuleInfo {
         id: id.clone().or_else(|| name.clone()).unwrap_or_default(),
         name,
@@ -104,9 +152,27 @@ fn detection_rule(node: &Node) -> Result<DetectionRule> {
         falsepositives: str_list(node, "falsepositives")?,
         origin: String::new(),
     };
+    let metadata = Metadata {
+        related,
+        taxonomy: optional_str(node, "taxonomy")?.unwrap_or_else(|| "sigma".into()),
+        license: optional_str(node, "license")?,
+        date: optional_str(node, "date")?,
+        modified: optional_str(node, "modified")?,
+        fields: str_list(node, "fields")?,
+        scope: str_list(node, "scope")?,
+        custom_keys: match &node.kind {
+            Kind::Map(entries) => entries
+                .iter()
+                .filter_map(|(k, _)| k.scalar_text())
+                .filter(|k| !KNOWN_KEYS.contains(&k.as_str()))
+                .collect(),
+            _ => Vec::new(),
+        },
+    };
     let logsource = logsource(node)?;
+    let logsource_definition = node.get("logsource").and_then(|ls| ls.get("definition")).and_then(|d| d.scalar_text());
     let detection = detection(node)?;
-    Ok(DetectionRule { pos: node.pos, info, logsource, detection })
+    Ok(DetectionRule { pos: node.pos, info, metadata, logsource, logsource_definition, detection })
 }
 
 fn is_uuid(s: &str) -> bool {
@@ -173,11 +239,12 @@ fn str_list(node: &Node, key: &str) -> Result<Vec<String>> {
     }
 }
 
-fn related(node: &Node) -> Result<()> {
-    let Some(rel) = node.get("related") else { return Ok(()) };
+fn related(node: &Node) -> Result<Vec<Related>> {
+    let Some(rel) = node.get("related") else { return Ok(Vec::new()) };
     let Kind::Seq(items) = &rel.kind else {
         return Err(Error::new(rel.pos, "'related' must be a list of {id, type} mappings"));
     };
+    let mut out = Vec::with_capacity(items.len());
     for item in items {
         let ty = item.get("type").ok_or_else(|| Error::new(item.pos, "a 'related' entry needs a 'type'"))?;
         let ty_text = ty.as_str().unwrap_or_default();
@@ -187,11 +254,13 @@ fn related(node: &Node) -> Result<()> {
                 format!("'related.type' must be one of {}, found '{ty_text}'", RELATION_TYPES.join(", ")),
             ));
         }
-        if item.get("id").is_none() {
-            return Err(Error::new(item.pos, "a 'related' entry needs an 'id'"));
-        }
+        let id = item
+            .get("id")
+            .and_then(|i| i.scalar_text())
+            .ok_or_else(|| Error::new(item.pos, "a 'related' entry needs an 'id'"))?;
+        out.push(Related { id, relation: ty_text.to_string() });
     }
-    Ok(())
+    Ok(out)
 }
 
 fn logsource(node: &Node) -> Result<LogSource> {
@@ -240,5 +309,40 @@ fn condition_list(value: &Node) -> Result<Vec<Condition>> {
         Kind::Seq(items) if items.is_empty() => Err(Error::new(value.pos, "the condition list is empty")),
         Kind::Seq(items) => items.iter().map(one).collect(),
         _ => Ok(vec![one(value)?]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_documents;
+
+    #[test]
+    fn every_specified_field_is_read() {
+        let text = "title: T\nid: 0e95725d-7320-415d-80f7-004da920fc11\nname: t_rule\nrelated:\n  - id: 1e95725d-7320-415d-80f7-004da920fc11\n    type: derived\ntaxonomy: sigma\nstatus: test\ndescription: D\nlicense: MIT\nauthor: A, B\nreferences: [https://example.com]\ndate: 2024-01-02\nmodified: 2024-02-03\nlogsource: {product: AWS, service: cloudtrail, definition: text}\ndetection: {sel: {a: 1}, condition: sel}\nfields: [a]\nfalsepositives: [none]\nlevel: high\ntags: [attack.t1]\nscope: [server]\nregression_tests_path: x\n";
+        let doc = &parse_documents(text).unwrap()[0];
+        let Document::Detection(rule) = document(doc).unwrap();
+        assert_eq!(rule.info.id, "0e95725d-7320-415d-80f7-004da920fc11");
+        assert_eq!(rule.info.name.as_deref(), Some("t_rule"));
+        assert_eq!(rule.info.author.as_deref(), Some("A, B"));
+        assert_eq!(rule.logsource.product.as_deref(), Some("aws"));
+        assert_eq!(rule.logsource_definition.as_deref(), Some("text"));
+        assert_eq!(
+            rule.metadata.related,
+            vec![Related { id: "1e95725d-7320-415d-80f7-004da920fc11".into(), relation: "derived".into() }]
+        );
+        assert_eq!(rule.metadata.date.as_deref(), Some("2024-01-02"));
+        assert_eq!(rule.metadata.license.as_deref(), Some("MIT"));
+        assert_eq!(rule.metadata.fields, vec!["a"]);
+        assert_eq!(rule.metadata.scope, vec!["server"]);
+        assert_eq!(rule.metadata.custom_keys, vec!["regression_tests_path"]);
+    }
+
+    #[test]
+    fn shape_errors_name_the_key() {
+        let bad_level = parse_documents("title: T\nlevel: severe\nlogsource: {}\ndetection: {condition: x}\n").unwrap();
+        let e = document(&bad_level[0]).unwrap_err();
+        assert_eq!(e.pos.line, 2);
+        assert!(e.message.contains("'level' must be one of"));
     }
 }
