@@ -93,5 +93,5 @@ pub fn compile(name: &str, text: &str, options: &Options) -> (Output, Option<Eng
 
 /// Whether any rule of the engine fires on the event.
 pub fn fires(engine: &Engine, event: &Value) -> bool {
-    !engine.evaluate(event, None).is_empty()
+    !engine.evaluate(event, &sigil_engine::Routing::All).is_empty()
 }

@@ -4,9 +4,18 @@ use crate::input;
 use crate::output::AlertWriter;
 use crate::{rules, HuntArgs, HuntFormat};
 use sigil_engine::plan::LogSource;
-use sigil_engine::{Alert, Engine, EventSource};
+use sigil_engine::{Alert, Engine, EventSource, Routing, Scratch};
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
+
+/// `auto` (recognise each event's source), `all` (every rule on every event), or a declaration.
+pub fn parse_routing(text: Option<&str>) -> Result<Routing, String> {
+    Ok(match text.map(str::trim) {
+        None | Some("auto") => Routing::Auto,
+        Some("all") => Routing::All,
+        Some(declared) => Routing::Declared(parse_logsource(declared)?),
+    })
+}
 
 /// Parses `product=aws,service=cloudtrail`.
 pub fn parse_logsource(text: &str) -> Result<LogSource, String> {
@@ -34,7 +43,7 @@ struct Counts {
 }
 
 pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
-    let logsource = args.logsource.as_deref().map(parse_logsource).transpose()?;
+    let routing = parse_routing(args.logsource.as_deref())?;
     let placeholders = rules::placeholders(&args.rule_args.placeholders, &args.rule_args.placeholder_files)?;
     let compiled = rules::compile(&args.rules, placeholders)?;
     for d in &compiled.diagnostics {
@@ -55,6 +64,8 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     let mut counts = Counts::default();
     let mut unreadable = 0;
     let mut write_error: Option<io::Error> = None;
+    let mut scratch = Scratch::default();
+    let mut detections = Vec::new();
     for path in &inputs {
         let reader = match input::open(path) {
             Ok(r) => r,
@@ -75,9 +86,11 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
                 }
             };
             let source = EventSource { file: path.clone(), line };
-            for detection in engine.evaluate(&event, logsource.as_ref()) {
+            detections.clear();
+            engine.evaluate_with(&mut scratch, &event, &routing, &mut detections);
+            for detection in &detections {
                 counts.alerts += 1;
-                let alert = Alert::detection(&engine, &detection, &event, &source, args.timestamp_field.as_deref());
+                let alert = Alert::detection(&engine, detection, &event, &source, args.timestamp_field.as_deref());
                 if let Err(e) = writer.write(&alert) {
                     write_error.get_or_insert(e);
                 }

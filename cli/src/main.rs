@@ -44,9 +44,11 @@ pub struct HuntArgs {
     /// Without it, Sigil's embedded rule pack is used.
     #[arg(long = "rules", short = 'r', value_name = "PATH")]
     pub rules: Vec<PathBuf>,
-    /// The log source of the inputs, e.g. product=aws,service=cloudtrail. Rules whose
-    /// logsource disagrees are skipped; without it, every rule sees every event.
-    #[arg(long, value_name = "KEY=VALUE,...")]
+    /// The log source of the inputs: `auto` (the default) recognises it per event (Windows
+    /// channels and event ids, CloudTrail) and runs every rule on events it does not recognise;
+    /// `all` runs every rule on every event; `product=aws,service=cloudtrail` declares it, and
+    /// rules whose logsource disagrees are skipped.
+    #[arg(long, value_name = "auto|all|KEY=VALUE,...")]
     pub logsource: Option<String>,
     /// Output format (default: table on a terminal, jsonl otherwise).
     #[arg(long, value_enum)]

@@ -1,19 +1,38 @@
 //! Evaluation: which rules of a plan fire on one event.
 //!
-//! Each predicate is evaluated at most once per event (rules share predicates), lazily, and
-//! only for rules whose logsource admits the event. This module owns the boolean walk; it
-//! never looks inside values (that is [`crate::matcher`]).
+//! Per event: route it (which rules its source admits), scan the route's indexed fields once
+//! (Aho-Corasick over literal needles, a hash lookup for numbers) to find candidate rules, then
+//! walk only the candidates' expressions, computing every other predicate lazily and at most
+//! once. The per-event state lives in a caller-owned [`Scratch`], so the hot path allocates
+//! nothing and one [`Engine`] serves many threads.
 
 use crate::event;
+use crate::index::Route;
 use crate::matcher::{Matcher, PrepareError};
 use crate::plan::{CompiledRule, Expr, LogSource, Plan, Target, PLAN_FORMAT_VERSION};
+use crate::route::{self, Source};
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
-/// A plan with its matchers prepared. Immutable, so one engine serves many threads.
+/// A plan with its matchers prepared. Shareable across threads.
 #[derive(Debug)]
 pub struct Engine {
     plan: Plan,
     matchers: Vec<Matcher>,
+    routes: RwLock<HashMap<Source, Arc<Route>>>,
+}
+
+/// Which rules an event is evaluated against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Routing {
+    /// Every rule sees every event.
+    All,
+    /// The caller declares the source of every event (`--logsource`).
+    Declared(LogSource),
+    /// The source is recognised per event (Windows channels, CloudTrail, ...); events of
+    /// unrecognised sources see every rule.
+    Auto,
 }
 
 /// One rule that fired on one event.
@@ -40,14 +59,42 @@ impl std::fmt::Display for EngineError {
                 f,
                 "compiled plan has format version {found}, this Sigil reads version {expected}: recompile the rules with this version"
             ),
-            EngineError::Predicate { index, reason } => {
-                write!(f, "predicate {index} of the plan is invalid: {reason}")
-            }
+            EngineError::Predicate { index, reason } => write!(f, "predicate {index} of the plan is invalid: {reason}"),
         }
     }
 }
 
 impl std::error::Error for EngineError {}
+
+/// Per-thread evaluation state, reused from event to event.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    generation: u32,
+    /// Per predicate: the generation its value belongs to, and the value.
+    pred_generation: Vec<u32>,
+    pred_value: Vec<bool>,
+    rule_generation: Vec<u32>,
+    candidates: Vec<u32>,
+    routes: HashMap<Source, Arc<Route>>,
+}
+
+impl Scratch {
+    fn next_event(&mut self, predicates: usize, rules: usize) {
+        if self.pred_generation.len() != predicates || self.rule_generation.len() != rules {
+            self.pred_generation = vec![0; predicates];
+            self.pred_value = vec![false; predicates];
+            self.rule_generation = vec![0; rules];
+            self.generation = 0;
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.pred_generation.iter_mut().for_each(|g| *g = 0);
+            self.rule_generation.iter_mut().for_each(|g| *g = 0);
+            self.generation = 1;
+        }
+        self.candidates.clear();
+    }
+}
 
 impl Engine {
     pub fn new(plan: Plan) -> Result<Engine, EngineError> {
@@ -62,7 +109,7 @@ impl Engine {
                 Matcher::prepare(&p.test).map_err(|PrepareError(reason)| EngineError::Predicate { index, reason })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Engine { plan, matchers })
+        Ok(Engine { plan, matchers, routes: RwLock::new(HashMap::new()) })
     }
 
     pub fn plan(&self) -> &Plan {
@@ -73,24 +120,67 @@ impl Engine {
         &self.plan.rules
     }
 
-    /// The rules that fire on `event`. With a declared `source`, only the rules whose logsource
-    /// it admits are evaluated; without one, every rule is.
-    pub fn evaluate(&self, event: &Value, source: Option<&LogSource>) -> Vec<Detection> {
-        let mut memo = Memo { engine: self, event, state: vec![State::Unknown; self.matchers.len()] };
+    /// The rules that fire on `event`. A convenience over [`Engine::evaluate_with`].
+    pub fn evaluate(&self, event: &Value, routing: &Routing) -> Vec<Detection> {
         let mut out = Vec::new();
-        for (index, rule) in self.plan.rules.iter().enumerate() {
-            if source.is_some_and(|s| !s.admits(&rule.logsource)) {
-                continue;
-            }
+        self.evaluate_with(&mut Scratch::default(), event, routing, &mut out);
+        out
+    }
+
+    /// Appends the rules that fire on `event` to `out`, in rule order.
+    pub fn evaluate_with(&self, scratch: &mut Scratch, event: &Value, routing: &Routing, out: &mut Vec<Detection>) {
+        let source = match routing {
+            Routing::All => Source::Unknown,
+            Routing::Declared(ls) => Source::Declared(ls.clone()),
+            Routing::Auto => route::recognize(event),
+        };
+        let route = self.route(scratch, source);
+        scratch.next_event(self.matchers.len(), self.plan.rules.len());
+        let generation = scratch.generation;
+        {
+            let Scratch { pred_generation, pred_value, rule_generation, candidates, .. } = scratch;
+            route.scan(
+                event,
+                &self.matchers,
+                &mut |p| {
+                    pred_generation[p as usize] = generation;
+                    pred_value[p as usize] = true;
+                },
+                candidates,
+                &mut |r| {
+                    let fresh = rule_generation[r as usize] != generation;
+                    rule_generation[r as usize] = generation;
+                    fresh
+                },
+            );
+        }
+        let mut candidates = std::mem::take(&mut scratch.candidates);
+        candidates.sort_unstable();
+        let mut memo = Memo { engine: self, route: &route, event, scratch };
+        for &r in &candidates {
+            let rule = &self.plan.rules[r as usize];
             if memo.eval(&rule.condition) {
                 let mut matched = Vec::new();
                 memo.collect_matched(&rule.condition, true, &mut matched);
                 matched.sort_unstable();
                 matched.dedup();
-                out.push(Detection { rule: index, matched_predicates: matched });
+                out.push(Detection { rule: r as usize, matched_predicates: matched });
             }
         }
-        out
+        scratch.candidates = candidates;
+    }
+
+    fn route(&self, scratch: &mut Scratch, source: Source) -> Arc<Route> {
+        if let Some(r) = scratch.routes.get(&source) {
+            return r.clone();
+        }
+        let shared = self.routes.read().expect("route cache").get(&source).cloned();
+        let route = shared.unwrap_or_else(|| {
+            let built = Arc::new(Route::build(&self.plan, &self.matchers, &source));
+            self.routes.write().expect("route cache").entry(source.clone()).or_insert(built).clone()
+        });
+        scratch.routes.insert(source, route.clone());
+        route
     }
 
     /// For alert output: the field name of a predicate and the value it saw in `event`.
@@ -102,17 +192,11 @@ impl Engine {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum State {
-    Unknown,
-    False,
-    True,
-}
-
 struct Memo<'e> {
     engine: &'e Engine,
+    route: &'e Route,
     event: &'e Value,
-    state: Vec<State>,
+    scratch: &'e mut Scratch,
 }
 
 impl Memo<'_> {
@@ -128,25 +212,31 @@ impl Memo<'_> {
 
     fn pred(&mut self, i: u32) -> bool {
         let idx = i as usize;
-        match self.state[idx] {
-            State::True => return true,
-            State::False => return false,
-            State::Unknown => {}
+        if self.scratch.pred_generation[idx] == self.scratch.generation {
+            return self.scratch.pred_value[idx];
         }
+        // An indexed predicate the scan did not mark is false.
+        let result = !self.route.is_indexed(i) && self.compute(idx);
+        self.scratch.pred_generation[idx] = self.scratch.generation;
+        self.scratch.pred_value[idx] = result;
+        result
+    }
+
+    fn compute(&self, idx: usize) -> bool {
         let matcher = &self.engine.matchers[idx];
-        let result = match &self.engine.plan.predicates[idx].target {
+        match &self.engine.plan.predicates[idx].target {
             Target::Field(name) => matcher.test_field(self.event, &event::lookup(self.event, name)),
             Target::Keywords => matcher.test_keywords(self.event),
-        };
-        self.state[idx] = if result { State::True } else { State::False };
-        result
+        }
     }
 
     fn collect_matched(&self, expr: &Expr, positive: bool, out: &mut Vec<u32>) {
         match expr {
             Expr::Const(_) => {}
             Expr::Pred(i) => {
-                if positive && self.state[*i as usize] == State::True {
+                let idx = *i as usize;
+                if positive && self.scratch.pred_generation[idx] == self.scratch.generation && self.scratch.pred_value[idx]
+                {
                     out.push(*i);
                 }
             }

@@ -6,6 +6,9 @@
 //! * [`event`] — how a Sigma field name is looked up in a JSON event (flat dotted keys, nested
 //!   paths, arrays);
 //! * [`matcher`] — each predicate of the plan turned into a ready-to-run matcher;
+//! * [`route`] — which rules an event's (declared or recognised) logsource admits;
+//! * [`index`] — per route, literal needles grouped per field for one Aho-Corasick pass, and the
+//!   candidate rules each needle triggers;
 //! * [`time`] — timestamps in events (alert time and the time-part modifiers);
 //! * [`eval`] — the [`Engine`] that evaluates every rule's condition for one event;
 //! * [`alert`] — the stable alert JSON that callers print.
@@ -16,10 +19,12 @@
 pub mod alert;
 pub mod eval;
 pub mod event;
+pub mod index;
 pub mod matcher;
 pub mod plan;
+pub mod route;
 pub mod time;
 
 pub use alert::{Alert, EventSource};
-pub use eval::{Detection, Engine};
+pub use eval::{Detection, Engine, Routing, Scratch};
 pub use plan::{Plan, PLAN_FORMAT_VERSION};

@@ -164,7 +164,39 @@ enum Shape {
     Wildcard(regex::Regex),
 }
 
+/// How a literal needle must sit in the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    Whole,
+    Start,
+    End,
+    Anywhere,
+}
+
+/// A case-insensitive pattern that is one literal at a fixed placement: what an Aho-Corasick
+/// scan can decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Literal<'a> {
+    pub needle: &'a str,
+    pub placement: Placement,
+}
+
 impl StrMatcher {
+    /// The pattern as one case-insensitive literal, if it is one.
+    pub fn literal(&self) -> Option<Literal<'_>> {
+        if self.cased {
+            return None;
+        }
+        let (needle, placement) = match &self.shape {
+            Shape::Exact(n) => (n, Placement::Whole),
+            Shape::Prefix(n) => (n, Placement::Start),
+            Shape::Suffix(n) => (n, Placement::End),
+            Shape::Contains(n) => (n, Placement::Anywhere),
+            Shape::Anything | Shape::Wildcard(_) => return None,
+        };
+        Some(Literal { needle, placement })
+    }
+
     pub fn new(p: &StrPattern) -> Result<StrMatcher, PrepareError> {
         let lit = |s: &String| if p.cased { s.clone() } else { s.to_lowercase() };
         let shape = match p.tokens.as_slice() {

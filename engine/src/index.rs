@@ -1,0 +1,250 @@
+//! The candidate index of one route: the rules a source admits, their literal needles grouped
+//! per field into Aho-Corasick automata, and for each rule the "trigger" predicates of which at
+//! least one must hold for the rule to fire.
+//!
+//! Per event, [`Route::scan`] runs each field's automaton once over the field's values, marks
+//! the literal predicates that hold, and yields the rules worth evaluating. Non-ASCII text takes
+//! an exact per-predicate path (Aho-Corasick folds ASCII only). This module knows the shape of
+//! literal patterns; everything else is [`crate::matcher`]'s.
+
+use crate::event::{self, Found};
+use crate::matcher::{Literal, Matcher, Placement};
+use crate::plan::{CmpOp, Expr, Plan, Target, Test};
+use crate::route::Source;
+use aho_corasick::AhoCorasick;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// The indexed predicates of one field (or of the keyword haystack).
+#[derive(Debug)]
+struct Scan {
+    target: Target,
+    automaton: Option<AhoCorasick>,
+    /// Per automaton pattern: the predicates it proves and where the needle must sit.
+    pattern_preds: Vec<Vec<(u32, Placement)>>,
+    /// Every literal predicate of this scan, for the exact path over non-ASCII text.
+    literal_preds: Vec<u32>,
+    /// Numeric equality (`EventID: 4688`): value → predicates.
+    numbers: HashMap<u64, Vec<u32>>,
+}
+
+/// One source's view of the plan.
+#[derive(Debug)]
+pub struct Route {
+    scans: Vec<Scan>,
+    /// Whether a predicate is decided by the scans (so not marked true means false).
+    indexed: Vec<bool>,
+    /// Predicate → rules that it triggers.
+    triggers: Vec<Vec<u32>>,
+    /// Rules with no trigger set: evaluated on every event of this route.
+    always: Vec<u32>,
+}
+
+impl Route {
+    pub fn build(plan: &Plan, matchers: &[Matcher], source: &Source) -> Route {
+        let n = plan.predicates.len();
+        let mut indexed = vec![false; n];
+        for (i, p) in plan.predicates.iter().enumerate() {
+            indexed[i] = index_kind(&p.test, &matchers[i]).is_some();
+        }
+        let mut triggers: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut always = Vec::new();
+        let mut used = vec![false; n];
+        for (r, rule) in plan.rules.iter().enumerate() {
+            if !source.admits(&rule.logsource) {
+                continue;
+            }
+            match cover(&rule.condition, &indexed) {
+                Some(preds) => {
+                    for p in preds {
+                        used[p as usize] = true;
+                        triggers[p as usize].push(r as u32);
+                    }
+                }
+                None => always.push(r as u32),
+            }
+        }
+        // Only predicates that trigger some rule of this route are scanned; the others are
+        // computed on demand like any other predicate.
+        for (i, u) in used.iter().enumerate() {
+            indexed[i] &= *u;
+        }
+        let mut by_target: HashMap<&Target, Vec<u32>> = HashMap::new();
+        let mut order: Vec<&Target> = Vec::new();
+        for (i, p) in plan.predicates.iter().enumerate() {
+            if indexed[i] {
+                let e = by_target.entry(&p.target).or_default();
+                if e.is_empty() {
+                    order.push(&p.target);
+                }
+                e.push(i as u32);
+            }
+        }
+        let scans = order.into_iter().map(|t| build_scan(t, &by_target[t], plan, matchers)).collect();
+        Route { scans, indexed, triggers, always }
+    }
+
+    pub fn is_indexed(&self, pred: u32) -> bool {
+        self.indexed[pred as usize]
+    }
+
+    /// Marks the indexed predicates that hold in `event` (through `mark`) and collects the rules
+    /// to evaluate into `candidates` (unsorted, deduplicated by `seen`).
+    pub fn scan(
+        &self,
+        event: &Value,
+        matchers: &[Matcher],
+        mark: &mut dyn FnMut(u32),
+        candidates: &mut Vec<u32>,
+        seen: &mut dyn FnMut(u32) -> bool,
+    ) {
+        candidates.extend(self.always.iter().copied().filter(|r| seen(*r)));
+        let mut hit = |p: u32, candidates: &mut Vec<u32>| {
+            mark(p);
+            for &r in &self.triggers[p as usize] {
+                if seen(r) {
+                    candidates.push(r);
+                }
+            }
+        };
+        for scan in &self.scans {
+            match &scan.target {
+                Target::Field(name) => {
+                    let found: Found<'_> = event::lookup(event, name);
+                    for leaf in found.leaves() {
+                        match leaf {
+                            Value::String(s) => scan.text(s, matchers, &mut |p| hit(p, candidates)),
+                            Value::Number(num) => {
+                                if let Some(preds) = num.as_f64().and_then(number_key).and_then(|k| scan.numbers.get(&k)) {
+                                    preds.iter().for_each(|p| hit(*p, candidates));
+                                }
+                                scan.text(&num.to_string(), matchers, &mut |p| hit(p, candidates));
+                            }
+                            Value::Bool(b) => {
+                                scan.text(if *b { "true" } else { "false" }, matchers, &mut |p| hit(p, candidates))
+                            }
+                            _ => {}
+                        }
+                        if let Value::String(s) = leaf {
+                            if !scan.numbers.is_empty() {
+                                if let Some(preds) =
+                                    s.trim().parse::<f64>().ok().and_then(number_key).and_then(|k| scan.numbers.get(&k))
+                                {
+                                    preds.iter().for_each(|p| hit(*p, candidates));
+                                }
+                            }
+                        }
+                    }
+                }
+                Target::Keywords => {
+                    event::any_string(event, &mut |s| {
+                        scan.text(s, matchers, &mut |p| hit(p, candidates));
+                        false
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Scan {
+    /// Reports every literal predicate of this scan that holds for one text value.
+    fn text(&self, s: &str, matchers: &[Matcher], hit: &mut dyn FnMut(u32)) {
+        let Some(ac) = &self.automaton else { return };
+        if !s.is_ascii() {
+            for &p in &self.literal_preds {
+                if let Matcher::Str(m) = &matchers[p as usize] {
+                    if m.is_match(s) {
+                        hit(p);
+                    }
+                }
+            }
+            return;
+        }
+        for m in ac.find_overlapping_iter(s) {
+            for &(p, placement) in &self.pattern_preds[m.pattern().as_usize()] {
+                let ok = match placement {
+                    Placement::Whole => m.start() == 0 && m.end() == s.len(),
+                    Placement::Start => m.start() == 0,
+                    Placement::End => m.end() == s.len(),
+                    Placement::Anywhere => true,
+                };
+                if ok {
+                    hit(p);
+                }
+            }
+        }
+    }
+}
+
+/// A float that is a whole number, as an index key.
+fn number_key(f: f64) -> Option<u64> {
+    (f.is_finite() && f.fract() == 0.0).then(|| f.to_bits())
+}
+
+enum IndexKind {
+    Literal(String, Placement),
+    Number(u64),
+}
+
+/// Whether (and how) a predicate can be decided by a scan.
+fn index_kind(test: &Test, matcher: &Matcher) -> Option<IndexKind> {
+    match (test, matcher) {
+        (Test::Str(_), Matcher::Str(m)) => match m.literal() {
+            Some(Literal { needle, placement }) if !needle.is_empty() && needle.is_ascii() => {
+                Some(IndexKind::Literal(needle.to_string(), placement))
+            }
+            _ => None,
+        },
+        (Test::Num { op: CmpOp::Eq, value }, _) => number_key(*value).map(IndexKind::Number),
+        _ => None,
+    }
+}
+
+fn build_scan(target: &Target, preds: &[u32], plan: &Plan, matchers: &[Matcher]) -> Scan {
+    let mut needles: Vec<String> = Vec::new();
+    let mut needle_index: HashMap<String, usize> = HashMap::new();
+    let mut pattern_preds: Vec<Vec<(u32, Placement)>> = Vec::new();
+    let mut literal_preds = Vec::new();
+    let mut numbers: HashMap<u64, Vec<u32>> = HashMap::new();
+    for &p in preds {
+        match index_kind(&plan.predicates[p as usize].test, &matchers[p as usize]) {
+            Some(IndexKind::Literal(needle, placement)) => {
+                let key = needle.to_ascii_lowercase();
+                let i = *needle_index.entry(key.clone()).or_insert_with(|| {
+                    needles.push(key);
+                    pattern_preds.push(Vec::new());
+                    needles.len() - 1
+                });
+                pattern_preds[i].push((p, placement));
+                literal_preds.push(p);
+            }
+            Some(IndexKind::Number(k)) => numbers.entry(k).or_default().push(p),
+            None => unreachable!("only indexable predicates are scanned"),
+        }
+    }
+    let automaton = (!needles.is_empty()).then(|| {
+        AhoCorasick::builder().ascii_case_insensitive(true).build(&needles).expect("literal needles build an automaton")
+    });
+    Scan { target: target.clone(), automaton, pattern_preds, literal_preds, numbers }
+}
+
+/// A set of indexed predicates at least one of which holds whenever `expr` holds, or `None`
+/// when there is no such set (the rule must then be evaluated on every event).
+fn cover(expr: &Expr, indexed: &[bool]) -> Option<Vec<u32>> {
+    match expr {
+        Expr::Const(false) => Some(Vec::new()),
+        Expr::Const(true) | Expr::Not(_) => None,
+        Expr::Pred(p) => indexed[*p as usize].then(|| vec![*p]),
+        Expr::And(items) => items.iter().filter_map(|e| cover(e, indexed)).min_by_key(|c| c.len()),
+        Expr::Or(items) => {
+            let mut all = Vec::new();
+            for e in items {
+                all.extend(cover(e, indexed)?);
+            }
+            all.sort_unstable();
+            all.dedup();
+            Some(all)
+        }
+    }
+}
