@@ -70,9 +70,9 @@ impl std::error::Error for EngineError {}
 #[derive(Debug, Default)]
 pub struct Scratch {
     generation: u32,
-    /// Per predicate: the generation its value belongs to, and the value.
+    /// Per predicate: the generation its state belongs to, and the state.
     pred_generation: Vec<u32>,
-    pred_value: Vec<bool>,
+    pred_state: Vec<PredState>,
     rule_generation: Vec<u32>,
     candidates: Vec<u32>,
     routes: HashMap<Source, Arc<Route>>,
@@ -82,7 +82,7 @@ impl Scratch {
     fn next_event(&mut self, predicates: usize, rules: usize) {
         if self.pred_generation.len() != predicates || self.rule_generation.len() != rules {
             self.pred_generation = vec![0; predicates];
-            self.pred_value = vec![false; predicates];
+            self.pred_state = vec![PredState::False; predicates];
             self.rule_generation = vec![0; rules];
             self.generation = 0;
         }
@@ -138,13 +138,13 @@ impl Engine {
         scratch.next_event(self.matchers.len(), self.plan.rules.len());
         let generation = scratch.generation;
         {
-            let Scratch { pred_generation, pred_value, rule_generation, candidates, .. } = scratch;
+            let Scratch { pred_generation, pred_state, rule_generation, candidates, .. } = scratch;
             route.scan(
                 event,
                 &self.matchers,
                 &mut |p| {
                     pred_generation[p as usize] = generation;
-                    pred_value[p as usize] = true;
+                    pred_state[p as usize] = PredState::True;
                 },
                 candidates,
                 &mut |r| {
@@ -192,6 +192,12 @@ impl Engine {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PredState {
+    False,
+    True,
+}
+
 struct Memo<'e> {
     engine: &'e Engine,
     route: &'e Route,
@@ -213,12 +219,12 @@ impl Memo<'_> {
     fn pred(&mut self, i: u32) -> bool {
         let idx = i as usize;
         if self.scratch.pred_generation[idx] == self.scratch.generation {
-            return self.scratch.pred_value[idx];
+            return self.scratch.pred_state[idx] == PredState::True;
         }
-        // An indexed predicate the scan did not mark is false.
+        // An indexed predicate the scan did not mark does not hold.
         let result = !self.route.is_indexed(i) && self.compute(idx);
         self.scratch.pred_generation[idx] = self.scratch.generation;
-        self.scratch.pred_value[idx] = result;
+        self.scratch.pred_state[idx] = if result { PredState::True } else { PredState::False };
         result
     }
 
@@ -235,7 +241,9 @@ impl Memo<'_> {
             Expr::Const(_) => {}
             Expr::Pred(i) => {
                 let idx = *i as usize;
-                if positive && self.scratch.pred_generation[idx] == self.scratch.generation && self.scratch.pred_value[idx]
+                if positive
+                    && self.scratch.pred_generation[idx] == self.scratch.generation
+                    && self.scratch.pred_state[idx] == PredState::True
                 {
                     out.push(*i);
                 }

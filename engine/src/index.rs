@@ -20,19 +20,29 @@ use std::collections::HashMap;
 struct Scan {
     target: Target,
     automaton: Option<AhoCorasick>,
-    /// Per automaton pattern: the predicates it proves and where the needle must sit.
-    pattern_preds: Vec<Vec<(u32, Placement)>>,
-    /// Every literal predicate of this scan, for the exact path over non-ASCII text.
+    /// Per automaton pattern: the predicates it concerns and where the needle must sit.
+    pattern_preds: Vec<Vec<(u32, Placement, Verdict)>>,
+    /// Every text predicate of this scan, for the exact path over non-ASCII text.
     literal_preds: Vec<u32>,
     /// Numeric equality (`EventID: 4688`): value → predicates.
     numbers: HashMap<u64, Vec<u32>>,
+}
+
+/// What a needle hit says about a predicate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// The predicate holds.
+    Holds,
+    /// The predicate may hold for this value: its full test runs on the value now. A value
+    /// without any of its needles cannot satisfy it.
+    Verify,
 }
 
 /// One source's view of the plan.
 #[derive(Debug)]
 pub struct Route {
     scans: Vec<Scan>,
-    /// Whether a predicate is decided by the scans (so not marked true means false).
+    /// Whether each predicate is decided by the scans (then "not marked" means false).
     indexed: Vec<bool>,
     /// Predicate → rules that it triggers.
     triggers: Vec<Vec<u32>>,
@@ -54,18 +64,18 @@ impl Route {
             if !source.admits(&rule.logsource) {
                 continue;
             }
+            // Every indexable predicate of an admitted rule is scanned: one more needle in an
+            // automaton that runs anyway costs little, a lazy keyword search costs a lot.
+            mark_used(&rule.condition, &mut used);
             match cover(&rule.condition, &indexed) {
                 Some(preds) => {
                     for p in preds {
-                        used[p as usize] = true;
                         triggers[p as usize].push(r as u32);
                     }
                 }
                 None => always.push(r as u32),
             }
         }
-        // Only predicates that trigger some rule of this route are scanned; the others are
-        // computed on demand like any other predicate.
         for (i, u) in used.iter().enumerate() {
             indexed[i] &= *u;
         }
@@ -88,7 +98,12 @@ impl Route {
         self.indexed[pred as usize]
     }
 
-    /// Marks the indexed predicates that hold in `event` (through `mark`) and collects the rules
+    /// Rules this route admits that no scan can rule out, for statistics.
+    pub fn always_evaluated(&self) -> usize {
+        self.always.len()
+    }
+
+    /// Marks the indexed predicates that hold in `event` through `mark`, and collects the rules
     /// to evaluate into `candidates` (unsorted, deduplicated by `seen`).
     pub fn scan(
         &self,
@@ -115,7 +130,9 @@ impl Route {
                         match leaf {
                             Value::String(s) => scan.text(s, matchers, &mut |p| hit(p, candidates)),
                             Value::Number(num) => {
-                                if let Some(preds) = num.as_f64().and_then(number_key).and_then(|k| scan.numbers.get(&k)) {
+                                if let Some(preds) =
+                                    num.as_f64().and_then(number_key).and_then(|k| scan.numbers.get(&k))
+                                {
                                     preds.iter().for_each(|p| hit(*p, candidates));
                                 }
                                 scan.text(&num.to_string(), matchers, &mut |p| hit(p, candidates));
@@ -152,28 +169,35 @@ impl Scan {
     fn text(&self, s: &str, matchers: &[Matcher], hit: &mut dyn FnMut(u32)) {
         let Some(ac) = &self.automaton else { return };
         if !s.is_ascii() {
+            // Aho-Corasick folds ASCII only: decide each text predicate exactly.
             for &p in &self.literal_preds {
-                if let Matcher::Str(m) = &matchers[p as usize] {
-                    if m.is_match(s) {
-                        hit(p);
-                    }
+                if full_test(&matchers[p as usize], s) {
+                    hit(p);
                 }
             }
             return;
         }
         for m in ac.find_overlapping_iter(s) {
-            for &(p, placement) in &self.pattern_preds[m.pattern().as_usize()] {
+            for &(p, placement, verdict) in &self.pattern_preds[m.pattern().as_usize()] {
                 let ok = match placement {
                     Placement::Whole => m.start() == 0 && m.end() == s.len(),
                     Placement::Start => m.start() == 0,
                     Placement::End => m.end() == s.len(),
                     Placement::Anywhere => true,
                 };
-                if ok {
+                if ok && (verdict == Verdict::Holds || full_test(&matchers[p as usize], s)) {
                     hit(p);
                 }
             }
         }
+    }
+}
+
+fn full_test(matcher: &Matcher, s: &str) -> bool {
+    match matcher {
+        Matcher::Str(m) => m.is_match(s),
+        Matcher::Regex(r) => r.regex.is_match(s),
+        _ => false,
     }
 }
 
@@ -185,6 +209,8 @@ fn number_key(f: f64) -> Option<u64> {
 enum IndexKind {
     Literal(String, Placement),
     Number(u64),
+    /// One of these literals occurs in every accepted value.
+    Necessary(Vec<String>),
 }
 
 /// Whether (and how) a predicate can be decided by a scan.
@@ -194,9 +220,10 @@ fn index_kind(test: &Test, matcher: &Matcher) -> Option<IndexKind> {
             Some(Literal { needle, placement }) if !needle.is_empty() && needle.is_ascii() => {
                 Some(IndexKind::Literal(needle.to_string(), placement))
             }
-            _ => None,
+            _ => matcher.necessary_needles().map(IndexKind::Necessary),
         },
         (Test::Num { op: CmpOp::Eq, value }, _) => number_key(*value).map(IndexKind::Number),
+        (Test::Regex(_), m) => m.necessary_needles().map(IndexKind::Necessary),
         _ => None,
     }
 }
@@ -204,19 +231,30 @@ fn index_kind(test: &Test, matcher: &Matcher) -> Option<IndexKind> {
 fn build_scan(target: &Target, preds: &[u32], plan: &Plan, matchers: &[Matcher]) -> Scan {
     let mut needles: Vec<String> = Vec::new();
     let mut needle_index: HashMap<String, usize> = HashMap::new();
-    let mut pattern_preds: Vec<Vec<(u32, Placement)>> = Vec::new();
+    let mut pattern_preds: Vec<Vec<(u32, Placement, Verdict)>> = Vec::new();
     let mut literal_preds = Vec::new();
     let mut numbers: HashMap<u64, Vec<u32>> = HashMap::new();
+    let mut add_needle = |needle: &str, entry: (u32, Placement, Verdict)| {
+        let key = needle.to_ascii_lowercase();
+        let i = *needle_index.entry(key.clone()).or_insert_with(|| {
+            needles.push(key);
+            pattern_preds.push(Vec::new());
+            needles.len() - 1
+        });
+        if !pattern_preds[i].contains(&entry) {
+            pattern_preds[i].push(entry);
+        }
+    };
     for &p in preds {
         match index_kind(&plan.predicates[p as usize].test, &matchers[p as usize]) {
             Some(IndexKind::Literal(needle, placement)) => {
-                let key = needle.to_ascii_lowercase();
-                let i = *needle_index.entry(key.clone()).or_insert_with(|| {
-                    needles.push(key);
-                    pattern_preds.push(Vec::new());
-                    needles.len() - 1
-                });
-                pattern_preds[i].push((p, placement));
+                add_needle(&needle, (p, placement, Verdict::Holds));
+                literal_preds.push(p);
+            }
+            Some(IndexKind::Necessary(list)) => {
+                for needle in list {
+                    add_needle(&needle, (p, Placement::Anywhere, Verdict::Verify));
+                }
                 literal_preds.push(p);
             }
             Some(IndexKind::Number(k)) => numbers.entry(k).or_default().push(p),
@@ -227,6 +265,15 @@ fn build_scan(target: &Target, preds: &[u32], plan: &Plan, matchers: &[Matcher])
         AhoCorasick::builder().ascii_case_insensitive(true).build(&needles).expect("literal needles build an automaton")
     });
     Scan { target: target.clone(), automaton, pattern_preds, literal_preds, numbers }
+}
+
+fn mark_used(expr: &Expr, used: &mut [bool]) {
+    match expr {
+        Expr::Const(_) => {}
+        Expr::Pred(p) => used[*p as usize] = true,
+        Expr::Not(inner) => mark_used(inner, used),
+        Expr::And(items) | Expr::Or(items) => items.iter().for_each(|e| mark_used(e, used)),
+    }
 }
 
 /// A set of indexed predicates at least one of which holds whenever `expr` holds, or `None`

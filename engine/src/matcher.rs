@@ -19,7 +19,7 @@ pub enum Matcher {
     Str(StrMatcher),
     Num { op: CmpOp, value: f64 },
     Bool(bool),
-    Regex(regex::Regex),
+    Regex(RegexMatcher),
     Cidr(ipnet::IpNet),
     TimePart { part: TimePart, op: CmpOp, value: i64 },
     FieldRef { other: String, mode: RefMode, cased: bool },
@@ -37,7 +37,9 @@ impl Matcher {
             Test::Str(p) => Matcher::Str(StrMatcher::new(p)?),
             Test::Num { op, value } => Matcher::Num { op: *op, value: *value },
             Test::Bool(b) => Matcher::Bool(*b),
-            Test::Regex(spec) => Matcher::Regex(build_regex(spec)?),
+            Test::Regex(spec) => {
+                Matcher::Regex(RegexMatcher { regex: build_regex(spec)?, needles: regex_needles(spec) })
+            }
             Test::Cidr(net) => Matcher::Cidr(*net),
             Test::TimePart { part, op, value } => Matcher::TimePart { part: *part, op: *op, value: *value },
             Test::FieldRef { other, mode, cased } => {
@@ -68,7 +70,7 @@ impl Matcher {
     pub fn test_keywords(&self, event: &Value) -> bool {
         match self {
             Matcher::Str(m) => event::any_string(event, &mut |s| m.is_match(s)),
-            Matcher::Regex(re) => event::any_string(event, &mut |s| re.is_match(s)),
+            Matcher::Regex(re) => event::any_string(event, &mut |s| re.regex.is_match(s)),
             _ => false,
         }
     }
@@ -76,7 +78,7 @@ impl Matcher {
     fn test_value(&self, v: &Value) -> bool {
         match self {
             Matcher::Str(m) => scalar_text(v).is_some_and(|s| m.is_match(&s)),
-            Matcher::Regex(re) => scalar_text(v).is_some_and(|s| re.is_match(&s)),
+            Matcher::Regex(re) => scalar_text(v).is_some_and(|s| re.regex.is_match(&s)),
             Matcher::Num { op, value } => as_number(v).is_some_and(|n| op.holds(n, *value)),
             Matcher::Bool(b) => match v {
                 Value::Bool(x) => x == b,
@@ -93,6 +95,51 @@ impl Matcher {
             Matcher::Null | Matcher::Exists(_) | Matcher::FieldRef { .. } => false,
         }
     }
+}
+
+impl Matcher {
+    /// Literals of which at least one occurs (ASCII case-insensitively) in every value this
+    /// matcher accepts, when there are such literals: a scan for them rules the matcher out
+    /// cheaply, though a hit still needs the full test.
+    pub fn necessary_needles(&self) -> Option<Vec<String>> {
+        match self {
+            Matcher::Str(m) => m.required.clone().map(|r| vec![r]),
+            Matcher::Regex(r) => r.needles.clone(),
+            _ => None,
+        }
+    }
+}
+
+/// A compiled regex with the literals every match must start with, when known.
+#[derive(Debug, Clone)]
+pub struct RegexMatcher {
+    pub regex: regex::Regex,
+    needles: Option<Vec<String>>,
+}
+
+/// The prefix literals of a regex (one of which starts every match), if they are few, ASCII
+/// and non-empty.
+fn regex_needles(spec: &RegexSpec) -> Option<Vec<String>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(spec.ignore_case)
+        .multi_line(spec.multi_line)
+        .dot_matches_new_line(spec.dot_all)
+        .build()
+        .parse(&spec.pattern)
+        .ok()?;
+    let seq = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+    let literals = seq.literals()?;
+    let mut out: Vec<String> = Vec::with_capacity(literals.len());
+    for lit in literals {
+        let text = std::str::from_utf8(lit.as_bytes()).ok()?;
+        if text.is_empty() || !text.is_ascii() {
+            return None;
+        }
+        out.push(text.to_ascii_lowercase());
+    }
+    out.sort();
+    out.dedup();
+    (!out.is_empty() && out.len() <= 64).then_some(out)
 }
 
 /// The text a string test sees for a scalar: strings as they are, numbers and booleans as JSON
@@ -151,6 +198,8 @@ fn build_regex(spec: &RegexSpec) -> Result<regex::Regex, PrepareError> {
 pub struct StrMatcher {
     shape: Shape,
     cased: bool,
+    /// For wildcard patterns: the longest literal run, which every match contains.
+    required: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -208,19 +257,35 @@ impl StrMatcher {
             tokens if tokens.iter().all(|t| *t == Token::AnyString) => Shape::Anything,
             tokens => Shape::Wildcard(wildcard_regex(tokens, p.cased)?),
         };
-        Ok(StrMatcher { shape, cased: p.cased })
+        let required = match (&shape, p.cased) {
+            (Shape::Wildcard(_), false) => p
+                .tokens
+                .iter()
+                .filter_map(|t| match t {
+                    Token::Lit(s) if s.is_ascii() => Some(s),
+                    _ => None,
+                })
+                .max_by_key(|s| s.len())
+                .map(|s| s.to_ascii_lowercase()),
+            _ => None,
+        };
+        Ok(StrMatcher { shape, cased: p.cased, required })
     }
 
     pub fn is_match(&self, s: &str) -> bool {
+        match &self.shape {
+            Shape::Anything => return true,
+            // The regex carries its own case-insensitivity; give it the original text.
+            Shape::Wildcard(re) => return re.is_match(s),
+            _ => {}
+        }
         let hay = if self.cased { Cow::Borrowed(s) } else { fold(s) };
         match &self.shape {
             Shape::Exact(n) => hay == n.as_str(),
             Shape::Prefix(n) => hay.starts_with(n.as_str()),
             Shape::Suffix(n) => hay.ends_with(n.as_str()),
             Shape::Contains(n) => hay.contains(n.as_str()),
-            Shape::Anything => true,
-            // The regex carries its own case-insensitivity; give it the original text.
-            Shape::Wildcard(re) => re.is_match(s),
+            Shape::Anything | Shape::Wildcard(_) => unreachable!("decided above"),
         }
     }
 }

@@ -150,7 +150,10 @@ const WINDOWS_SERVICES: &[(&str, &str)] = &[
     ("microsoft-windows-diagnosis-scripted/operational", "diagnosis-scripted"),
     ("microsoft-windows-kernel-shimengine/operational", "shim-engine"),
     ("microsoft-windows-capi2/operational", "capi2"),
-    ("microsoft-windows-certificateservicesclient-lifecycle-system/operational", "certificateservicesclient-lifecycle-system"),
+    (
+        "microsoft-windows-certificateservicesclient-lifecycle-system/operational",
+        "certificateservicesclient-lifecycle-system",
+    ),
     ("microsoft-windows-vhdmp/operational", "vhdmp"),
     ("microsoft-windows-dhcp-server/operational", "dhcp"),
     ("microsoft-windows-bitlocker/bitlocker management", "bitlocker"),
