@@ -28,6 +28,11 @@ impl<'a> Found<'a> {
         self.values.iter().flat_map(|v| Leaves::new(v))
     }
 
+    /// The values reached, arrays not flattened.
+    pub fn values(&self) -> impl Iterator<Item = &'a Value> + '_ {
+        self.values.iter().copied()
+    }
+
     /// The value as it appears in the event, for alert output (the first one reached).
     pub fn first(&self) -> Option<&'a Value> {
         self.values.first().copied()

@@ -13,6 +13,7 @@ use crate::plan::{CmpOp, Expr, Plan, Target, Test};
 use crate::route::Source;
 use aho_corasick::AhoCorasick;
 use serde_json::Value;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 /// The indexed predicates of one field (or of the keyword haystack).
@@ -22,8 +23,6 @@ struct Scan {
     automaton: Option<AhoCorasick>,
     /// Per automaton pattern: the predicates it concerns and where the needle must sit.
     pattern_preds: Vec<Vec<(u32, Placement, Verdict)>>,
-    /// Every text predicate of this scan, for the exact path over non-ASCII text.
-    literal_preds: Vec<u32>,
     /// Numeric equality (`EventID: 4688`): value → predicates.
     numbers: HashMap<u64, Vec<u32>>,
 }
@@ -42,6 +41,10 @@ enum Verdict {
 #[derive(Debug)]
 pub struct Route {
     scans: Vec<Scan>,
+    /// Scans of top-level field names (no dot), by name.
+    top_level: FxHashMap<String, Vec<usize>>,
+    /// Scans of dotted names and of keywords, which need a full lookup.
+    nested: Vec<usize>,
     /// Whether each predicate is decided by the scans (then "not marked" means false).
     indexed: Vec<bool>,
     /// Predicate → rules that it triggers.
@@ -90,8 +93,16 @@ impl Route {
                 e.push(i as u32);
             }
         }
-        let scans = order.into_iter().map(|t| build_scan(t, &by_target[t], plan, matchers)).collect();
-        Route { scans, indexed, triggers, always }
+        let scans: Vec<Scan> = order.into_iter().map(|t| build_scan(t, &by_target[t], plan, matchers)).collect();
+        let mut top_level: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        let mut nested = Vec::new();
+        for (i, scan) in scans.iter().enumerate() {
+            match &scan.target {
+                Target::Field(name) if !name.contains('.') => top_level.entry(name.clone()).or_default().push(i),
+                _ => nested.push(i),
+            }
+        }
+        Route { scans, top_level, nested, indexed, triggers, always }
     }
 
     pub fn is_indexed(&self, pred: u32) -> bool {
@@ -122,40 +133,34 @@ impl Route {
                 }
             }
         };
-        for scan in &self.scans {
+        let hit = &mut |p: u32| hit(p, candidates);
+        // Top-level fields: one pass over whichever side is shorter, the event's keys or the
+        // route's field names.
+        if let Value::Object(map) = event {
+            if map.len() <= self.top_level.len() {
+                for (key, value) in map {
+                    if let Some(scans) = self.top_level.get(key.as_str()) {
+                        scans.iter().for_each(|&i| self.scans[i].leaves(value, matchers, hit));
+                    }
+                }
+            } else {
+                for (key, scans) in &self.top_level {
+                    if let Some(value) = map.get(key.as_str()) {
+                        scans.iter().for_each(|&i| self.scans[i].leaves(value, matchers, hit));
+                    }
+                }
+            }
+        }
+        for &i in &self.nested {
+            let scan = &self.scans[i];
             match &scan.target {
                 Target::Field(name) => {
                     let found: Found<'_> = event::lookup(event, name);
-                    for leaf in found.leaves() {
-                        match leaf {
-                            Value::String(s) => scan.text(s, matchers, &mut |p| hit(p, candidates)),
-                            Value::Number(num) => {
-                                if let Some(preds) =
-                                    num.as_f64().and_then(number_key).and_then(|k| scan.numbers.get(&k))
-                                {
-                                    preds.iter().for_each(|p| hit(*p, candidates));
-                                }
-                                scan.text(&num.to_string(), matchers, &mut |p| hit(p, candidates));
-                            }
-                            Value::Bool(b) => {
-                                scan.text(if *b { "true" } else { "false" }, matchers, &mut |p| hit(p, candidates))
-                            }
-                            _ => {}
-                        }
-                        if let Value::String(s) = leaf {
-                            if !scan.numbers.is_empty() {
-                                if let Some(preds) =
-                                    s.trim().parse::<f64>().ok().and_then(number_key).and_then(|k| scan.numbers.get(&k))
-                                {
-                                    preds.iter().for_each(|p| hit(*p, candidates));
-                                }
-                            }
-                        }
-                    }
+                    found.values().for_each(|v| scan.leaves(v, matchers, hit));
                 }
                 Target::Keywords => {
                     event::any_string(event, &mut |s| {
-                        scan.text(s, matchers, &mut |p| hit(p, candidates));
+                        scan.text(s, matchers, hit);
                         false
                     });
                 }
@@ -165,26 +170,52 @@ impl Route {
 }
 
 impl Scan {
+    /// Feeds every scalar inside `value` (arrays flattened) to the scan: strings, numbers and
+    /// booleans as text, numbers and numeric strings to the numeric index.
+    fn leaves(&self, value: &Value, matchers: &[Matcher], hit: &mut dyn FnMut(u32)) {
+        match value {
+            Value::String(s) => {
+                self.text(s, matchers, hit);
+                if !self.numbers.is_empty() {
+                    if let Some(k) = s.trim().parse::<f64>().ok().and_then(number_key) {
+                        self.numbers.get(&k).into_iter().flatten().for_each(|p| hit(*p));
+                    }
+                }
+            }
+            Value::Number(num) => {
+                if let Some(k) = num.as_f64().and_then(number_key) {
+                    self.numbers.get(&k).into_iter().flatten().for_each(|p| hit(*p));
+                }
+                if self.automaton.is_some() {
+                    self.text(&num.to_string(), matchers, hit);
+                }
+            }
+            Value::Bool(b) => self.text(if *b { "true" } else { "false" }, matchers, hit),
+            Value::Array(items) => items.iter().for_each(|v| self.leaves(v, matchers, hit)),
+            Value::Null | Value::Object(_) => {}
+        }
+    }
+
     /// Reports every literal predicate of this scan that holds for one text value.
     fn text(&self, s: &str, matchers: &[Matcher], hit: &mut dyn FnMut(u32)) {
         let Some(ac) = &self.automaton else { return };
-        if !s.is_ascii() {
-            // Aho-Corasick folds ASCII only: decide each text predicate exactly.
-            for &p in &self.literal_preds {
-                if full_test(&matchers[p as usize], s) {
-                    hit(p);
-                }
-            }
-            return;
-        }
-        for m in ac.find_overlapping_iter(s) {
+        // The automaton folds ASCII only; other text is folded first, as the matchers fold it.
+        let folded;
+        let hay = if s.is_ascii() {
+            s
+        } else {
+            folded = s.to_lowercase();
+            folded.as_str()
+        };
+        for m in ac.find_overlapping_iter(hay) {
             for &(p, placement, verdict) in &self.pattern_preds[m.pattern().as_usize()] {
                 let ok = match placement {
-                    Placement::Whole => m.start() == 0 && m.end() == s.len(),
+                    Placement::Whole => m.start() == 0 && m.end() == hay.len(),
                     Placement::Start => m.start() == 0,
-                    Placement::End => m.end() == s.len(),
+                    Placement::End => m.end() == hay.len(),
                     Placement::Anywhere => true,
                 };
+                // A necessary literal only says "maybe": the full test runs on the original.
                 if ok && (verdict == Verdict::Holds || full_test(&matchers[p as usize], s)) {
                     hit(p);
                 }
@@ -232,7 +263,6 @@ fn build_scan(target: &Target, preds: &[u32], plan: &Plan, matchers: &[Matcher])
     let mut needles: Vec<String> = Vec::new();
     let mut needle_index: HashMap<String, usize> = HashMap::new();
     let mut pattern_preds: Vec<Vec<(u32, Placement, Verdict)>> = Vec::new();
-    let mut literal_preds = Vec::new();
     let mut numbers: HashMap<u64, Vec<u32>> = HashMap::new();
     let mut add_needle = |needle: &str, entry: (u32, Placement, Verdict)| {
         let key = needle.to_ascii_lowercase();
@@ -249,13 +279,11 @@ fn build_scan(target: &Target, preds: &[u32], plan: &Plan, matchers: &[Matcher])
         match index_kind(&plan.predicates[p as usize].test, &matchers[p as usize]) {
             Some(IndexKind::Literal(needle, placement)) => {
                 add_needle(&needle, (p, placement, Verdict::Holds));
-                literal_preds.push(p);
             }
             Some(IndexKind::Necessary(list)) => {
                 for needle in list {
                     add_needle(&needle, (p, Placement::Anywhere, Verdict::Verify));
                 }
-                literal_preds.push(p);
             }
             Some(IndexKind::Number(k)) => numbers.entry(k).or_default().push(p),
             None => unreachable!("only indexable predicates are scanned"),
@@ -264,7 +292,7 @@ fn build_scan(target: &Target, preds: &[u32], plan: &Plan, matchers: &[Matcher])
     let automaton = (!needles.is_empty()).then(|| {
         AhoCorasick::builder().ascii_case_insensitive(true).build(&needles).expect("literal needles build an automaton")
     });
-    Scan { target: target.clone(), automaton, pattern_preds, literal_preds, numbers }
+    Scan { target: target.clone(), automaton, pattern_preds, numbers }
 }
 
 fn mark_used(expr: &Expr, used: &mut [bool]) {
