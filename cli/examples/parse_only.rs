@@ -26,5 +26,8 @@ fn main() {
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    eprintln!("parse-only: {events} events ({rejected} rejected, {keys} keys) in {secs:.3} s: {:.0} events/s", events as f64 / secs);
+    eprintln!(
+        "parse-only: {events} events ({rejected} rejected, {keys} keys) in {secs:.3} s: {:.0} events/s",
+        events as f64 / secs
+    );
 }

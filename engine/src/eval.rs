@@ -7,7 +7,7 @@
 //! nothing and one [`Engine`] serves many threads.
 
 use crate::event;
-use crate::index::Route;
+use crate::index::{Route, Shared};
 use crate::matcher::{Matcher, PrepareError};
 use crate::plan::{CompiledRule, Expr, LogSource, Plan, Target, PLAN_FORMAT_VERSION};
 use crate::route::{self, Source};
@@ -20,6 +20,7 @@ use std::sync::{Arc, RwLock};
 pub struct Engine {
     plan: Plan,
     matchers: Vec<Matcher>,
+    shared: Shared,
     routes: RwLock<HashMap<Source, Arc<Route>>>,
 }
 
@@ -109,7 +110,8 @@ impl Engine {
                 Matcher::prepare(&p.test).map_err(|PrepareError(reason)| EngineError::Predicate { index, reason })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Engine { plan, matchers, routes: RwLock::new(HashMap::new()) })
+        let shared = Shared::new(&plan, &matchers);
+        Ok(Engine { plan, matchers, shared, routes: RwLock::new(HashMap::new()) })
     }
 
     pub fn plan(&self) -> &Plan {
@@ -176,7 +178,7 @@ impl Engine {
         }
         let shared = self.routes.read().expect("route cache").get(&source).cloned();
         let route = shared.unwrap_or_else(|| {
-            let built = Arc::new(Route::build(&self.plan, &self.matchers, &source));
+            let built = Arc::new(Route::build(&self.plan, &self.shared, &source));
             self.routes.write().expect("route cache").entry(source.clone()).or_insert(built).clone()
         });
         scratch.routes.insert(source, route.clone());
