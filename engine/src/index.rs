@@ -263,8 +263,11 @@ fn index_kind(test: &Test, matcher: &Matcher) -> Option<IndexKind> {
 #[derive(Debug)]
 pub struct Shared {
     kinds: Vec<Option<IndexKind>>,
-    scans: Mutex<HashMap<(Target, Vec<u32>), Arc<Scan>>>,
+    scans: Mutex<HashMap<ScanKey, Arc<Scan>>>,
 }
+
+/// A scan is identified by what it reads and which predicates it decides.
+type ScanKey = (Target, Vec<u32>);
 
 impl Shared {
     pub fn new(plan: &Plan, matchers: &[Matcher]) -> Shared {
