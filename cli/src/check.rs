@@ -1,6 +1,7 @@
-//! `sigil check`: compile rules and report each rejected one, for editors and CI pipelines.
+//! `sigil check` and `sigil compile`: compile rules, report each rejected one (for editors and
+//! CI pipelines), and write the compiled pack.
 
-use crate::{rules, CheckArgs, CheckFormat};
+use crate::{rules, CheckArgs, CheckFormat, CompileArgs};
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -27,4 +28,28 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
         }
     }
     Ok(if rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+pub fn compile(args: CompileArgs) -> Result<ExitCode, String> {
+    let placeholders = rules::placeholders(&args.rule_args.placeholders, &args.rule_args.placeholder_files)?;
+    let started = std::time::Instant::now();
+    let out = rules::compile(&args.paths, placeholders)?;
+    let compile_time = started.elapsed();
+    for d in &out.diagnostics {
+        eprintln!("sigil: rule rejected: {d}");
+    }
+    if out.plan.rules.is_empty() {
+        return Err("no rule compiled: no pack written".into());
+    }
+    let bytes = sigil_engine::pack::to_bytes(&out.plan);
+    std::fs::write(&args.output, &bytes).map_err(|e| format!("cannot write {}: {e}", args.output.display()))?;
+    eprintln!(
+        "compiled {} rules ({} rejected) in {:.0} ms into {} ({} bytes)",
+        out.plan.rules.len(),
+        out.diagnostics.len(),
+        compile_time.as_secs_f64() * 1000.0,
+        args.output.display(),
+        bytes.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }

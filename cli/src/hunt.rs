@@ -1,12 +1,21 @@
-//! `sigil hunt`: compile rules, stream events through the engine, print alerts.
+//! `sigil hunt`: load rules (YAML or a compiled pack), stream events through the engine on
+//! every core, print alerts in input order.
+//!
+//! One reader thread splits the inputs into batches of raw records; worker threads parse and
+//! evaluate batches and format their alerts; the calling thread writes the batches' output in
+//! sequence order, so the output is the same whatever the number of threads.
 
-use crate::input;
-use crate::output::AlertWriter;
+use crate::input::{self, Raw};
+use crate::output;
 use crate::{rules, HuntArgs, HuntFormat};
+use indicatif::{ProgressBar, ProgressStyle};
 use sigil_engine::plan::LogSource;
 use sigil_engine::{Alert, Engine, EventSource, Routing, Scratch};
-use std::io::{self, IsTerminal};
+use std::collections::BTreeMap;
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::mpsc;
+use std::sync::Arc;
 
 /// `auto` (recognise each event's source), `all` (every rule on every event), or a declaration.
 pub fn parse_routing(text: Option<&str>) -> Result<Routing, String> {
@@ -35,80 +44,241 @@ pub fn parse_logsource(text: &str) -> Result<LogSource, String> {
     Ok(ls)
 }
 
+const BATCH: usize = 512;
+
+/// Raw records of one input, in order.
+struct Batch {
+    seq: u64,
+    file: Arc<str>,
+    items: Vec<Raw>,
+    /// Messages that belong at this point of the output (an unreadable input, say).
+    notes: Vec<String>,
+    unreadable: u64,
+}
+
+/// What a worker made of a batch.
 #[derive(Default)]
-struct Counts {
+struct Done {
+    seq: u64,
+    output: Vec<u8>,
+    notes: Vec<String>,
     read: u64,
     rejected: u64,
     alerts: u64,
+    unreadable: u64,
 }
 
 pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     let routing = parse_routing(args.logsource.as_deref())?;
-    let placeholders = rules::placeholders(&args.rule_args.placeholders, &args.rule_args.placeholder_files)?;
-    let compiled = rules::compile(&args.rules, placeholders)?;
-    for d in &compiled.diagnostics {
-        eprintln!("sigil: rule rejected: {d}");
+    let engine = load_engine(&args)?;
+    let format = args.format.unwrap_or(if io::stdout().is_terminal() { HuntFormat::Table } else { HuntFormat::Jsonl });
+    let threads = match args.threads {
+        Some(0) => return Err("--threads must be at least 1".into()),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
+    let timestamp_field = args.timestamp_field.as_deref();
+
+    let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(threads * 4);
+    let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let progress = progress_bar();
+
+    let totals = std::thread::scope(|scope| {
+        scope.spawn(move || read_inputs(&inputs, work_tx));
+        for _ in 0..threads {
+            let work_rx = Arc::clone(&work_rx);
+            let done_tx = done_tx.clone();
+            let (engine, routing) = (&engine, &routing);
+            scope.spawn(move || {
+                let mut scratch = Scratch::default();
+                loop {
+                    let batch = match work_rx.lock().expect("work queue").recv() {
+                        Ok(b) => b,
+                        Err(_) => return,
+                    };
+                    let done = evaluate_batch(engine, routing, &mut scratch, batch, format, timestamp_field);
+                    if done_tx.send(done).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        write_in_order(done_rx, format, progress.as_ref())
+    });
+    if let Some(p) = progress {
+        p.finish_and_clear();
     }
-    let loaded = compiled.plan.rules.len();
-    if !compiled.diagnostics.is_empty() {
-        eprintln!("sigil: rules: {loaded} loaded, {} rejected", compiled.diagnostics.len());
-    }
-    if loaded == 0 {
+    let totals = totals.map_err(|e| format!("cannot write alerts: {e}"))?;
+    eprintln!("events: {} read, {} rejected; alerts: {}", totals.read, totals.rejected, totals.alerts);
+    Ok(if totals.unreadable > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+fn load_engine(args: &HuntArgs) -> Result<Engine, String> {
+    let plan = match &args.pack {
+        Some(path) => {
+            if !args.rules.is_empty() {
+                return Err("--pack and --rules exclude each other: a pack already holds its rules".into());
+            }
+            let bytes = std::fs::read(path).map_err(|e| format!("cannot read the pack {}: {e}", path.display()))?;
+            sigil_engine::pack::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => {
+            let placeholders = rules::placeholders(&args.rule_args.placeholders, &args.rule_args.placeholder_files)?;
+            let compiled = rules::compile(&args.rules, placeholders)?;
+            for d in &compiled.diagnostics {
+                eprintln!("sigil: rule rejected: {d}");
+            }
+            if !compiled.diagnostics.is_empty() {
+                eprintln!(
+                    "sigil: rules: {} loaded, {} rejected",
+                    compiled.plan.rules.len(),
+                    compiled.diagnostics.len()
+                );
+            }
+            compiled.plan
+        }
+    };
+    if plan.rules.is_empty() {
         return Err("no rule could be loaded: nothing to hunt with (see the errors above)".into());
     }
-    let engine = Engine::new(compiled.plan).map_err(|e| e.to_string())?;
+    Engine::new(plan).map_err(|e| e.to_string())
+}
 
-    let format = args.format.unwrap_or(if io::stdout().is_terminal() { HuntFormat::Table } else { HuntFormat::Jsonl });
-    let mut writer = AlertWriter::new(io::BufWriter::new(io::stdout().lock()), format);
-    let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
-    let mut counts = Counts::default();
-    let mut unreadable = 0;
-    let mut write_error: Option<io::Error> = None;
-    let mut scratch = Scratch::default();
-    let mut detections = Vec::new();
-    for path in &inputs {
+fn progress_bar() -> Option<ProgressBar> {
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos} events, {per_sec}, {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    Some(bar)
+}
+
+fn read_inputs(inputs: &[String], work: mpsc::SyncSender<Batch>) {
+    let mut seq = 0u64;
+    let mut send = |file: &Arc<str>, items: Vec<Raw>, notes: Vec<String>, unreadable: u64| {
+        let ok = work.send(Batch { seq, file: Arc::clone(file), items, notes, unreadable }).is_ok();
+        seq += 1;
+        ok
+    };
+    for path in inputs {
+        let file: Arc<str> = Arc::from(path.as_str());
         let reader = match input::open(path) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("sigil: cannot read {path}: {e}");
-                unreadable += 1;
+                if !send(&file, Vec::new(), vec![format!("sigil: cannot read {path}: {e}")], 1) {
+                    return;
+                }
                 continue;
             }
         };
-        let result = input::read_records(reader, &mut |line, record| {
-            counts.read += 1;
+        let mut items = Vec::with_capacity(BATCH);
+        let mut stopped = false;
+        let result = input::read_raw(reader, &mut |raw| {
+            if stopped {
+                return;
+            }
+            items.push(raw);
+            if items.len() == BATCH {
+                stopped = !send(&file, std::mem::replace(&mut items, Vec::with_capacity(BATCH)), Vec::new(), 0);
+            }
+        });
+        let (notes, unreadable) = match result {
+            Ok(()) => (Vec::new(), 0),
+            Err(e) => (vec![format!("sigil: error while reading {path}: {e}")], 1),
+        };
+        if stopped || !send(&file, items, notes, unreadable) {
+            return;
+        }
+    }
+}
+
+fn evaluate_batch(
+    engine: &Engine,
+    routing: &Routing,
+    scratch: &mut Scratch,
+    batch: Batch,
+    format: HuntFormat,
+    timestamp_field: Option<&str>,
+) -> Done {
+    let mut done = Done { seq: batch.seq, notes: batch.notes, unreadable: batch.unreadable, ..Done::default() };
+    let mut detections = Vec::new();
+    for raw in batch.items {
+        input::parse(raw, &mut |line, record| {
+            done.read += 1;
             let event = match record {
                 Ok(ev) => ev,
                 Err(reason) => {
-                    counts.rejected += 1;
-                    eprintln!("sigil: {path}:{line}: malformed event: {reason}");
+                    done.rejected += 1;
+                    done.notes.push(format!("sigil: {}:{line}: malformed event: {reason}", batch.file));
                     return;
                 }
             };
-            let source = EventSource { file: path.clone(), line };
             detections.clear();
-            engine.evaluate_with(&mut scratch, &event, &routing, &mut detections);
+            engine.evaluate_with(scratch, &event, routing, &mut detections);
+            if detections.is_empty() {
+                return;
+            }
+            let source = EventSource { file: batch.file.to_string(), line };
             for detection in &detections {
-                counts.alerts += 1;
-                let alert = Alert::detection(&engine, detection, &event, &source, args.timestamp_field.as_deref());
-                if let Err(e) = writer.write(&alert) {
-                    write_error.get_or_insert(e);
-                }
+                done.alerts += 1;
+                let alert = Alert::detection(engine, detection, &event, &source, timestamp_field);
+                output::write_alert(&mut done.output, &alert, format).expect("writing to memory");
             }
         });
-        if let Err(e) = result {
-            eprintln!("sigil: error while reading {path}: {e}");
-            unreadable += 1;
+    }
+    done
+}
+
+/// Writes finished batches in sequence order and adds up the counts.
+fn write_in_order(done: mpsc::Receiver<Done>, format: HuntFormat, progress: Option<&ProgressBar>) -> io::Result<Done> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut totals = Done::default();
+    let mut header = output::header(format);
+    let mut broken_pipe = false;
+    for d in done {
+        pending.insert(d.seq, d);
+        while let Some(d) = pending.remove(&next) {
+            next += 1;
+            for note in &d.notes {
+                match progress {
+                    Some(p) => p.println(note),
+                    None => eprintln!("{note}"),
+                }
+            }
+            if !d.output.is_empty() && !broken_pipe {
+                let written = header
+                    .take()
+                    .map_or(Ok(()), |h| out.write_all(h.as_bytes()))
+                    .and_then(|_| out.write_all(&d.output));
+                match written {
+                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => broken_pipe = true,
+                    other => other?,
+                }
+            }
+            totals.read += d.read;
+            totals.rejected += d.rejected;
+            totals.alerts += d.alerts;
+            totals.unreadable += d.unreadable;
+            if let Some(p) = progress {
+                p.set_position(totals.read);
+                p.set_message(format!("{} alerts", totals.alerts));
+            }
         }
     }
-    if let Err(e) = writer.flush() {
-        write_error.get_or_insert(e);
-    }
-    eprintln!("events: {} read, {} rejected; alerts: {}", counts.read, counts.rejected, counts.alerts);
-    if let Some(e) = write_error {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            return Err(format!("cannot write alerts: {e}"));
+    if !broken_pipe {
+        match out.flush() {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            other => other?,
         }
     }
-    Ok(if unreadable > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(totals)
 }

@@ -1,21 +1,31 @@
 //! Event input: files or standard input, JSON Lines, a JSON array, or a CloudTrail
 //! `{"Records": [...]}` document, each possibly gzip-compressed.
 //!
-//! Every event keeps where it came from (file and 1-based line, or 1-based position in an array
-//! or `Records` list). A malformed event is handed on as an error with its position, never
-//! dropped: counting and reporting it is the caller's job.
+//! Reading is split in two so that parsing can run on every core: [`read_raw`] only splits the
+//! input into raw records (a JSON Lines line stays text), and [`parse`] turns a raw record into
+//! events, wherever it runs. Every event keeps where it came from (file and 1-based line, or
+//! 1-based position in an array or `Records` list). A malformed event is handed on as an error
+//! with its position, never dropped: counting and reporting it is the caller's job.
 
 use flate2::read::MultiGzDecoder;
 use serde_json::Value;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 
-/// One item of input: an event, or why the record at this position is not one.
+/// One event, or why the record at this position is not one.
 pub type Record = Result<Value, String>;
 
+/// A record as read, before JSON parsing.
+pub enum Raw {
+    /// A line of JSON Lines input, to be parsed.
+    Line { number: u64, text: String },
+    /// Something the reader already had to parse (array items, a whole-document input).
+    Parsed { position: u64, record: Record },
+}
+
 /// Opens `path` (`-` is standard input), decompressing gzip when the data starts with its magic.
-pub fn open(path: &str) -> io::Result<Box<dyn BufRead>> {
-    let raw: Box<dyn Read> = if path == "-" { Box::new(io::stdin().lock()) } else { Box::new(File::open(path)?) };
+pub fn open(path: &str) -> io::Result<Box<dyn BufRead + Send>> {
+    let raw: Box<dyn Read + Send> = if path == "-" { Box::new(io::stdin()) } else { Box::new(File::open(path)?) };
     let mut reader = BufReader::with_capacity(1 << 16, raw);
     let is_gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     Ok(if is_gzip {
@@ -25,18 +35,19 @@ pub fn open(path: &str) -> io::Result<Box<dyn BufRead>> {
     })
 }
 
-/// Reads every record of an input, calling `sink(position, record)` in input order.
-pub fn read_records(mut reader: Box<dyn BufRead>, sink: &mut dyn FnMut(u64, Record)) -> io::Result<()> {
-    let first = first_significant_byte(&mut reader)?;
-    match first {
+/// Splits an input into raw records, in input order.
+pub fn read_raw(mut reader: Box<dyn BufRead + Send>, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
+    match first_significant_byte(&mut reader)? {
         None => Ok(()),
         Some(b'[') => {
             let mut text = String::new();
             reader.read_to_string(&mut text)?;
             match serde_json::from_str::<Value>(&text) {
                 Ok(Value::Array(items)) => emit_list(items, sink),
-                Ok(_) => sink(1, Err("expected a JSON array of events".into())),
-                Err(e) => sink(e.line() as u64, Err(format!("invalid JSON array: {e}"))),
+                Ok(_) => sink(Raw::Parsed { position: 1, record: Err("expected a JSON array of events".into()) }),
+                Err(e) => {
+                    sink(Raw::Parsed { position: e.line() as u64, record: Err(format!("invalid JSON array: {e}")) })
+                }
             }
             Ok(())
         }
@@ -44,7 +55,7 @@ pub fn read_records(mut reader: Box<dyn BufRead>, sink: &mut dyn FnMut(u64, Reco
     }
 }
 
-fn first_significant_byte(reader: &mut Box<dyn BufRead>) -> io::Result<Option<u8>> {
+fn first_significant_byte(reader: &mut Box<dyn BufRead + Send>) -> io::Result<Option<u8>> {
     loop {
         let buf = reader.fill_buf()?;
         if buf.is_empty() {
@@ -60,9 +71,9 @@ fn first_significant_byte(reader: &mut Box<dyn BufRead>) -> io::Result<Option<u8
     }
 }
 
-fn emit_list(items: Vec<Value>, sink: &mut dyn FnMut(u64, Record)) {
+fn emit_list(items: Vec<Value>, sink: &mut dyn FnMut(Raw)) {
     for (i, item) in items.into_iter().enumerate() {
-        sink(i as u64 + 1, as_event(item));
+        sink(Raw::Parsed { position: i as u64 + 1, record: as_event(item) });
     }
 }
 
@@ -84,60 +95,55 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// JSON Lines; a line holding a `{"Records": [...]}` object yields its records. When the first
-/// line is not complete JSON, the input may be one pretty-printed document: it is read whole.
-fn read_lines(mut reader: Box<dyn BufRead>, sink: &mut dyn FnMut(u64, Record)) -> io::Result<()> {
-    let mut line = String::new();
+/// JSON Lines. When the first line is not complete JSON, the input may be one pretty-printed
+/// document (a CloudTrail file, say): it is read and parsed whole.
+fn read_lines(mut reader: Box<dyn BufRead + Send>, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
     let mut number = 0u64;
     loop {
-        line.clear();
+        let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
             return Ok(());
         }
         number += 1;
-        let text = line.trim();
-        if text.is_empty() {
+        if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(mut map)) => {
-                if let Some(Value::Array(_)) = map.get("Records") {
-                    let Some(Value::Array(records)) = map.remove("Records") else { unreachable!() };
-                    emit_list(records, sink);
-                } else {
-                    sink(number, Ok(Value::Object(map)));
-                }
+        if number == 1 && serde_json::from_str::<serde::de::IgnoredAny>(line.trim()).is_err_and(|e| e.is_eof()) {
+            let mut rest = String::new();
+            reader.read_to_string(&mut rest)?;
+            line.push_str(&rest);
+            match serde_json::from_str::<Value>(&line) {
+                Ok(value) => expand(value, 1, &mut |position, record| sink(Raw::Parsed { position, record })),
+                Err(e) => sink(Raw::Parsed { position: e.line() as u64, record: Err(format!("invalid JSON: {e}")) }),
             }
-            Ok(other) => sink(number, as_event(other)),
-            Err(e) if number == 1 && e.is_eof() => {
-                // A document spread over several lines: read it whole.
-                let mut rest = String::new();
-                reader.read_to_string(&mut rest)?;
-                let whole = format!("{line}{rest}");
-                return match serde_json::from_str::<Value>(&whole) {
-                    Ok(Value::Object(mut map)) => {
-                        match map.remove("Records") {
-                            Some(Value::Array(records)) => emit_list(records, sink),
-                            Some(other) => {
-                                map.insert("Records".into(), other);
-                                sink(1, Ok(Value::Object(map)));
-                            }
-                            None => sink(1, Ok(Value::Object(map))),
-                        }
-                        Ok(())
-                    }
-                    Ok(other) => {
-                        sink(1, as_event(other));
-                        Ok(())
-                    }
-                    Err(e) => {
-                        sink(e.line() as u64, Err(format!("invalid JSON: {e}")));
-                        Ok(())
-                    }
-                };
-            }
-            Err(e) => sink(number, Err(format!("invalid JSON: {e}"))),
+            return Ok(());
         }
+        sink(Raw::Line { number, text: line });
+    }
+}
+
+/// A parsed JSON value as events: a `{"Records": [...]}` object yields its records (positioned
+/// by index), any other object is one event at `position`.
+fn expand(value: Value, position: u64, out: &mut dyn FnMut(u64, Record)) {
+    match value {
+        Value::Object(mut map) if matches!(map.get("Records"), Some(Value::Array(_))) => {
+            let Some(Value::Array(records)) = map.remove("Records") else { unreachable!("checked above") };
+            for (i, r) in records.into_iter().enumerate() {
+                out(i as u64 + 1, as_event(r));
+            }
+        }
+        other => out(position, as_event(other)),
+    }
+}
+
+/// Turns a raw record into events (one, or several for a `Records` line).
+pub fn parse(raw: Raw, out: &mut dyn FnMut(u64, Record)) {
+    match raw {
+        Raw::Parsed { position, record } => out(position, record),
+        Raw::Line { number, text } => match serde_json::from_str::<Value>(text.trim()) {
+            Ok(value) => expand(value, number, out),
+            Err(e) => out(number, Err(format!("invalid JSON: {e}"))),
+        },
     }
 }
 
@@ -146,9 +152,13 @@ mod tests {
     use super::*;
 
     fn records(text: &str) -> Vec<(u64, Result<Value, String>)> {
+        let mut raws = Vec::new();
+        let reader: Box<dyn BufRead + Send> = Box::new(BufReader::new(io::Cursor::new(text.as_bytes().to_vec())));
+        read_raw(reader, &mut |r| raws.push(r)).unwrap();
         let mut out = Vec::new();
-        let reader: Box<dyn BufRead> = Box::new(BufReader::new(io::Cursor::new(text.as_bytes().to_vec())));
-        read_records(reader, &mut |n, r| out.push((n, r))).unwrap();
+        for raw in raws {
+            parse(raw, &mut |n, r| out.push((n, r)));
+        }
         out
     }
 
@@ -168,5 +178,7 @@ mod tests {
             got.iter().map(|(n, r)| (*n, r.is_ok())).collect::<Vec<_>>(),
             vec![(1, true), (2, true), (3, false)]
         );
+        let got = records("{\"Records\": [{\"a\":1}, {\"a\":2}]}\n");
+        assert_eq!(got.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![1, 2]);
     }
 }

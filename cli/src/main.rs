@@ -26,6 +26,20 @@ enum Command {
     Hunt(HuntArgs),
     /// Compile rules and report every rejected rule with file, line and column.
     Check(CheckArgs),
+    /// Compile rules into a pack that `hunt --pack` (or a Wasm host) loads without YAML.
+    Compile(CompileArgs),
+}
+
+#[derive(clap::Args)]
+pub struct CompileArgs {
+    /// Rule files or directories.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Where to write the pack.
+    #[arg(short = 'o', long = "output", value_name = "PACK")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub rule_args: RuleArgs,
 }
 
 #[derive(clap::Args)]
@@ -44,6 +58,12 @@ pub struct HuntArgs {
     /// Without it, Sigil's embedded rule pack is used.
     #[arg(long = "rules", short = 'r', value_name = "PATH")]
     pub rules: Vec<PathBuf>,
+    /// A compiled pack (from `sigil compile`) instead of rule files.
+    #[arg(long, value_name = "PACK", conflicts_with = "rules")]
+    pub pack: Option<PathBuf>,
+    /// Worker threads (default: every core). The output order does not depend on it.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
     /// The log source of the inputs: `auto` (the default) recognises it per event (Windows
     /// channels and event ids, CloudTrail) and runs every rule on events it does not recognise;
     /// `all` runs every rule on every event; `product=aws,service=cloudtrail` declares it, and
@@ -93,6 +113,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hunt(args) => hunt::run(args),
         Command::Check(args) => check::run(args),
+        Command::Compile(args) => check::compile(args),
     };
     match result {
         Ok(code) => code,

@@ -4,47 +4,33 @@ use crate::HuntFormat;
 use sigil_engine::Alert;
 use std::io::{self, Write};
 
-pub struct AlertWriter<W: Write> {
-    out: W,
-    format: HuntFormat,
-    header_written: bool,
+/// The table's header line (JSON Lines has none).
+pub fn header(format: HuntFormat) -> Option<String> {
+    (format == HuntFormat::Table)
+        .then(|| format!("{:<24}  {:<8}  {:<48}  {:<28}  MATCHED\n", "TIME", "LEVEL", "RULE", "SOURCE"))
 }
 
-impl<W: Write> AlertWriter<W> {
-    pub fn new(out: W, format: HuntFormat) -> Self {
-        AlertWriter { out, format, header_written: false }
-    }
-
-    pub fn write(&mut self, alert: &Alert<'_>) -> io::Result<()> {
-        match self.format {
-            HuntFormat::Jsonl => {
-                serde_json::to_writer(&mut self.out, alert)?;
-                self.out.write_all(b"\n")
-            }
-            HuntFormat::Table => self.write_row(alert),
+/// Appends one alert in the chosen format.
+pub fn write_alert(out: &mut Vec<u8>, alert: &Alert<'_>, format: HuntFormat) -> io::Result<()> {
+    match format {
+        HuntFormat::Jsonl => {
+            serde_json::to_writer(&mut *out, alert)?;
+            out.push(b'\n');
+            Ok(())
         }
-    }
-
-    fn write_row(&mut self, alert: &Alert<'_>) -> io::Result<()> {
-        if !self.header_written {
-            writeln!(self.out, "{:<24}  {:<8}  {:<48}  {:<28}  MATCHED", "TIME", "LEVEL", "RULE", "SOURCE")?;
-            self.header_written = true;
+        HuntFormat::Table => {
+            let time = alert.timestamp.as_str().map(str::to_string).unwrap_or_else(|| alert.timestamp.to_string());
+            let matched: Vec<String> = alert.matched.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect();
+            writeln!(
+                out,
+                "{:<24}  {:<8}  {:<48}  {:<28}  {}",
+                clip(&time, 24),
+                alert.rule.level.unwrap_or("-"),
+                clip(alert.rule.title, 48),
+                clip(&format!("{}:{}", alert.source.file, alert.source.line), 28),
+                clip(&matched.join(" "), 80),
+            )
         }
-        let time = alert.timestamp.as_str().map(str::to_string).unwrap_or_else(|| alert.timestamp.to_string());
-        let matched: Vec<String> = alert.matched.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect();
-        writeln!(
-            self.out,
-            "{:<24}  {:<8}  {:<48}  {:<28}  {}",
-            clip(&time, 24),
-            alert.rule.level.unwrap_or("-"),
-            clip(alert.rule.title, 48),
-            clip(&format!("{}:{}", alert.source.file, alert.source.line), 28),
-            clip(&matched.join(" "), 80),
-        )
-    }
-
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
     }
 }
 

@@ -3,6 +3,7 @@
 //! The pipeline inside this crate is small and one-way:
 //!
 //! * [`plan`] — the compiled, serializable form of a rule pack (what the compiler produces);
+//! * [`pack`] — a plan as versioned bytes (`sigil compile -o PACK`);
 //! * [`event`] — how a Sigma field name is looked up in a JSON event (flat dotted keys, nested
 //!   paths, arrays);
 //! * [`matcher`] — each predicate of the plan turned into a ready-to-run matcher;
@@ -21,6 +22,7 @@ pub mod eval;
 pub mod event;
 pub mod index;
 pub mod matcher;
+pub mod pack;
 pub mod plan;
 pub mod route;
 pub mod time;
