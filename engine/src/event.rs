@@ -8,42 +8,70 @@
 use serde_json::Value;
 
 /// The values a field name reaches in one event. Empty when the field is absent.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Found<'a> {
-    values: Vec<&'a Value>,
+    repr: Repr<'a>,
+}
+
+/// Almost every lookup reaches zero or one value: only those allocate nothing.
+#[derive(Debug, Clone, Default)]
+enum Repr<'a> {
+    #[default]
+    Absent,
+    One(&'a Value),
+    Many(Vec<&'a Value>),
 }
 
 impl<'a> Found<'a> {
     pub fn is_absent(&self) -> bool {
-        self.values.is_empty()
+        matches!(self.repr, Repr::Absent)
     }
 
     /// The field is absent, or every value it reaches is JSON null.
     pub fn is_null(&self) -> bool {
-        self.values.iter().all(|v| v.is_null())
+        self.values().all(|v| v.is_null())
     }
 
     /// The values, arrays flattened (an array matches when any element matches).
     pub fn leaves(&self) -> impl Iterator<Item = &'a Value> + '_ {
-        self.values.iter().flat_map(|v| Leaves::new(v))
+        self.values().flat_map(Leaves::new)
     }
 
     /// The values reached, arrays not flattened.
     pub fn values(&self) -> impl Iterator<Item = &'a Value> + '_ {
-        self.values.iter().copied()
+        let (one, many): (Option<&'a Value>, &[&'a Value]) = match &self.repr {
+            Repr::Absent => (None, &[]),
+            Repr::One(v) => (Some(*v), &[]),
+            Repr::Many(vs) => (None, vs.as_slice()),
+        };
+        one.into_iter().chain(many.iter().copied())
     }
 
     /// The value as it appears in the event, for alert output (the first one reached).
     pub fn first(&self) -> Option<&'a Value> {
-        self.values.first().copied()
+        self.values().next()
     }
 }
 
 /// Resolves a Sigma field name against an event.
 pub fn lookup<'a>(event: &'a Value, name: &str) -> Found<'a> {
-    let mut found = Found::default();
-    walk(event, name, &mut found.values);
-    found
+    if let Value::Object(map) = event {
+        if let Some(v) = map.get(name) {
+            return Found { repr: Repr::One(v) };
+        }
+        if !name.contains('.') {
+            return Found::default();
+        }
+    }
+    let mut values = Vec::new();
+    walk(event, name, &mut values);
+    Found {
+        repr: match values.len() {
+            0 => Repr::Absent,
+            1 => Repr::One(values[0]),
+            _ => Repr::Many(values),
+        },
+    }
 }
 
 fn walk<'a>(value: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
@@ -73,27 +101,28 @@ fn walk<'a>(value: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
 }
 
 /// Depth-first iterator over the non-array values inside a value (the value itself if it is
-/// not an array).
+/// not an array). Allocates only for arrays.
 struct Leaves<'a> {
+    next: Option<&'a Value>,
     stack: Vec<&'a Value>,
 }
 
 impl<'a> Leaves<'a> {
     fn new(v: &'a Value) -> Self {
-        Leaves { stack: vec![v] }
+        Leaves { next: Some(v), stack: Vec::new() }
     }
 }
 
 impl<'a> Iterator for Leaves<'a> {
     type Item = &'a Value;
     fn next(&mut self) -> Option<&'a Value> {
-        while let Some(v) = self.stack.pop() {
+        loop {
+            let v = self.next.take().or_else(|| self.stack.pop())?;
             match v {
                 Value::Array(items) => self.stack.extend(items.iter().rev()),
                 other => return Some(other),
             }
         }
-        None
     }
 }
 

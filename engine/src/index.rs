@@ -247,7 +247,9 @@ enum IndexKind {
 fn index_kind(test: &Test, matcher: &Matcher) -> Option<IndexKind> {
     match (test, matcher) {
         (Test::Str(_), Matcher::Str(m)) => match m.literal() {
-            Some(Literal { needle, placement }) if !needle.is_empty() && needle.is_ascii() => {
+            // Non-ASCII needles too: they can only occur in non-ASCII text, which the scan folds
+            // exactly as the matcher does before searching it.
+            Some(Literal { needle, placement }) if !needle.is_empty() => {
                 Some(IndexKind::Literal(needle.to_string(), placement))
             }
             _ => matcher.necessary_needles().map(IndexKind::Necessary),
