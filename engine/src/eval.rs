@@ -20,7 +20,8 @@ use std::sync::{Arc, RwLock};
 pub struct Engine {
     plan: Plan,
     matchers: Vec<Matcher>,
-    shared: Shared,
+    /// Built with the first route: preparing it is most of what loading a large pack costs.
+    shared: std::sync::OnceLock<Shared>,
     routes: RwLock<HashMap<Source, Arc<Route>>>,
 }
 
@@ -110,8 +111,7 @@ impl Engine {
                 Matcher::prepare(&p.test).map_err(|PrepareError(reason)| EngineError::Predicate { index, reason })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let shared = Shared::new(&plan, &matchers);
-        Ok(Engine { plan, matchers, shared, routes: RwLock::new(HashMap::new()) })
+        Ok(Engine { plan, matchers, shared: std::sync::OnceLock::new(), routes: RwLock::new(HashMap::new()) })
     }
 
     pub fn plan(&self) -> &Plan {
@@ -178,7 +178,8 @@ impl Engine {
         }
         let shared = self.routes.read().expect("route cache").get(&source).cloned();
         let route = shared.unwrap_or_else(|| {
-            let built = Arc::new(Route::build(&self.plan, &self.shared, &source));
+            let shared = self.shared.get_or_init(|| Shared::new(&self.plan, &self.matchers));
+            let built = Arc::new(Route::build(&self.plan, shared, &source));
             self.routes.write().expect("route cache").entry(source.clone()).or_insert(built).clone()
         });
         scratch.routes.insert(source, route.clone());

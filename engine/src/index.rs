@@ -225,7 +225,7 @@ impl Scan {
 fn full_test(matcher: &Matcher, s: &str) -> bool {
     match matcher {
         Matcher::Str(m) => m.is_match(s),
-        Matcher::Regex(r) => r.regex.is_match(s),
+        Matcher::Regex(r) => r.is_match(s),
         _ => false,
     }
 }

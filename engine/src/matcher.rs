@@ -37,9 +37,7 @@ impl Matcher {
             Test::Str(p) => Matcher::Str(StrMatcher::new(p)?),
             Test::Num { op, value } => Matcher::Num { op: *op, value: *value },
             Test::Bool(b) => Matcher::Bool(*b),
-            Test::Regex(spec) => {
-                Matcher::Regex(RegexMatcher { regex: build_regex(spec)?, needles: regex_needles(spec) })
-            }
+            Test::Regex(spec) => Matcher::Regex(RegexMatcher::new(spec)?),
             Test::Cidr(net) => Matcher::Cidr(*net),
             Test::TimePart { part, op, value } => Matcher::TimePart { part: *part, op: *op, value: *value },
             Test::FieldRef { other, mode, cased } => {
@@ -70,7 +68,7 @@ impl Matcher {
     pub fn test_keywords(&self, event: &Value) -> bool {
         match self {
             Matcher::Str(m) => event::any_string(event, &mut |s| m.is_match(s)),
-            Matcher::Regex(re) => event::any_string(event, &mut |s| re.regex.is_match(s)),
+            Matcher::Regex(re) => event::any_string(event, &mut |s| re.is_match(s)),
             _ => false,
         }
     }
@@ -78,7 +76,7 @@ impl Matcher {
     fn test_value(&self, v: &Value) -> bool {
         match self {
             Matcher::Str(m) => scalar_text(v).is_some_and(|s| m.is_match(&s)),
-            Matcher::Regex(re) => scalar_text(v).is_some_and(|s| re.regex.is_match(&s)),
+            Matcher::Regex(re) => scalar_text(v).is_some_and(|s| re.is_match(&s)),
             Matcher::Num { op, value } => as_number(v).is_some_and(|n| op.holds(n, *value)),
             Matcher::Bool(b) => match v {
                 Value::Bool(x) => x == b,
@@ -104,29 +102,75 @@ impl Matcher {
     pub fn necessary_needles(&self) -> Option<Vec<String>> {
         match self {
             Matcher::Str(m) => m.required.clone().map(|r| vec![r]),
-            Matcher::Regex(r) => r.needles.clone(),
+            Matcher::Regex(r) => regex_needles(&r.spec),
             _ => None,
         }
     }
 }
 
-/// A compiled regex with the literals every match must start with, when known.
+/// A `|re` test: its syntax checked when the plan is prepared, compiled on first use.
 #[derive(Debug, Clone)]
 pub struct RegexMatcher {
-    pub regex: regex::Regex,
-    needles: Option<Vec<String>>,
+    spec: RegexSpec,
+    regex: LazyRegex,
+}
+
+impl RegexMatcher {
+    fn new(spec: &RegexSpec) -> Result<RegexMatcher, PrepareError> {
+        parser(spec).parse(&spec.pattern).map_err(|e| PrepareError(e.to_string()))?;
+        let regex = LazyRegex::new(spec.pattern.clone(), spec.ignore_case, spec.multi_line, spec.dot_all);
+        Ok(RegexMatcher { spec: spec.clone(), regex })
+    }
+
+    pub fn is_match(&self, s: &str) -> bool {
+        self.regex.is_match(s)
+    }
+}
+
+/// A regex compiled on first use: most regexes of a large pack never meet a candidate event,
+/// and compiling them all up front would dominate the time to load a pack.
+#[derive(Debug, Clone)]
+pub struct LazyRegex {
+    pattern: String,
+    flags: (bool, bool, bool),
+    compiled: std::sync::OnceLock<Option<regex::Regex>>,
+}
+
+impl LazyRegex {
+    fn new(pattern: String, ignore_case: bool, multi_line: bool, dot_all: bool) -> LazyRegex {
+        LazyRegex { pattern, flags: (ignore_case, multi_line, dot_all), compiled: std::sync::OnceLock::new() }
+    }
+
+    pub fn is_match(&self, s: &str) -> bool {
+        // The syntax was checked when the plan was prepared; only the size limit could still
+        // refuse a pattern, and a pattern that cannot be compiled matches nothing.
+        self.compiled
+            .get_or_init(|| {
+                regex::RegexBuilder::new(&self.pattern)
+                    .case_insensitive(self.flags.0)
+                    .multi_line(self.flags.1)
+                    .dot_matches_new_line(self.flags.2)
+                    .size_limit(1 << 24)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+            .is_some_and(|r| r.is_match(s))
+    }
+}
+
+fn parser(spec: &RegexSpec) -> regex_syntax::Parser {
+    regex_syntax::ParserBuilder::new()
+        .case_insensitive(spec.ignore_case)
+        .multi_line(spec.multi_line)
+        .dot_matches_new_line(spec.dot_all)
+        .build()
 }
 
 /// The prefix literals of a regex (one of which starts every match), if they are few, ASCII
 /// and non-empty.
 fn regex_needles(spec: &RegexSpec) -> Option<Vec<String>> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .case_insensitive(spec.ignore_case)
-        .multi_line(spec.multi_line)
-        .dot_matches_new_line(spec.dot_all)
-        .build()
-        .parse(&spec.pattern)
-        .ok()?;
+    let hir = parser(spec).parse(&spec.pattern).ok()?;
     let seq = regex_syntax::hir::literal::Extractor::new().extract(&hir);
     let literals = seq.literals()?;
     let mut out: Vec<String> = Vec::with_capacity(literals.len());
@@ -181,16 +225,6 @@ fn fold(s: &str) -> Cow<'_, str> {
     }
 }
 
-fn build_regex(spec: &RegexSpec) -> Result<regex::Regex, PrepareError> {
-    regex::RegexBuilder::new(&spec.pattern)
-        .case_insensitive(spec.ignore_case)
-        .multi_line(spec.multi_line)
-        .dot_matches_new_line(spec.dot_all)
-        .size_limit(1 << 22)
-        .build()
-        .map_err(|e| PrepareError(e.to_string()))
-}
-
 /// A Sigma string pattern, recognised by shape: the common shapes (exact, prefix, suffix,
 /// substring) are plain string operations; anything else becomes an anchored regex, which
 /// matches wildcards in linear time.
@@ -210,7 +244,7 @@ enum Shape {
     Contains(String),
     /// `*`: any string, the empty one included.
     Anything,
-    Wildcard(regex::Regex),
+    Wildcard(LazyRegex),
 }
 
 /// How a literal needle must sit in the value.
@@ -255,7 +289,7 @@ impl StrMatcher {
             [Token::AnyString, Token::Lit(s)] => Shape::Suffix(lit(s)),
             [Token::AnyString, Token::Lit(s), Token::AnyString] => Shape::Contains(lit(s)),
             tokens if tokens.iter().all(|t| *t == Token::AnyString) => Shape::Anything,
-            tokens => Shape::Wildcard(wildcard_regex(tokens, p.cased)?),
+            tokens => Shape::Wildcard(wildcard_regex(tokens, p.cased)),
         };
         let required = match (&shape, p.cased) {
             (Shape::Wildcard(_), false) => p
@@ -290,7 +324,7 @@ impl StrMatcher {
     }
 }
 
-fn wildcard_regex(tokens: &[Token], cased: bool) -> Result<regex::Regex, PrepareError> {
+fn wildcard_regex(tokens: &[Token], cased: bool) -> LazyRegex {
     let mut pattern = String::from("^");
     for t in tokens {
         match t {
@@ -300,12 +334,7 @@ fn wildcard_regex(tokens: &[Token], cased: bool) -> Result<regex::Regex, Prepare
         }
     }
     pattern.push('$');
-    regex::RegexBuilder::new(&pattern)
-        .case_insensitive(!cased)
-        .dot_matches_new_line(true)
-        .size_limit(1 << 22)
-        .build()
-        .map_err(|e| PrepareError(e.to_string()))
+    LazyRegex::new(pattern, !cased, false, true)
 }
 
 #[cfg(test)]
