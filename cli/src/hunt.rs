@@ -123,7 +123,9 @@ fn load_engine(args: &HuntArgs) -> Result<Engine, String> {
                 return Err("--pack and --rules exclude each other: a pack already holds its rules".into());
             }
             let bytes = std::fs::read(path).map_err(|e| format!("cannot read the pack {}: {e}", path.display()))?;
-            sigil_engine::pack::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?
+            let plan = sigil_engine::pack::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            eprintln!("sigil: rules: {} loaded from the pack {}", plan.rules.len(), path.display());
+            plan
         }
         None => {
             let placeholders = rules::placeholders(&args.rule_args.placeholders, &args.rule_args.placeholder_files)?;
@@ -131,10 +133,8 @@ fn load_engine(args: &HuntArgs) -> Result<Engine, String> {
             for d in &compiled.diagnostics {
                 eprintln!("sigil: rule rejected: {d}");
             }
-            if !compiled.diagnostics.is_empty() {
-                eprintln!(
-                    "sigil: rules: {} loaded, {} rejected",
-                    compiled.plan.rules.len(),
+            eprintln!("sigil: rules: {} loaded, {} rejected", compiled.plan.rules.len(), compiled.diagnostics.len());
+            compiled.plan.rules.len(),
                     compiled.diagnostics.len()
                 );
             }

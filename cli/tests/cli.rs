@@ -253,3 +253,116 @@ fn placeholders_come_from_the_command_line_or_a_file() {
     let lines: Vec<u64> = alerts(&out).iter().map(|a| a["source"]["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, vec![2]);
 }
+
+#[test]
+fn a_compiled_pack_hunts_like_its_rules_and_other_versions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = repo().join("sigma-rules/rules");
+    let pack = dir.path().join("cloud.pack");
+    let events: Vec<String> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .map(|p| p.display().to_string())
+        .collect();
+    let out = sigil(&["compile", rules.to_str().unwrap(), "-o", pack.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("rules (0 rejected)"), "{}", stderr(&out));
+    let hunt = |source: &[&str]| {
+        let mut args = vec!["hunt", "--format", "jsonl"];
+        args.extend_from_slice(source);
+        args.extend(events.iter().map(String::as_str));
+        let out = sigil(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        out.stdout
+    };
+    let from_yaml = hunt(&["--rules", rules.to_str().unwrap()]);
+    let from_pack = hunt(&["--pack", pack.to_str().unwrap()]);
+    assert!(!from_yaml.is_empty());
+    assert_eq!(from_yaml, from_pack);
+
+    // A pack from another plan format is refused with what to do about it.
+    let mut bytes = std::fs::read(&pack).unwrap();
+    bytes[8] = bytes[8].wrapping_add(1);
+    let other = dir.path().join("other.pack");
+    std::fs::write(&other, bytes).unwrap();
+    let out = sigil(&["hunt", "--pack", other.to_str().unwrap(), events[0].as_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("compile the rules again with this version"), "{}", stderr(&out));
+}
+
+#[test]
+fn output_order_does_not_depend_on_the_number_of_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "r.yml", STOP_LOGGING_RULE);
+    let mut text = String::new();
+    for i in 0..5000 {
+        let name = if i % 7 == 0 { "StopLogging" } else { "DescribeTrails" };
+        text.push_str(&format!(
+            "{{\"eventSource\":\"cloudtrail.amazonaws.com\",\"eventName\":\"{name}\",\"n\":{i}}}\n"
+        ));
+        if i % 997 == 0 {
+            text.push_str("{broken\n");
+        }
+    }
+    let events = write(dir.path(), "e.jsonl", &text);
+    let run = |threads: &str| {
+        sigil(&[
+            "hunt",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--threads",
+            threads,
+            "--format",
+            "jsonl",
+            events.to_str().unwrap(),
+        ])
+    };
+    let one = run("1");
+    let four = run("4");
+    assert_eq!(one.stdout, four.stdout);
+    assert_eq!(stderr(&one), stderr(&four), "diagnostics come in input order too");
+    let lines: Vec<u64> = alerts(&one).iter().map(|a| a["source"]["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines.len(), 715);
+    assert!(lines.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn windows_events_are_routed_to_the_rules_of_their_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |category: &str| {
+        format!(
+            "title: {category} rule\nid: 5a8e1f7c-1111-4c2d-9b1e-{:012}\nauthor: t\nlogsource:\n  product: windows\n  category: {category}\ndetection:\n  sel:\n    Image|endswith: '\\cmd.exe'\n  condition: sel\n",
+            category.len()
+        )
+    };
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    write(&rules, "pc.yml", &rule("process_creation"));
+    write(&rules, "il.yml", &rule("image_load"));
+    let events = write(
+        dir.path(),
+        "e.jsonl",
+        concat!(
+            "{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"Image\":\"C:\\\\Windows\\\\cmd.exe\"}\n",
+            "{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":7,\"Image\":\"C:\\\\Windows\\\\cmd.exe\"}\n",
+            "{\"Image\":\"C:\\\\Windows\\\\cmd.exe\"}\n"
+        ),
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec!["hunt", "--rules", rules.to_str().unwrap(), "--format", "jsonl"];
+        args.extend_from_slice(extra);
+        args.push(events.to_str().unwrap());
+        let mut got: Vec<(u64, String)> = alerts(&sigil(&args))
+            .iter()
+            .map(|a| (a["source"]["line"].as_u64().unwrap(), a["rule"]["title"].as_str().unwrap().to_string()))
+            .collect();
+        got.sort();
+        got
+    };
+    let pc = "process_creation rule".to_string();
+    let il = "image_load rule".to_string();
+    // Recognised sources go to their own rules; an unrecognised event sees every rule.
+    assert_eq!(run(&[]), vec![(1, pc.clone()), (2, il.clone()), (3, il.clone()), (3, pc.clone())]);
+    assert_eq!(run(&["--logsource", "all"]).len(), 6);
+}

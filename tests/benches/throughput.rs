@@ -1,0 +1,80 @@
+//! Criterion benchmark: Sigil's per-event cost against the parse-only floor, in the same run.
+//!
+//! Events: the first 5,000 of ../shared's OTRF Windows sample (the examples/ events when
+//! ../shared is absent). Rules: every active SigmaHQ rule (the embedded pack when absent).
+//! Both benchmarks report throughput in events; Sigil's target is at least half the floor's.
+//! `scripts/bench.sh` measures whole runs (all events, all cores, other engines).
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use sigil_compiler::{Compiler, Options};
+use sigil_engine::{Engine, Routing, Scratch};
+use sigil_tests::{files_under, repo_root};
+use std::hint::black_box;
+use std::io::{BufRead, BufReader};
+
+const EVENTS: usize = 5_000;
+
+fn events() -> Vec<String> {
+    let sample = repo_root().join("../shared/datasets/windows/otrf-windows-sample.jsonl.gz");
+    if let Ok(file) = std::fs::File::open(&sample) {
+        let reader = BufReader::new(flate2::read::GzDecoder::new(file));
+        return reader.lines().map_while(Result::ok).take(EVENTS).collect();
+    }
+    println!("note: {} is absent: benchmarking on examples/", sample.display());
+    files_under(&repo_root().join("examples"), &["jsonl"])
+        .iter()
+        .flat_map(|f| std::fs::read_to_string(f).unwrap().lines().map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
+
+fn engine() -> Engine {
+    let sigma = repo_root().join("../shared/sigma");
+    let placeholders = repo_root().join("tests/data/sigmahq-placeholders.yml");
+    let text = std::fs::read_to_string(&placeholders).unwrap();
+    let placeholders = sigil_compiler::parse_placeholder_file("placeholders", &text).unwrap();
+    let mut compiler = Compiler::new(Options { placeholders });
+    if sigma.is_dir() {
+        for dir in ["rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder", "rules-compliance"]
+        {
+            for f in files_under(&sigma.join(dir), &["yml"]) {
+                compiler.add_file(&f.display().to_string(), &std::fs::read_to_string(&f).unwrap());
+            }
+        }
+    } else {
+        for (path, text) in sigil_pack::RULE_FILES {
+            compiler.add_file(path, text);
+        }
+    }
+    Engine::new(compiler.finish().plan).unwrap()
+}
+
+fn throughput(c: &mut Criterion) {
+    let lines = events();
+    let engine = engine();
+    let mut group = c.benchmark_group("windows-sample");
+    group.throughput(Throughput::Elements(lines.len() as u64));
+    group.sample_size(10);
+    group.bench_function("parse-only", |b| {
+        b.iter(|| {
+            for line in &lines {
+                black_box(serde_json::from_str::<serde_json::Value>(line).unwrap());
+            }
+        })
+    });
+    group.bench_function("sigil-parse-and-evaluate", |b| {
+        let mut scratch = Scratch::default();
+        let mut out = Vec::new();
+        b.iter(|| {
+            for line in &lines {
+                let event: serde_json::Value = serde_json::from_str(line).unwrap();
+                out.clear();
+                engine.evaluate_with(&mut scratch, &event, &Routing::Auto, &mut out);
+                black_box(out.len());
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, throughput);
+criterion_main!(benches);
