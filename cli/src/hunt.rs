@@ -134,10 +134,6 @@ fn load_engine(args: &HuntArgs) -> Result<Engine, String> {
                 eprintln!("sigil: rule rejected: {d}");
             }
             eprintln!("sigil: rules: {} loaded, {} rejected", compiled.plan.rules.len(), compiled.diagnostics.len());
-            compiled.plan.rules.len(),
-                    compiled.diagnostics.len()
-                );
-            }
             compiled.plan
         }
     };
