@@ -44,12 +44,15 @@ pub fn compile(args: CompileArgs) -> Result<ExitCode, String> {
     let bytes = sigil_engine::pack::to_bytes(&out.plan);
     std::fs::write(&args.output, &bytes).map_err(|e| format!("cannot write {}: {e}", args.output.display()))?;
     eprintln!(
-        "compiled {} rules ({} rejected) in {:.0} ms into {} ({} bytes)",
+        "compiled {} rules ({} rejected) in {:.0} ms into {} ({} bytes): {} predicates, {} graph nodes ({} shared)",
         out.plan.rules.len(),
         out.diagnostics.len(),
         compile_time.as_secs_f64() * 1000.0,
         args.output.display(),
-        bytes.len()
+        bytes.len(),
+        out.plan.predicates.len(),
+        out.graph.nodes,
+        out.graph.shared
     );
     Ok(ExitCode::SUCCESS)
 }

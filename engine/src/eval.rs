@@ -9,7 +9,7 @@
 use crate::event;
 use crate::index::{Route, Shared};
 use crate::matcher::{Matcher, PrepareError};
-use crate::plan::{CompiledRule, Expr, LogSource, Plan, Target, PLAN_FORMAT_VERSION};
+use crate::plan::{CompiledRule, LogSource, Node, Plan, Target, PLAN_FORMAT_VERSION};
 use crate::route::{self, Source};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -75,22 +75,31 @@ pub struct Scratch {
     /// Per predicate: the generation its state belongs to, and the state.
     pred_generation: Vec<u32>,
     pred_state: Vec<PredState>,
+    /// Per graph node, likewise: a node shared by many rules is evaluated once per event.
+    node_generation: Vec<u32>,
+    node_state: Vec<PredState>,
     rule_generation: Vec<u32>,
     candidates: Vec<u32>,
     routes: HashMap<Source, Arc<Route>>,
 }
 
 impl Scratch {
-    fn next_event(&mut self, predicates: usize, rules: usize) {
-        if self.pred_generation.len() != predicates || self.rule_generation.len() != rules {
+    fn next_event(&mut self, predicates: usize, nodes: usize, rules: usize) {
+        if self.pred_generation.len() != predicates
+            || self.node_generation.len() != nodes
+            || self.rule_generation.len() != rules
+        {
             self.pred_generation = vec![0; predicates];
             self.pred_state = vec![PredState::False; predicates];
+            self.node_generation = vec![0; nodes];
+            self.node_state = vec![PredState::False; nodes];
             self.rule_generation = vec![0; rules];
             self.generation = 0;
         }
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.pred_generation.iter_mut().for_each(|g| *g = 0);
+            self.node_generation.iter_mut().for_each(|g| *g = 0);
             self.rule_generation.iter_mut().for_each(|g| *g = 0);
             self.generation = 1;
         }
@@ -137,7 +146,7 @@ impl Engine {
             Routing::Auto => route::recognize(event),
         };
         let route = self.route(scratch, source);
-        scratch.next_event(self.matchers.len(), self.plan.rules.len());
+        scratch.next_event(self.matchers.len(), self.plan.nodes.len(), self.plan.rules.len());
         let generation = scratch.generation;
         {
             let Scratch { pred_generation, pred_state, rule_generation, candidates, .. } = scratch;
@@ -161,9 +170,9 @@ impl Engine {
         let mut memo = Memo { engine: self, route: &route, event, scratch };
         for &r in &candidates {
             let rule = &self.plan.rules[r as usize];
-            if memo.eval(&rule.condition) {
+            if memo.eval(rule.root) {
                 let mut matched = Vec::new();
-                memo.collect_matched(&rule.condition, true, &mut matched);
+                memo.collect_matched(rule.root, true, &mut matched);
                 matched.sort_unstable();
                 matched.dedup();
                 out.push(Detection { rule: r as usize, matched_predicates: matched });
@@ -209,14 +218,22 @@ struct Memo<'e> {
 }
 
 impl Memo<'_> {
-    fn eval(&mut self, expr: &Expr) -> bool {
-        match expr {
-            Expr::Const(b) => *b,
-            Expr::Pred(i) => self.pred(*i),
-            Expr::Not(inner) => !self.eval(inner),
-            Expr::And(items) => items.iter().all(|e| self.eval(e)),
-            Expr::Or(items) => items.iter().any(|e| self.eval(e)),
+    fn eval(&mut self, node: u32) -> bool {
+        let idx = node as usize;
+        if self.scratch.node_generation[idx] == self.scratch.generation {
+            return self.scratch.node_state[idx] == PredState::True;
         }
+        let nodes = &self.engine.plan.nodes;
+        let result = match &nodes[idx] {
+            Node::Const(b) => *b,
+            Node::Pred(p) => self.pred(*p),
+            Node::Not(inner) => !self.eval(*inner),
+            Node::And(items) => items.iter().all(|n| self.eval(*n)),
+            Node::Or(items) => items.iter().any(|n| self.eval(*n)),
+        };
+        self.scratch.node_generation[idx] = self.scratch.generation;
+        self.scratch.node_state[idx] = if result { PredState::True } else { PredState::False };
+        result
     }
 
     fn pred(&mut self, i: u32) -> bool {
@@ -239,10 +256,10 @@ impl Memo<'_> {
         }
     }
 
-    fn collect_matched(&self, expr: &Expr, positive: bool, out: &mut Vec<u32>) {
-        match expr {
-            Expr::Const(_) => {}
-            Expr::Pred(i) => {
+    fn collect_matched(&self, node: u32, positive: bool, out: &mut Vec<u32>) {
+        match &self.engine.plan.nodes[node as usize] {
+            Node::Const(_) => {}
+            Node::Pred(i) => {
                 let idx = *i as usize;
                 if positive
                     && self.scratch.pred_generation[idx] == self.scratch.generation
@@ -251,10 +268,10 @@ impl Memo<'_> {
                     out.push(*i);
                 }
             }
-            Expr::Not(inner) => self.collect_matched(inner, !positive, out),
-            Expr::And(items) | Expr::Or(items) => {
-                for e in items {
-                    self.collect_matched(e, positive, out);
+            Node::Not(inner) => self.collect_matched(*inner, !positive, out),
+            Node::And(items) | Node::Or(items) => {
+                for n in items {
+                    self.collect_matched(*n, positive, out);
                 }
             }
         }

@@ -9,7 +9,7 @@
 
 use crate::event::{self, Found};
 use crate::matcher::{Literal, Matcher, Placement};
-use crate::plan::{CmpOp, Expr, Plan, Target, Test};
+use crate::plan::{CmpOp, Node, Plan, Target, Test};
 use crate::route::Source;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use rustc_hash::FxHashMap;
@@ -61,14 +61,15 @@ impl Route {
         let mut triggers: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut always = Vec::new();
         let mut used = vec![false; n];
+        let mut visited = vec![false; plan.nodes.len()];
         for (r, rule) in plan.rules.iter().enumerate() {
             if !source.admits(&rule.logsource) {
                 continue;
             }
             // Every indexable predicate of an admitted rule is scanned: one more needle in an
             // automaton that runs anyway costs little, a lazy keyword search costs a lot.
-            mark_used(&rule.condition, &mut used);
-            match cover(&rule.condition, &indexed) {
+            mark_used(&plan.nodes, rule.root, &mut used, &mut visited);
+            match cover(&plan.nodes, rule.root, &indexed) {
                 Some(preds) => {
                     for p in preds {
                         triggers[p as usize].push(r as u32);
@@ -330,27 +331,31 @@ fn build_scan(target: &Target, preds: &[u32], kinds: &[Option<IndexKind>]) -> Sc
     Scan { target: target.clone(), automaton, pattern_preds, numbers }
 }
 
-fn mark_used(expr: &Expr, used: &mut [bool]) {
-    match expr {
-        Expr::Const(_) => {}
-        Expr::Pred(p) => used[*p as usize] = true,
-        Expr::Not(inner) => mark_used(inner, used),
-        Expr::And(items) | Expr::Or(items) => items.iter().for_each(|e| mark_used(e, used)),
+/// Marks the predicates under `node` (each shared node visited once per route).
+fn mark_used(nodes: &[Node], node: u32, used: &mut [bool], visited: &mut [bool]) {
+    if std::mem::replace(&mut visited[node as usize], true) {
+        return;
+    }
+    match &nodes[node as usize] {
+        Node::Const(_) => {}
+        Node::Pred(p) => used[*p as usize] = true,
+        Node::Not(inner) => mark_used(nodes, *inner, used, visited),
+        Node::And(items) | Node::Or(items) => items.iter().for_each(|n| mark_used(nodes, *n, used, visited)),
     }
 }
 
-/// A set of indexed predicates at least one of which holds whenever `expr` holds, or `None`
+/// A set of indexed predicates at least one of which holds whenever `node` holds, or `None`
 /// when there is no such set (the rule must then be evaluated on every event).
-fn cover(expr: &Expr, indexed: &[bool]) -> Option<Vec<u32>> {
-    match expr {
-        Expr::Const(false) => Some(Vec::new()),
-        Expr::Const(true) | Expr::Not(_) => None,
-        Expr::Pred(p) => indexed[*p as usize].then(|| vec![*p]),
-        Expr::And(items) => items.iter().filter_map(|e| cover(e, indexed)).min_by_key(|c| c.len()),
-        Expr::Or(items) => {
+fn cover(nodes: &[Node], node: u32, indexed: &[bool]) -> Option<Vec<u32>> {
+    match &nodes[node as usize] {
+        Node::Const(false) => Some(Vec::new()),
+        Node::Const(true) | Node::Not(_) => None,
+        Node::Pred(p) => indexed[*p as usize].then(|| vec![*p]),
+        Node::And(items) => items.iter().filter_map(|n| cover(nodes, *n, indexed)).min_by_key(|c| c.len()),
+        Node::Or(items) => {
             let mut all = Vec::new();
-            for e in items {
-                all.extend(cover(e, indexed)?);
+            for n in items {
+                all.extend(cover(nodes, *n, indexed)?);
             }
             all.sort_unstable();
             all.dedup();
@@ -360,5 +365,6 @@ fn cover(expr: &Expr, indexed: &[bool]) -> Option<Vec<u32>> {
 }
 
 /// Up to this many needles a scan uses a DFA (measured with all SigmaHQ rules over the OTRF
-/// Windows sample: 0, 20, 50, 100, 300, 1000 were tried; 20–50 were fastest).
+/// Windows sample: 0, 20, 50, 100, 200, 300, 800, 1000, 5000 were tried; the differences from
+/// 20 up were within the run-to-run noise, and memory grows with the threshold).
 const DFA_NEEDLES: usize = 50;

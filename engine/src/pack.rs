@@ -55,7 +55,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Plan, PackError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{CompiledRule, Expr, LogSource, Predicate, RuleInfo, StrPattern, Target, Test, Token};
+    use crate::plan::{CompiledRule, LogSource, Node, Predicate, RuleInfo, StrPattern, Target, Test, Token};
 
     fn plan() -> Plan {
         Plan {
@@ -64,10 +64,11 @@ mod tests {
                 target: Target::Field("eventName".into()),
                 test: Test::Str(StrPattern { tokens: vec![Token::Lit("stoplogging".into())], cased: false }),
             }],
+            nodes: vec![Node::Pred(0)],
             rules: vec![CompiledRule {
                 info: RuleInfo { id: "x".into(), title: "t".into(), ..RuleInfo::default() },
                 logsource: LogSource::default(),
-                condition: Expr::Pred(0),
+                root: 0,
             }],
         }
     }

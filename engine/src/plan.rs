@@ -9,14 +9,27 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the serialized shape of [`Plan`] changes meaning.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
-/// A compiled rule pack.
+/// A compiled rule pack: one graph shared by every rule. Predicates are its leaves, boolean
+/// nodes combine them, and each rule names the node that decides it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Plan {
     pub format_version: u32,
     pub predicates: Vec<Predicate>,
+    /// Boolean nodes in topological order: a node's children come before it.
+    pub nodes: Vec<Node>,
     pub rules: Vec<CompiledRule>,
+}
+
+/// A node of the plan graph; children are indices into [`Plan::nodes`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub enum Node {
+    Const(bool),
+    Pred(u32),
+    Not(u32),
+    And(Vec<u32>),
+    Or(Vec<u32>),
 }
 
 /// One detection rule, ready to evaluate.
@@ -24,7 +37,8 @@ pub struct Plan {
 pub struct CompiledRule {
     pub info: RuleInfo,
     pub logsource: LogSource,
-    pub condition: Expr,
+    /// The node of [`Plan::nodes`] whose value is the rule's verdict.
+    pub root: u32,
 }
 
 /// The rule's descriptive block, as it appears in alerts.
@@ -73,7 +87,8 @@ impl LogSource {
     }
 }
 
-/// A boolean expression over predicates.
+/// One rule's condition as a tree over predicates: what the compiler lowers a rule to before
+/// the rules are merged into the plan graph.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum Expr {
     Const(bool),

@@ -9,6 +9,8 @@
 //! * [`templates`] — Sigma v1 multi-document templates (`action: global`) merged into rules;
 //! * [`modifiers`] — `field|mod|mod: values` → tests on one field;
 //! * [`lower`] — a rule → one expression over the plan's shared predicates;
+//! * [`graph`] — every rule's expression merged into one petgraph DAG (shared nodes,
+//!   simplified), written out as the plan's node arena;
 //! * this module — the driver: files in, a plan and diagnostics out.
 //!
 //! Architecture invariant: the compiler reads no files itself. Callers hand it text, so it runs
@@ -17,6 +19,7 @@
 pub mod ast;
 pub mod condition;
 pub mod diagnostics;
+pub mod graph;
 pub mod lower;
 pub mod modifiers;
 pub mod templates;
@@ -27,7 +30,7 @@ pub use diagnostics::{Diagnostic, Pos};
 pub use modifiers::Placeholders;
 pub use sigil_engine::plan::Plan;
 
-use sigil_engine::plan::{CompiledRule, PLAN_FORMAT_VERSION};
+use sigil_engine::plan::{CompiledRule, Expr, LogSource, RuleInfo, PLAN_FORMAT_VERSION};
 
 /// Compiler settings.
 #[derive(Debug, Clone, Default)]
@@ -41,7 +44,7 @@ pub struct Options {
 pub struct Compiler {
     options: Options,
     interner: lower::Interner,
-    rules: Vec<CompiledRule>,
+    rules: Vec<(RuleInfo, LogSource, Expr)>,
     diagnostics: Vec<Diagnostic>,
     documents: usize,
 }
@@ -54,6 +57,7 @@ pub struct Output {
     pub diagnostics: Vec<Diagnostic>,
     /// Rule documents seen, accepted or not. An unreadable file counts as one.
     pub rules_seen: usize,
+    pub graph: graph::GraphStats,
 }
 
 impl Compiler {
@@ -93,7 +97,7 @@ impl Compiler {
                 Ok(condition) => {
                     let mut info = rule.info;
                     info.origin = name.to_string();
-                    self.rules.push(CompiledRule { info, logsource: rule.logsource, condition });
+                    self.rules.push((info, rule.logsource, condition));
                 }
                 Err(e) => self.reject(name, e.pos, e.message, title),
             }
@@ -111,10 +115,19 @@ impl Compiler {
     }
 
     pub fn finish(self) -> Output {
+        let conditions: Vec<Expr> = self.rules.iter().map(|(_, _, c)| c.clone()).collect();
+        let (nodes, roots, stats) = graph::build(&conditions);
+        let rules = self
+            .rules
+            .into_iter()
+            .zip(roots)
+            .map(|((info, logsource, _), root)| CompiledRule { info, logsource, root })
+            .collect();
         Output {
-            plan: Plan { format_version: PLAN_FORMAT_VERSION, predicates: self.interner.predicates, rules: self.rules },
+            plan: Plan { format_version: PLAN_FORMAT_VERSION, predicates: self.interner.predicates, nodes, rules },
             diagnostics: self.diagnostics,
             rules_seen: self.documents,
+            graph: stats,
         }
     }
 }
