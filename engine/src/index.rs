@@ -21,11 +21,19 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug)]
 struct Scan {
     target: Target,
-    automaton: Option<AhoCorasick>,
+    automaton: Automaton,
     /// Per automaton pattern: the predicates it concerns and where the needle must sit.
     pattern_preds: Vec<Vec<(u32, Placement, Verdict)>>,
     /// Numeric equality (`EventID: 4688`): value → predicates.
     numbers: HashMap<u64, Vec<u32>>,
+}
+
+#[derive(Debug)]
+enum Automaton {
+    None,
+    Built(AhoCorasick),
+    /// The automaton could not be built: these text predicates are tested one by one.
+    Unavailable(Vec<u32>),
 }
 
 /// What a needle hit says about a predicate.
@@ -185,7 +193,7 @@ impl Scan {
                 if let Some(k) = num.as_f64().and_then(number_key) {
                     self.numbers.get(&k).into_iter().flatten().for_each(|p| hit(*p));
                 }
-                if self.automaton.is_some() {
+                if !matches!(self.automaton, Automaton::None) {
                     self.text(&num.to_string(), matchers, hit);
                 }
             }
@@ -197,7 +205,18 @@ impl Scan {
 
     /// Reports every literal predicate of this scan that holds for one text value.
     fn text(&self, s: &str, matchers: &[Matcher], hit: &mut dyn FnMut(u32)) {
-        let Some(ac) = &self.automaton else { return };
+        let ac = match &self.automaton {
+            Automaton::Built(ac) => ac,
+            Automaton::None => return,
+            Automaton::Unavailable(preds) => {
+                for &p in preds {
+                    if full_test(&matchers[p as usize], s) {
+                        hit(p);
+                    }
+                }
+                return;
+            }
+        };
         // The automaton folds ASCII only; other text is folded first, as the matchers fold it.
         let folded;
         let hay = if s.is_ascii() {
@@ -318,16 +337,24 @@ fn build_scan(target: &Target, preds: &[u32], kinds: &[Option<IndexKind>]) -> Sc
             None => unreachable!("only indexable predicates are scanned"),
         }
     }
-    let automaton = (!needles.is_empty()).then(|| {
+    let automaton = if needles.is_empty() {
+        Automaton::None
+    } else {
         // A DFA searches fastest; past a few dozen needles its build time and size outgrow the
-        // gain, so let the library choose there.
+        // gain, so let the library choose there. Should even that fail (a limit on states), the
+        // scan still decides its predicates, one full test at a time.
         let kind = (needles.len() <= DFA_NEEDLES).then_some(AhoCorasickKind::DFA);
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(kind)
-            .build(&needles)
-            .expect("literal needles build an automaton")
-    });
+        let build = |kind| AhoCorasick::builder().ascii_case_insensitive(true).kind(kind).build(&needles);
+        match build(kind).or_else(|_| build(None)) {
+            Ok(ac) => Automaton::Built(ac),
+            Err(_) => {
+                let mut preds: Vec<u32> = pattern_preds.iter().flatten().map(|(p, _, _)| *p).collect();
+                preds.sort_unstable();
+                preds.dedup();
+                Automaton::Unavailable(preds)
+            }
+        }
+    };
     Scan { target: target.clone(), automaton, pattern_preds, numbers }
 }
 
