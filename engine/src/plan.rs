@@ -68,6 +68,14 @@ pub struct LogSource {
 }
 
 impl LogSource {
+    pub fn new(product: Option<&str>, category: Option<&str>, service: Option<&str>) -> LogSource {
+        LogSource {
+            product: product.map(str::to_string),
+            category: category.map(str::to_string),
+            service: service.map(str::to_string),
+        }
+    }
+
     /// Whether a rule written for `rule` runs on events of this declared source: every field
     /// the rule sets must be declared, with the same value. A rule field left open matches any
     /// source (a rule with only `product: aws` runs on CloudTrail); a declared field the rule
@@ -206,11 +214,7 @@ mod tests {
     use super::LogSource;
 
     fn ls(product: Option<&str>, category: Option<&str>, service: Option<&str>) -> LogSource {
-        LogSource {
-            product: product.map(String::from),
-            category: category.map(String::from),
-            service: service.map(String::from),
-        }
+        LogSource::new(product, category, service)
     }
 
     #[test]

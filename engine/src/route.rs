@@ -170,11 +170,7 @@ mod tests {
     use serde_json::json;
 
     fn ls(product: Option<&str>, category: Option<&str>, service: Option<&str>) -> LogSource {
-        LogSource {
-            product: product.map(String::from),
-            category: category.map(String::from),
-            service: service.map(String::from),
-        }
+        LogSource::new(product, category, service)
     }
 
     #[test]
