@@ -153,12 +153,12 @@ impl Engine {
             route.scan(
                 event,
                 &self.matchers,
-                &mut |p| {
+                |p| {
                     pred_generation[p as usize] = generation;
                     pred_state[p as usize] = PredState::True;
                 },
                 candidates,
-                &mut |r| {
+                |r| {
                     let fresh = rule_generation[r as usize] != generation;
                     rule_generation[r as usize] = generation;
                     fresh

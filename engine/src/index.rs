@@ -15,6 +15,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
 /// The indexed predicates of one field (or of the keyword haystack).
@@ -22,6 +23,8 @@ use std::sync::{Arc, Mutex};
 struct Scan {
     target: Target,
     automaton: Automaton,
+    /// The length of the shortest needle: shorter text cannot hold any.
+    shortest: usize,
     /// Per automaton pattern: the predicates it concerns and where the needle must sit.
     pattern_preds: Vec<Vec<(u32, Placement, Verdict)>>,
     /// Numeric equality (`EventID: 4688`): value → predicates.
@@ -127,9 +130,9 @@ impl Route {
         &self,
         event: &Value,
         matchers: &[Matcher],
-        mark: &mut dyn FnMut(u32),
+        mut mark: impl FnMut(u32),
         candidates: &mut Vec<u32>,
-        seen: &mut dyn FnMut(u32) -> bool,
+        mut seen: impl FnMut(u32) -> bool,
     ) {
         candidates.extend(self.always.iter().copied().filter(|r| seen(*r)));
         let mut hit = |p: u32, candidates: &mut Vec<u32>| {
@@ -179,7 +182,7 @@ impl Route {
 impl Scan {
     /// Feeds every scalar inside `value` (arrays flattened) to the scan: strings, numbers and
     /// booleans as text, numbers and numeric strings to the numeric index.
-    fn leaves(&self, value: &Value, matchers: &[Matcher], hit: &mut dyn FnMut(u32)) {
+    fn leaves(&self, value: &Value, matchers: &[Matcher], hit: &mut impl FnMut(u32)) {
         match value {
             Value::String(s) => {
                 self.text(s, matchers, hit);
@@ -194,7 +197,15 @@ impl Scan {
                     self.numbers.get(&k).into_iter().flatten().for_each(|p| hit(*p));
                 }
                 if !matches!(self.automaton, Automaton::None) {
-                    self.text(&num.to_string(), matchers, hit);
+                    // Numbers are tested as the text JSON writes for them, formatted on the stack.
+                    let mut buf = [0u8; 64];
+                    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+                    if write!(cursor, "{num}").is_ok() {
+                        let len = cursor.position() as usize;
+                        if let Ok(text) = std::str::from_utf8(&buf[..len]) {
+                            self.text(text, matchers, hit);
+                        }
+                    }
                 }
             }
             Value::Bool(b) => self.text(if *b { "true" } else { "false" }, matchers, hit),
@@ -204,7 +215,7 @@ impl Scan {
     }
 
     /// Reports every literal predicate of this scan that holds for one text value.
-    fn text(&self, s: &str, matchers: &[Matcher], hit: &mut dyn FnMut(u32)) {
+    fn text(&self, s: &str, matchers: &[Matcher], hit: &mut impl FnMut(u32)) {
         let ac = match &self.automaton {
             Automaton::Built(ac) => ac,
             Automaton::None => return,
@@ -225,6 +236,9 @@ impl Scan {
             folded = s.to_lowercase();
             folded.as_str()
         };
+        if hay.len() < self.shortest {
+            return;
+        }
         for m in ac.find_overlapping_iter(hay) {
             for &(p, placement, verdict) in &self.pattern_preds[m.pattern().as_usize()] {
                 let ok = match placement {
@@ -355,7 +369,8 @@ fn build_scan(target: &Target, preds: &[u32], kinds: &[Option<IndexKind>]) -> Sc
             }
         }
     };
-    Scan { target: target.clone(), automaton, pattern_preds, numbers }
+    let shortest = needles.iter().map(String::len).min().unwrap_or(0);
+    Scan { target: target.clone(), automaton, shortest, pattern_preds, numbers }
 }
 
 /// Marks the predicates under `node` (each shared node visited once per route).
