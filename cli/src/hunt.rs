@@ -9,6 +9,8 @@ use crate::input::{self, Raw};
 use crate::output;
 use crate::{rules, HuntArgs, HuntFormat};
 use indicatif::{ProgressBar, ProgressStyle};
+use sigil_engine::alert::{event_time_ms, CorrelationAlertJson};
+use sigil_engine::correlate::{Correlator, EventRef, Feed, Readers};
 use sigil_engine::plan::LogSource;
 use sigil_engine::{Alert, Engine, EventSource, Routing, Scratch};
 use std::collections::BTreeMap;
@@ -56,16 +58,23 @@ struct Batch {
     unreadable: u64,
 }
 
-/// What a worker made of a batch.
+/// What a worker made of a batch, in input order.
 #[derive(Default)]
 struct Done {
     seq: u64,
-    output: Vec<u8>,
+    items: Vec<Item>,
     notes: Vec<String>,
     read: u64,
     rejected: u64,
     alerts: u64,
     unreadable: u64,
+}
+
+enum Item {
+    /// Formatted detection alerts.
+    Text(Vec<u8>),
+    /// An event that fired rules which correlations read: they see it in input order.
+    Correlate { time: Option<i64>, evidence: EventRef, feeds: Vec<Feed> },
 }
 
 pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
@@ -85,12 +94,14 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let progress = progress_bar();
 
+    let readers = Readers::new(engine.plan());
+    let correlator = Correlator::new(engine.plan(), args.max_groups);
     let totals = std::thread::scope(|scope| {
         scope.spawn(move || read_inputs(&inputs, work_tx));
         for _ in 0..threads {
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
-            let (engine, routing) = (&engine, &routing);
+            let (engine, routing, readers) = (&engine, &routing, &readers);
             scope.spawn(move || {
                 let mut scratch = Scratch::default();
                 loop {
@@ -98,7 +109,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
                         Ok(b) => b,
                         Err(_) => return,
                     };
-                    let done = evaluate_batch(engine, routing, &mut scratch, batch, format, timestamp_field);
+                    let done = evaluate_batch(engine, readers, routing, &mut scratch, batch, format, timestamp_field);
                     if done_tx.send(done).is_err() {
                         return;
                     }
@@ -106,12 +117,19 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
             });
         }
         drop(done_tx);
-        write_in_order(done_rx, format, progress.as_ref())
+        write_in_order(done_rx, correlator, format, progress.as_ref())
     });
     if let Some(p) = progress {
         p.finish_and_clear();
     }
-    let totals = totals.map_err(|e| format!("cannot write alerts: {e}"))?;
+    let (totals, correlator) = totals.map_err(|e| format!("cannot write alerts: {e}"))?;
+    if !correlator.is_empty() {
+        eprintln!(
+            "sigil: correlation groups: {} open at the end, {} evicted by --max-groups",
+            correlator.open_groups(),
+            correlator.evicted()
+        );
+    }
     eprintln!("events: {} read, {} rejected; alerts: {}", totals.read, totals.rejected, totals.alerts);
     Ok(if totals.unreadable > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
@@ -197,6 +215,7 @@ fn read_inputs(inputs: &[String], work: mpsc::SyncSender<Batch>) {
 
 fn evaluate_batch(
     engine: &Engine,
+    readers: &Readers,
     routing: &Routing,
     scratch: &mut Scratch,
     batch: Batch,
@@ -205,6 +224,7 @@ fn evaluate_batch(
 ) -> Done {
     let mut done = Done { seq: batch.seq, notes: batch.notes, unreadable: batch.unreadable, ..Done::default() };
     let mut detections = Vec::new();
+    let mut text = Vec::new();
     for raw in batch.items {
         input::parse(raw, &mut |line, record| {
             done.read += 1;
@@ -222,24 +242,50 @@ fn evaluate_batch(
                 return;
             }
             let source = EventSource { file: batch.file.to_string(), line };
+            let mut feeds = Vec::new();
             for detection in &detections {
+                if readers.reads(detection.rule) {
+                    readers.feeds_for_rule(detection.rule, &event, &mut feeds);
+                }
+                if !engine.rules()[detection.rule].alert {
+                    continue;
+                }
                 done.alerts += 1;
                 let alert = Alert::detection(engine, detection, &event, &source, timestamp_field);
-                output::write_alert(&mut done.output, &alert, format).expect("writing to memory");
+                output::write_alert(&mut text, &alert, format).expect("writing to memory");
+            }
+            if !feeds.is_empty() {
+                if !text.is_empty() {
+                    done.items.push(Item::Text(std::mem::take(&mut text)));
+                }
+                let time = event_time_ms(&event, timestamp_field);
+                let evidence = EventRef { file: Arc::clone(&batch.file), line };
+                done.items.push(Item::Correlate { time, evidence, feeds });
             }
         });
+    }
+    if !text.is_empty() {
+        done.items.push(Item::Text(text));
     }
     done
 }
 
-/// Writes finished batches in sequence order and adds up the counts.
-fn write_in_order(done: mpsc::Receiver<Done>, format: HuntFormat, progress: Option<&ProgressBar>) -> io::Result<Done> {
+/// Writes finished batches in sequence order, runs the correlations over them in that order,
+/// and adds up the counts.
+fn write_in_order(
+    done: mpsc::Receiver<Done>,
+    mut correlator: Correlator,
+    format: HuntFormat,
+    progress: Option<&ProgressBar>,
+) -> io::Result<(Done, Correlator)> {
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
     let mut next = 0u64;
     let mut totals = Done::default();
     let mut header = output::header(format);
     let mut broken_pipe = false;
+    // Events without a readable time take the time of the event before them.
+    let mut last_time = 0i64;
     for d in done {
         pending.insert(d.seq, d);
         while let Some(d) = pending.remove(&next) {
@@ -250,11 +296,32 @@ fn write_in_order(done: mpsc::Receiver<Done>, format: HuntFormat, progress: Opti
                     None => eprintln!("{note}"),
                 }
             }
-            if !d.output.is_empty() && !broken_pipe {
-                let written = header
-                    .take()
-                    .map_or(Ok(()), |h| out.write_all(h.as_bytes()))
-                    .and_then(|_| out.write_all(&d.output));
+            for item in d.items {
+                let bytes = match item {
+                    Item::Text(bytes) => bytes,
+                    Item::Correlate { time, evidence, feeds } => {
+                        let time = time.unwrap_or(last_time);
+                        last_time = time;
+                        let mut bytes = Vec::new();
+                        for alert in correlator.observe(time, evidence, feeds) {
+                            let corr = correlator.correlation(alert.correlation);
+                            if corr.emit {
+                                totals.alerts += 1;
+                                output::write_correlation(
+                                    &mut bytes,
+                                    &CorrelationAlertJson::new(corr, &alert),
+                                    format,
+                                )?;
+                            }
+                        }
+                        bytes
+                    }
+                };
+                if bytes.is_empty() || broken_pipe {
+                    continue;
+                }
+                let written =
+                    header.take().map_or(Ok(()), |h| out.write_all(h.as_bytes())).and_then(|_| out.write_all(&bytes));
                 match written {
                     Err(e) if e.kind() == io::ErrorKind::BrokenPipe => broken_pipe = true,
                     other => other?,
@@ -276,5 +343,5 @@ fn write_in_order(done: mpsc::Receiver<Done>, format: HuntFormat, progress: Opti
             other => other?,
         }
     }
-    Ok(totals)
+    Ok((totals, correlator))
 }

@@ -61,6 +61,9 @@ pub struct HuntArgs {
     /// A compiled pack (from `sigil compile`) instead of rule files.
     #[arg(long, value_name = "PACK", conflicts_with = "rules")]
     pub pack: Option<PathBuf>,
+    /// Cap on open correlation groups; past it the stalest groups are evicted (and counted).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_groups: usize,
     /// Worker threads (default: every core). The output order does not depend on it.
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,

@@ -1,6 +1,7 @@
 //! Printing alerts: JSON Lines (the stable contract) or a table for people.
 
 use crate::HuntFormat;
+use sigil_engine::alert::CorrelationAlertJson;
 use sigil_engine::Alert;
 use std::io::{self, Write};
 
@@ -29,6 +30,36 @@ pub fn write_alert(out: &mut Vec<u8>, alert: &Alert<'_>, format: HuntFormat) -> 
                 clip(alert.rule.title, 48),
                 clip(&format!("{}:{}", alert.source.file, alert.source.line), 28),
                 clip(&matched.join(" "), 80),
+            )
+        }
+    }
+}
+
+/// Appends one correlation alert in the chosen format.
+pub fn write_correlation(out: &mut Vec<u8>, alert: &CorrelationAlertJson<'_>, format: HuntFormat) -> io::Result<()> {
+    match format {
+        HuntFormat::Jsonl => {
+            serde_json::to_writer(&mut *out, alert)?;
+            out.push(b'\n');
+            Ok(())
+        }
+        HuntFormat::Table => {
+            let group: Vec<String> = alert.group.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect();
+            let measure = match (alert.count, alert.value) {
+                (Some(n), _) => format!("count={n}"),
+                (_, Some(v)) => format!("value={v}"),
+                _ => String::new(),
+            };
+            let first = alert.events.first().map(|e| format!("{}:{}", e.file, e.line)).unwrap_or_default();
+            writeln!(
+                out,
+                "{:<24}  {:<8}  {:<48}  {:<28}  {} {}",
+                clip(&alert.timestamp, 24),
+                alert.rule.level.unwrap_or("-"),
+                clip(alert.rule.title, 48),
+                clip(&first, 28),
+                measure,
+                clip(&group.join(" "), 70),
             )
         }
     }

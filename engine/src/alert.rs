@@ -31,6 +31,20 @@ pub const TIMESTAMP_FIELDS: &[&str] = &[
     "published",
 ];
 
+/// The event's time in milliseconds since the epoch, when its timestamp field parses.
+pub fn event_time_ms(event: &Value, field: Option<&str>) -> Option<i64> {
+    let candidates: &[&str] = match field {
+        Some(f) => &[f][..],
+        None => TIMESTAMP_FIELDS,
+    };
+    candidates
+        .iter()
+        .filter_map(|name| event::lookup(event, name).first().filter(|v| !v.is_null()))
+        .next()
+        .and_then(time::parse_value)
+        .map(|dt| dt.timestamp_millis())
+}
+
 /// The event's time: the first timestamp field present, normalised to RFC 3339 UTC when it
 /// parses, and kept as written when it does not.
 pub fn event_time(event: &Value, field: Option<&str>) -> Value {
@@ -111,6 +125,58 @@ impl<'a> Alert<'a> {
             timestamp: event_time(event, timestamp_field),
             matched,
             event,
+        }
+    }
+}
+
+/// A correlation alert, in the same stable format family as detections.
+#[derive(Debug, Clone, Serialize)]
+pub struct CorrelationAlertJson<'a> {
+    pub kind: &'static str,
+    pub rule: AlertRule<'a>,
+    pub timestamp: String,
+    pub group: &'a Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    pub window: Window,
+    /// The first [`crate::correlate::MAX_EVIDENCE`] events that made it fire.
+    pub events: &'a [crate::correlate::EventRef],
+    pub events_total: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Window {
+    pub start: String,
+    pub end: String,
+}
+
+fn ms_to_rfc3339(ms: i64) -> String {
+    use chrono::TimeZone;
+    chrono::Utc
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|dt| dt.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+impl<'a> CorrelationAlertJson<'a> {
+    pub fn new(correlation: &'a crate::plan::Correlation, alert: &'a crate::correlate::CorrelationAlert) -> Self {
+        let (count, value) = match alert.measure {
+            crate::correlate::Measure::Count(n) => (Some(n), None),
+            crate::correlate::Measure::Value(v) => (None, Some(v)),
+        };
+        CorrelationAlertJson {
+            kind: "correlation",
+            rule: AlertRule::new(&correlation.info),
+            timestamp: ms_to_rfc3339(alert.window_end_ms),
+            group: &alert.group,
+            count,
+            value,
+            window: Window { start: ms_to_rfc3339(alert.window_start_ms), end: ms_to_rfc3339(alert.window_end_ms) },
+            events: &alert.events,
+            events_total: alert.events_total,
         }
     }
 }

@@ -12,12 +12,14 @@
 //!   candidate rules each needle triggers;
 //! * [`time`] — timestamps in events (alert time and the time-part modifiers);
 //! * [`eval`] — the [`Engine`] that evaluates every rule's condition for one event;
+//! * [`correlate`] — correlation windows per group, fed with detections in input order;
 //! * [`alert`] — the stable alert JSON that callers print.
 //!
 //! Architecture invariant: this crate does no file, network, thread or clock access of its own,
 //! so it builds unchanged for `wasm32-unknown-unknown`.
 
 pub mod alert;
+pub mod correlate;
 pub mod eval;
 pub mod event;
 pub mod index;

@@ -69,7 +69,9 @@ mod tests {
                 info: RuleInfo { id: "x".into(), title: "t".into(), ..RuleInfo::default() },
                 logsource: LogSource::default(),
                 root: 0,
+                alert: true,
             }],
+            correlations: Vec::new(),
         }
     }
 

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the serialized shape of [`Plan`] changes meaning.
-pub const PLAN_FORMAT_VERSION: u32 = 2;
+pub const PLAN_FORMAT_VERSION: u32 = 3;
 
 /// A compiled rule pack: one graph shared by every rule. Predicates are its leaves, boolean
 /// nodes combine them, and each rule names the node that decides it.
@@ -20,6 +20,77 @@ pub struct Plan {
     /// Boolean nodes in topological order: a node's children come before it.
     pub nodes: Vec<Node>,
     pub rules: Vec<CompiledRule>,
+    /// Correlation rules, each after the correlations it reads (chains).
+    pub correlations: Vec<Correlation>,
+}
+
+/// A correlation rule: counts, distinct values, sums or sequences of detections per group
+/// within a time window.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Correlation {
+    pub info: RuleInfo,
+    pub kind: CorrelationKind,
+    /// What it reads: detection rules, or earlier correlations (chains).
+    pub sources: Vec<CorrelationSource>,
+    /// The group key: each part's name in alerts, and the field read from each source's events
+    /// (aliases let sources name the same thing differently).
+    pub group_by: Vec<GroupKey>,
+    /// Sliding window length in milliseconds; an event exactly this long after another is outside.
+    pub timespan_ms: i64,
+    /// All must hold (a range is several comparisons).
+    pub condition: Vec<(Comparison, f64)>,
+    /// value_count, value_sum, value_avg, value_percentile: the field(s) whose values are used.
+    pub value_fields: Vec<String>,
+    /// Whether this correlation's own alerts are printed (it may only feed a chain).
+    pub emit: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum CorrelationKind {
+    EventCount,
+    ValueCount,
+    Temporal,
+    TemporalOrdered,
+    ValueSum,
+    ValueAvg,
+    /// The given percentile (value_median is 50).
+    ValuePercentile(u8),
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum CorrelationSource {
+    Rule(u32),
+    Correlation(u32),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GroupKey {
+    pub name: String,
+    /// Per source, in the order of [`Correlation::sources`].
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Comparison {
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    Eq,
+    Neq,
+}
+
+impl Comparison {
+    pub fn holds(self, left: f64, right: f64) -> bool {
+        match self {
+            Comparison::Gt => left > right,
+            Comparison::Gte => left >= right,
+            Comparison::Lt => left < right,
+            Comparison::Lte => left <= right,
+            Comparison::Eq => left == right,
+            Comparison::Neq => left != right,
+        }
+    }
 }
 
 /// A node of the plan graph; children are indices into [`Plan::nodes`].
@@ -39,6 +110,9 @@ pub struct CompiledRule {
     pub logsource: LogSource,
     /// The node of [`Plan::nodes`] whose value is the rule's verdict.
     pub root: u32,
+    /// Whether its matches are alerts of their own: false when a correlation uses the rule and
+    /// none of the correlations using it says `generate: true`.
+    pub alert: bool,
 }
 
 /// The rule's descriptive block, as it appears in alerts.

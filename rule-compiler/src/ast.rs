@@ -11,7 +11,8 @@ use sigil_engine::plan::{LogSource, RuleInfo};
 /// What one YAML document of a rule file is.
 #[derive(Debug, Clone)]
 pub enum Document {
-    Detection(DetectionRule),
+    Detection(Box<DetectionRule>),
+    Correlation(Box<crate::correlation::CorrelationDoc>),
 }
 
 #[derive(Debug, Clone)]
@@ -109,11 +110,8 @@ pub fn document(node: &Node) -> Result<Document> {
             format!("a Sigma rule document must be a mapping, found {}", node.type_name()),
         ));
     };
-    if let Some(c) = node.get("correlation") {
-        return Err(Error::new(
-            c.pos,
-            "correlation rules are not supported by this version of Sigil yet; the detection rules in this file still load",
-        ));
+    if node.get("correlation").is_some() {
+        return crate::correlation::document(node).map(|c| Document::Correlation(Box::new(c)));
     }
     if let Some(f) = node.get("filter") {
         return Err(Error::new(
@@ -121,10 +119,11 @@ pub fn document(node: &Node) -> Result<Document> {
             "filter documents are not supported by this version of Sigil yet; the detection rules in this file still load",
         ));
     }
-    detection_rule(node).map(Document::Detection)
+    detection_rule(node).map(|r| Document::Detection(Box::new(r)))
 }
 
-fn detection_rule(node: &Node) -> Result<DetectionRule> {
+/// The descriptive fields every rule document (detection or correlation) shares.
+pub fn rule_info(node: &Node) -> Result<RuleInfo> {
     let title = required_str(node, "title")?;
     if title.chars().count() > 256 {
         return Err(Error::new(node.get("title").unwrap().pos, "'title' is longer than 256 characters"));
@@ -138,8 +137,7 @@ fn detection_rule(node: &Node) -> Result<DetectionRule> {
     let name = optional_str(node, "name")?;
     let status = one_of(node, "status", STATUSES)?;
     let level = one_of(node, "level", LEVELS)?;
-    let related = related(node)?;
-    let info = RuleInfo {
+    Ok(RuleInfo {
         id: id.clone().or_else(|| name.clone()).unwrap_or_default(),
         name,
         title,
@@ -151,7 +149,12 @@ fn detection_rule(node: &Node) -> Result<DetectionRule> {
         references: str_list(node, "references")?,
         falsepositives: str_list(node, "falsepositives")?,
         origin: String::new(),
-    };
+    })
+}
+
+fn detection_rule(node: &Node) -> Result<DetectionRule> {
+    let info = rule_info(node)?;
+    let related = related(node)?;
     let metadata = Metadata {
         related,
         taxonomy: optional_str(node, "taxonomy")?.unwrap_or_else(|| "sigma".into()),
@@ -321,7 +324,7 @@ mod tests {
     fn every_specified_field_is_read() {
         let text = "title: T\nid: 0e95725d-7320-415d-80f7-004da920fc11\nname: t_rule\nrelated:\n  - id: 1e95725d-7320-415d-80f7-004da920fc11\n    type: derived\ntaxonomy: sigma\nstatus: test\ndescription: D\nlicense: MIT\nauthor: A, B\nreferences: [https://example.com]\ndate: 2024-01-02\nmodified: 2024-02-03\nlogsource: {product: AWS, service: cloudtrail, definition: text}\ndetection: {sel: {a: 1}, condition: sel}\nfields: [a]\nfalsepositives: [none]\nlevel: high\ntags: [attack.t1]\nscope: [server]\nregression_tests_path: x\n";
         let doc = &parse_documents(text).unwrap()[0];
-        let Document::Detection(rule) = document(doc).unwrap();
+        let Ok(Document::Detection(rule)) = document(doc) else { panic!("a detection rule") };
         assert_eq!(rule.info.id, "0e95725d-7320-415d-80f7-004da920fc11");
         assert_eq!(rule.info.name.as_deref(), Some("t_rule"));
         assert_eq!(rule.info.author.as_deref(), Some("A, B"));

@@ -5,6 +5,7 @@
 //! * [`yaml`] — YAML text → nodes with line and column (the only YAML-aware module);
 //! * [`ast`] — nodes → typed rule documents, their shape checked;
 //! * [`condition`] — condition strings → condition trees (nom lexer, precedence parser);
+//! * [`correlation`] — correlation documents read, then resolved into chains of the plan;
 //! * [`value`] — Sigma strings: escapes, wildcards, placeholders, encodings;
 //! * [`templates`] — Sigma v1 multi-document templates (`action: global`) merged into rules;
 //! * [`modifiers`] — `field|mod|mod: values` → tests on one field;
@@ -18,6 +19,7 @@
 
 pub mod ast;
 pub mod condition;
+pub mod correlation;
 pub mod diagnostics;
 pub mod graph;
 pub mod lower;
@@ -45,6 +47,7 @@ pub struct Compiler {
     options: Options,
     interner: lower::Interner,
     rules: Vec<(RuleInfo, LogSource, Expr)>,
+    correlations: Vec<correlation::Pending>,
     diagnostics: Vec<Diagnostic>,
     documents: usize,
 }
@@ -86,8 +89,13 @@ impl Compiler {
         for doc in &docs {
             self.documents += 1;
             let title = doc.get("title").and_then(|t| t.as_str()).map(str::to_string);
-            let ast::Document::Detection(rule) = match ast::document(doc) {
-                Ok(d) => d,
+            let rule = match ast::document(doc) {
+                Ok(ast::Document::Detection(rule)) => rule,
+                Ok(ast::Document::Correlation(mut doc)) => {
+                    doc.info.origin = name.to_string();
+                    self.correlations.push(correlation::Pending { file: name.to_string(), doc: *doc });
+                    continue;
+                }
                 Err(e) => {
                     self.reject(name, e.pos, e.message, title);
                     continue;
@@ -114,17 +122,27 @@ impl Compiler {
         self.diagnostics.push(Diagnostic { file: file.to_string(), line: pos.line, col: pos.col, message, rule });
     }
 
-    pub fn finish(self) -> Output {
+    pub fn finish(mut self) -> Output {
         let conditions: Vec<Expr> = self.rules.iter().map(|(_, _, c)| c.clone()).collect();
         let (nodes, roots, stats) = graph::build(&conditions);
-        let rules = self
-            .rules
+        let mut rules: Vec<CompiledRule> = std::mem::take(&mut self.rules)
             .into_iter()
             .zip(roots)
-            .map(|((info, logsource, _), root)| CompiledRule { info, logsource, root })
+            .map(|((info, logsource, _), root)| CompiledRule { info, logsource, root, alert: true })
             .collect();
+        let pending = std::mem::take(&mut self.correlations);
+        let (correlations, errors) = correlation::resolve(pending, &mut rules);
+        for (file, e) in errors {
+            self.reject(&file, e.pos, e.message, None);
+        }
         Output {
-            plan: Plan { format_version: PLAN_FORMAT_VERSION, predicates: self.interner.predicates, nodes, rules },
+            plan: Plan {
+                format_version: PLAN_FORMAT_VERSION,
+                predicates: self.interner.predicates,
+                nodes,
+                rules,
+                correlations,
+            },
             diagnostics: self.diagnostics,
             rules_seen: self.documents,
             graph: stats,

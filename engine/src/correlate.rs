@@ -1,0 +1,327 @@
+//! Correlation state: detections (and correlation alerts, for chains) grouped by key in sliding
+//! event-time windows, and the alerts that fire when a window meets its condition.
+//!
+//! Semantics (README, "Correlations"): event time; sliding windows where an event exactly
+//! `timespan` after another is outside; late events count while they are inside the newest
+//! window; a group whose key field is missing is grouped under null; a group fires once when its
+//! condition holds, then starts afresh. State is bounded: groups expire with their window, and
+//! past `max_groups` the stalest groups are evicted (counted). This module does no I/O: the
+//! caller feeds it [`Feed`]s in input order.
+
+use crate::event;
+use crate::plan::{Correlation, CorrelationKind, CorrelationSource, Plan};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, VecDeque};
+
+/// Where an event came from, kept for the alert's evidence list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EventRef {
+    pub file: std::sync::Arc<str>,
+    pub line: u64,
+}
+
+/// One input to one correlation: a source of it fired for this group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feed {
+    pub correlation: u32,
+    /// Which of the correlation's sources fired.
+    pub source: u32,
+    pub group: Vec<Value>,
+    /// The value field(s), for value_* types.
+    pub values: Vec<Value>,
+}
+
+/// At most this many evidence references are kept per alert (the total is counted).
+pub const MAX_EVIDENCE: usize = 100;
+
+/// A correlation that fired.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrelationAlert {
+    pub correlation: u32,
+    pub group: Map<String, Value>,
+    /// The count (event_count, value_count, temporal) or the aggregate (value_sum, …).
+    pub measure: Measure,
+    pub window_start_ms: i64,
+    pub window_end_ms: i64,
+    pub events: Vec<EventRef>,
+    pub events_total: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Measure {
+    Count(usize),
+    Value(f64),
+}
+
+#[derive(Debug)]
+struct Entry {
+    time: i64,
+    source: u32,
+    /// The value field(s) as text (value_count) or number (value_* aggregates).
+    value: Option<Value>,
+    evidence: Vec<EventRef>,
+}
+
+#[derive(Debug, Default)]
+struct Group {
+    entries: VecDeque<Entry>,
+    newest: i64,
+}
+
+/// Per-correlation, per-group windows.
+#[derive(Debug)]
+pub struct Correlator {
+    correlations: Vec<Correlation>,
+    /// For each detection rule: the (correlation, source position) pairs that read it.
+    readers_of_rule: Vec<Vec<(u32, u32)>>,
+    /// For each correlation: the same for chains.
+    readers_of_correlation: Vec<Vec<(u32, u32)>>,
+    groups: HashMap<(u32, String), Group>,
+    max_groups: usize,
+    evicted: u64,
+    observed: u64,
+}
+
+impl Correlator {
+    pub fn new(plan: &Plan, max_groups: usize) -> Correlator {
+        let mut readers_of_rule = vec![Vec::new(); plan.rules.len()];
+        let mut readers_of_correlation = vec![Vec::new(); plan.correlations.len()];
+        for (c, corr) in plan.correlations.iter().enumerate() {
+            for (s, source) in corr.sources.iter().enumerate() {
+                match source {
+                    CorrelationSource::Rule(r) => readers_of_rule[*r as usize].push((c as u32, s as u32)),
+                    CorrelationSource::Correlation(k) => readers_of_correlation[*k as usize].push((c as u32, s as u32)),
+                }
+            }
+        }
+        Correlator {
+            correlations: plan.correlations.clone(),
+            readers_of_rule,
+            readers_of_correlation,
+            groups: HashMap::new(),
+            max_groups: max_groups.max(1),
+            evicted: 0,
+            observed: 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.correlations.is_empty()
+    }
+
+    pub fn correlation(&self, i: u32) -> &Correlation {
+        &self.correlations[i as usize]
+    }
+
+    /// Groups evicted because of the cap, for the end-of-run report.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    pub fn open_groups(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// What the correlations reading `rule` need from an event on which it fired.
+    pub fn feeds_for_rule(&self, rule: usize, event: &Value, out: &mut Vec<Feed>) {
+        feeds_for_rule(&self.correlations, &self.readers_of_rule, rule, event, out);
+    }
+
+    /// Feeds the detections of one event (at `time`, in milliseconds) and returns the alerts
+    /// that fire, chains included, in plan order.
+    pub fn observe(&mut self, time: i64, evidence: EventRef, feeds: Vec<Feed>) -> Vec<CorrelationAlert> {
+        let mut alerts = Vec::new();
+        let mut queue: VecDeque<(Feed, Vec<EventRef>)> =
+            feeds.into_iter().map(|f| (f, vec![evidence.clone()])).collect();
+        while let Some((feed, evidence)) = queue.pop_front() {
+            if let Some(alert) = self.add(time, feed, evidence) {
+                // A correlation alert is an input of the correlations chained onto it.
+                for &(c, s) in &self.readers_of_correlation[alert.correlation as usize] {
+                    let corr = &self.correlations[c as usize];
+                    let group = corr
+                        .group_by
+                        .iter()
+                        .map(|k| alert.group.get(&k.fields[s as usize]).cloned().unwrap_or(Value::Null))
+                        .collect();
+                    let feed = Feed { correlation: c, source: s, group, values: Vec::new() };
+                    queue.push_back((feed, alert.events.clone()));
+                }
+                alerts.push(alert);
+            }
+        }
+        self.observed += 1;
+        if self.observed.is_multiple_of(4096) {
+            self.expire(time);
+        }
+        alerts
+    }
+
+    fn add(&mut self, time: i64, feed: Feed, evidence: Vec<EventRef>) -> Option<CorrelationAlert> {
+        let key_text = serde_json::to_string(&feed.group).unwrap_or_default();
+        if !self.groups.contains_key(&(feed.correlation, key_text.clone())) && self.groups.len() >= self.max_groups {
+            self.evict();
+        }
+        let corr = &self.correlations[feed.correlation as usize];
+        let value = match corr.kind {
+            CorrelationKind::ValueCount => Some(Value::String(serde_json::to_string(&feed.values).unwrap_or_default())),
+            CorrelationKind::ValueSum | CorrelationKind::ValueAvg | CorrelationKind::ValuePercentile(_) => {
+                Some(feed.values.first().and_then(number).map(Value::from).unwrap_or(Value::Null))
+            }
+            _ => None,
+        };
+        if matches!(&value, Some(Value::Null)) {
+            // A value correlation ignores events without a numeric value.
+            return None;
+        }
+        let span = corr.timespan_ms;
+        let group = self.groups.entry((feed.correlation, key_text)).or_default();
+        let at = group.entries.partition_point(|e| e.time <= time);
+        group.entries.insert(at, Entry { time, source: feed.source, value, evidence });
+        group.newest = group.newest.max(time);
+        let newest = group.newest;
+        // An entry exactly `timespan` before the newest is outside the window.
+        while group.entries.front().is_some_and(|e| e.time <= newest - span) {
+            group.entries.pop_front();
+        }
+        let measure = measure(corr, &group.entries);
+        let number = match measure {
+            Measure::Count(n) => n as f64,
+            Measure::Value(v) => v,
+        };
+        if group.entries.is_empty() || !corr.condition.iter().all(|(op, v)| op.holds(number, *v)) {
+            return None;
+        }
+        let mut events = Vec::new();
+        let mut total = 0;
+        for e in &group.entries {
+            total += e.evidence.len();
+            for r in &e.evidence {
+                if events.len() < MAX_EVIDENCE {
+                    events.push(r.clone());
+                }
+            }
+        }
+        let alert = CorrelationAlert {
+            correlation: feed.correlation,
+            group: corr.group_by.iter().map(|k| k.name.clone()).zip(feed.group).collect(),
+            measure,
+            window_start_ms: group.entries.front().map_or(time, |e| e.time),
+            window_end_ms: newest,
+            events,
+            events_total: total,
+        };
+        // Fired: the group starts afresh, so it alerts once per window.
+        group.entries.clear();
+        Some(alert)
+    }
+
+    /// Drops groups whose window has closed.
+    fn expire(&mut self, now: i64) {
+        let correlations = &self.correlations;
+        self.groups.retain(|(c, _), g| g.newest > now - correlations[*c as usize].timespan_ms && !g.entries.is_empty());
+    }
+
+    /// Makes room: the tenth of the groups that were updated longest ago go.
+    fn evict(&mut self) {
+        let mut by_age: Vec<(i64, (u32, String))> = self.groups.iter().map(|(k, g)| (g.newest, k.clone())).collect();
+        by_age.sort_by_key(|(t, _)| *t);
+        let n = (self.groups.len() / 10).max(1);
+        for (_, k) in by_age.into_iter().take(n) {
+            self.groups.remove(&k);
+            self.evicted += 1;
+        }
+    }
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        _ => None,
+    }
+}
+
+fn measure(corr: &Correlation, entries: &VecDeque<Entry>) -> Measure {
+    let values = || entries.iter().filter_map(|e| e.value.as_ref().and_then(Value::as_f64));
+    match corr.kind {
+        CorrelationKind::EventCount => Measure::Count(entries.len()),
+        CorrelationKind::ValueCount => {
+            let distinct: std::collections::HashSet<&Value> = entries.iter().filter_map(|e| e.value.as_ref()).collect();
+            Measure::Count(distinct.len())
+        }
+        CorrelationKind::Temporal => {
+            let distinct: std::collections::HashSet<u32> = entries.iter().map(|e| e.source).collect();
+            Measure::Count(distinct.len())
+        }
+        CorrelationKind::TemporalOrdered => {
+            // How many of the rules fired in their order (a subsequence, in event time).
+            let mut next = 0u32;
+            for e in entries {
+                if e.source == next {
+                    next += 1;
+                }
+            }
+            Measure::Count(next as usize)
+        }
+        CorrelationKind::ValueSum => Measure::Value(values().sum()),
+        CorrelationKind::ValueAvg => {
+            let (sum, n) = values().fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+            Measure::Value(if n == 0 { 0.0 } else { sum / n as f64 })
+        }
+        CorrelationKind::ValuePercentile(p) => {
+            let mut v: Vec<f64> = values().collect();
+            v.sort_by(f64::total_cmp);
+            if v.is_empty() {
+                return Measure::Value(0.0);
+            }
+            // Linear interpolation between closest ranks.
+            let rank = (f64::from(p) / 100.0) * (v.len() - 1) as f64;
+            let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+            Measure::Value(v[lo] + (v[hi] - v[lo]) * (rank - lo as f64))
+        }
+    }
+}
+
+/// Which correlations read which detection rules: what a worker thread needs to extract feeds
+/// from events while the [`Correlator`] itself runs elsewhere, in input order.
+#[derive(Debug, Clone)]
+pub struct Readers {
+    correlations: Vec<Correlation>,
+    of_rule: Vec<Vec<(u32, u32)>>,
+}
+
+impl Readers {
+    pub fn new(plan: &Plan) -> Readers {
+        let c = Correlator::new(plan, 1);
+        Readers { correlations: c.correlations, of_rule: c.readers_of_rule }
+    }
+
+    /// Whether any correlation reads `rule`.
+    pub fn reads(&self, rule: usize) -> bool {
+        !self.of_rule[rule].is_empty()
+    }
+
+    pub fn feeds_for_rule(&self, rule: usize, event: &Value, out: &mut Vec<Feed>) {
+        feeds_for_rule(&self.correlations, &self.of_rule, rule, event, out);
+    }
+}
+
+fn feeds_for_rule(
+    correlations: &[Correlation],
+    readers: &[Vec<(u32, u32)>],
+    rule: usize,
+    event: &Value,
+    out: &mut Vec<Feed>,
+) {
+    for &(c, s) in &readers[rule] {
+        let corr = &correlations[c as usize];
+        let group = corr
+            .group_by
+            .iter()
+            .map(|k| event::lookup(event, &k.fields[s as usize]).first().cloned().unwrap_or(Value::Null))
+            .collect();
+        let values =
+            corr.value_fields.iter().map(|f| event::lookup(event, f).first().cloned().unwrap_or(Value::Null)).collect();
+        out.push(Feed { correlation: c, source: s, group, values });
+    }
+}
