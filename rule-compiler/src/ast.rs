@@ -13,6 +13,7 @@ use sigil_engine::plan::{LogSource, RuleInfo};
 pub enum Document {
     Detection(Box<DetectionRule>),
     Correlation(Box<crate::correlation::CorrelationDoc>),
+    Filter(Box<crate::filter::FilterDoc>),
 }
 
 #[derive(Debug, Clone)]
@@ -113,11 +114,8 @@ pub fn document(node: &Node) -> Result<Document> {
     if node.get("correlation").is_some() {
         return crate::correlation::document(node).map(|c| Document::Correlation(Box::new(c)));
     }
-    if let Some(f) = node.get("filter") {
-        return Err(Error::new(
-            f.pos,
-            "filter documents are not supported by this version of Sigil yet; the detection rules in this file still load",
-        ));
+    if node.get("filter").is_some() {
+        return crate::filter::document(node).map(|f| Document::Filter(Box::new(f)));
     }
     detection_rule(node).map(|r| Document::Detection(Box::new(r)))
 }
@@ -266,7 +264,7 @@ fn related(node: &Node) -> Result<Vec<Related>> {
     Ok(out)
 }
 
-fn logsource(node: &Node) -> Result<LogSource> {
+pub fn logsource(node: &Node) -> Result<LogSource> {
     let ls = required(node, "logsource")?;
     if !matches!(ls.kind, Kind::Map(_)) {
         return Err(Error::new(ls.pos, format!("'logsource' must be a mapping, found {}", ls.type_name())));
@@ -276,9 +274,14 @@ fn logsource(node: &Node) -> Result<LogSource> {
 }
 
 fn detection(node: &Node) -> Result<Detection> {
-    let det = required(node, "detection")?;
+    detection_block(required(node, "detection")?, "detection", &[])
+}
+
+/// A mapping of search identifiers and a `condition` (a rule's `detection`, a filter's
+/// `filter`), minus the keys in `skip`.
+pub fn detection_block(det: &Node, what: &str, skip: &[&str]) -> Result<Detection> {
     let Kind::Map(entries) = &det.kind else {
-        return Err(Error::new(det.pos, format!("'detection' must be a mapping, found {}", det.type_name())));
+        return Err(Error::new(det.pos, format!("'{what}' must be a mapping, found {}", det.type_name())));
     };
     let mut identifiers = Vec::new();
     let mut conditions = Vec::new();
@@ -287,6 +290,7 @@ fn detection(node: &Node) -> Result<Detection> {
     for (key, value) in entries {
         let name = key.scalar_text().unwrap_or_default();
         match name.as_str() {
+            _ if skip.contains(&name.as_str()) => {}
             "condition" => {
                 saw_condition = true;
                 conditions = condition_list(value)?;
@@ -296,7 +300,7 @@ fn detection(node: &Node) -> Result<Detection> {
         }
     }
     if !saw_condition {
-        return Err(Error::new(det.pos, "the detection has no 'condition'"));
+        return Err(Error::new(det.pos, format!("the {what} has no 'condition'")));
     }
     Ok(Detection { pos: det.pos, identifiers, conditions, timeframe })
 }

@@ -6,6 +6,7 @@
 //! * [`ast`] — nodes → typed rule documents, their shape checked;
 //! * [`condition`] — condition strings → condition trees (nom lexer, precedence parser);
 //! * [`correlation`] — correlation documents read, then resolved into chains of the plan;
+//! * [`filter`] — filter documents, ANDed into the rules they name;
 //! * [`value`] — Sigma strings: escapes, wildcards, placeholders, encodings;
 //! * [`templates`] — Sigma v1 multi-document templates (`action: global`) merged into rules;
 //! * [`modifiers`] — `field|mod|mod: values` → tests on one field;
@@ -21,6 +22,7 @@ pub mod ast;
 pub mod condition;
 pub mod correlation;
 pub mod diagnostics;
+pub mod filter;
 pub mod graph;
 pub mod lower;
 pub mod modifiers;
@@ -48,6 +50,7 @@ pub struct Compiler {
     interner: lower::Interner,
     rules: Vec<(RuleInfo, LogSource, Expr)>,
     correlations: Vec<correlation::Pending>,
+    filters: Vec<(filter::FilterDoc, Expr)>,
     diagnostics: Vec<Diagnostic>,
     documents: usize,
 }
@@ -91,6 +94,13 @@ impl Compiler {
             let title = doc.get("title").and_then(|t| t.as_str()).map(str::to_string);
             let rule = match ast::document(doc) {
                 Ok(ast::Document::Detection(rule)) => rule,
+                Ok(ast::Document::Filter(doc)) => {
+                    match lower::lower(&doc.as_rule, &self.options.placeholders, &mut self.interner) {
+                        Ok(condition) => self.filters.push((*doc, condition)),
+                        Err(e) => self.reject(name, e.pos, e.message, title),
+                    }
+                    continue;
+                }
                 Ok(ast::Document::Correlation(mut doc)) => {
                     doc.info.origin = name.to_string();
                     self.correlations.push(correlation::Pending { file: name.to_string(), doc: *doc });
@@ -123,7 +133,23 @@ impl Compiler {
     }
 
     pub fn finish(mut self) -> Output {
-        let conditions: Vec<Expr> = self.rules.iter().map(|(_, _, c)| c.clone()).collect();
+        let conditions: Vec<Expr> = self
+            .rules
+            .iter()
+            .map(|(info, logsource, c)| {
+                let mut all = vec![c.clone()];
+                for (f, fc) in &self.filters {
+                    if filter::applies(f, info, logsource) {
+                        all.push(fc.clone());
+                    }
+                }
+                if all.len() == 1 {
+                    all.pop().unwrap()
+                } else {
+                    Expr::And(all)
+                }
+            })
+            .collect();
         let (nodes, roots, stats) = graph::build(&conditions);
         let mut rules: Vec<CompiledRule> = std::mem::take(&mut self.rules)
             .into_iter()

@@ -1,0 +1,132 @@
+//! The correlation suite: every case in `correlations/*.yml` is a set of rule documents
+//! (detections and correlations), JSON Lines events in input order, and the exact list of
+//! alerts they must raise, in order; or rules that must be rejected.
+
+use serde_json::Value;
+use sigil_compiler::yaml::{Kind, Node};
+use sigil_compiler::Options;
+use sigil_engine::alert::event_time_ms;
+use sigil_engine::correlate::{Correlator, EventRef, Measure};
+use sigil_engine::{Engine, Routing, Scratch};
+use sigil_tests::{files_under, list_of, repo_root, str_of, to_json, yaml_file};
+use std::sync::Arc;
+
+/// One alert as the suite writes it.
+#[derive(Debug, PartialEq)]
+enum Got {
+    Detection { title: String, line: u64 },
+    Correlation { title: String, group: Value, measure: Value, events: Vec<u64> },
+}
+
+fn run(rules: &str, events: &str, max_groups: usize) -> Result<Vec<Got>, String> {
+    let out = sigil_compiler::compile_str("case.yml", rules, &Options::default());
+    if let Some(d) = out.diagnostics.first() {
+        return Err(d.to_string());
+    }
+    let engine = Engine::new(out.plan).map_err(|e| e.to_string())?;
+    let mut correlator = Correlator::new(engine.plan(), max_groups);
+    let mut scratch = Scratch::default();
+    let mut got = Vec::new();
+    let file: Arc<str> = Arc::from("events");
+    let mut last_time = 0;
+    for (i, line) in events.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let event: Value = serde_json::from_str(line).map_err(|e| format!("event {}: {e}", i + 1))?;
+        let mut detections = Vec::new();
+        engine.evaluate_with(&mut scratch, &event, &Routing::All, &mut detections);
+        let mut feeds = Vec::new();
+        for d in &detections {
+            correlator.feeds_for_rule(d.rule, &event, &mut feeds);
+            let rule = &engine.rules()[d.rule];
+            if rule.alert {
+                got.push(Got::Detection { title: rule.info.title.clone(), line: i as u64 + 1 });
+            }
+        }
+        if feeds.is_empty() {
+            continue;
+        }
+        let time = event_time_ms(&event, None).unwrap_or(last_time);
+        last_time = time;
+        for alert in correlator.observe(time, EventRef { file: Arc::clone(&file), line: i as u64 + 1 }, feeds) {
+            let corr = correlator.correlation(alert.correlation);
+            if corr.emit {
+                got.push(Got::Correlation {
+                    title: corr.info.title.clone(),
+                    group: Value::Object(alert.group.clone()),
+                    measure: match alert.measure {
+                        Measure::Count(n) => Value::from(n),
+                        Measure::Value(v) => Value::from(v),
+                    },
+                    events: alert.events.iter().map(|e| e.line).collect(),
+                });
+            }
+        }
+    }
+    Ok(got)
+}
+
+fn expected(case: &Node) -> Vec<Got> {
+    list_of(case, "expect")
+        .iter()
+        .map(|e| {
+            if let Some(title) = str_of(e, "detection") {
+                let line = match e.get("line").map(|n| &n.kind) {
+                    Some(Kind::Int(i)) => *i as u64,
+                    _ => panic!("a detection expectation needs 'line'"),
+                };
+                return Got::Detection { title: title.to_string(), line };
+            }
+            let title =
+                str_of(e, "correlation").expect("an expectation names a detection or a correlation").to_string();
+            let measure = e.get("count").or_else(|| e.get("value")).map(to_json).expect("count or value");
+            let measure = match measure {
+                Value::Number(n) if e.get("value").is_some() => Value::from(n.as_f64().unwrap()),
+                other => other,
+            };
+            let events = list_of(e, "events")
+                .iter()
+                .map(|n| match n.kind {
+                    Kind::Int(i) => i as u64,
+                    _ => panic!("events are line numbers"),
+                })
+                .collect();
+            let group = e.get("group").map(to_json).unwrap_or_else(|| Value::Object(Default::default()));
+            Got::Correlation { title, group, measure, events }
+        })
+        .collect()
+}
+
+#[test]
+fn correlation_suite() {
+    let dir = repo_root().join("tests").join("correlations");
+    let files = files_under(&dir, &["yml"]);
+    assert!(!files.is_empty(), "no correlation cases in {}", dir.display());
+    let (mut passed, mut failures) = (0, Vec::new());
+    for file in &files {
+        let doc = yaml_file(file);
+        for case in list_of(&doc, "cases") {
+            let name = str_of(case, "name").expect("every case has a name");
+            let where_ = format!("{} / {name}", file.file_name().unwrap().to_string_lossy());
+            let rules = str_of(case, "rules").expect("every case has rules");
+            let events = str_of(case, "events").unwrap_or_default();
+            let max_groups = match case.get("max_groups").map(|n| &n.kind) {
+                Some(Kind::Int(n)) => *n as usize,
+                _ => 100_000,
+            };
+            match (run(rules, events, max_groups), str_of(case, "rejected")) {
+                (Err(_), Some(_)) => passed += 1,
+                (Ok(_), Some(reason)) => failures.push(format!("{where_}: compiled, but must be rejected ({reason})")),
+                (Err(e), None) => failures.push(format!("{where_}: {e}")),
+                (Ok(got), None) => {
+                    let want = expected(case);
+                    if got == want {
+                        passed += 1;
+                    } else {
+                        failures.push(format!("{where_}:\n  expected {want:?}\n  got      {got:?}"));
+                    }
+                }
+            }
+        }
+    }
+    println!("correlations: {passed} cases passed, {} failed", failures.len());
+    assert!(failures.is_empty(), "{} correlation failures:\n{}", failures.len(), failures.join("\n"));
+}
