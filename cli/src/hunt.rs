@@ -198,8 +198,12 @@ fn read_inputs(inputs: &[String], work: mpsc::SyncSender<Batch>) {
             if stopped {
                 return;
             }
-            items.push(raw);
-            if items.len() == BATCH {
+            // A quiet input gets what it has evaluated now: alerts stream while stdin is open.
+            let idle = matches!(raw, Raw::Idle);
+            if !idle {
+                items.push(raw);
+            }
+            if items.len() == BATCH || (idle && !items.is_empty()) {
                 stopped = !send(&file, std::mem::replace(&mut items, Vec::with_capacity(BATCH)), Vec::new(), 0);
             }
         });
@@ -323,6 +327,13 @@ fn write_in_order(
                 let written =
                     header.take().map_or(Ok(()), |h| out.write_all(h.as_bytes())).and_then(|_| out.write_all(&bytes));
                 match written {
+                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => broken_pipe = true,
+                    other => other?,
+                }
+            }
+            // Streaming: what has been written reaches the reader without waiting for more input.
+            if !broken_pipe {
+                match out.flush() {
                     Err(e) if e.kind() == io::ErrorKind::BrokenPipe => broken_pipe = true,
                     other => other?,
                 }

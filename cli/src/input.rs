@@ -21,22 +21,24 @@ pub enum Raw {
     Line { number: u64, text: String },
     /// Something the reader already had to parse (array items, a whole-document input).
     Parsed { position: u64, record: Record },
+    /// The input has nothing more buffered: what was read so far should be processed now
+    /// rather than wait for more (a slow stream on standard input, say).
+    Idle,
 }
 
+/// A buffered input whose buffer can be inspected (to notice a stream going quiet).
+pub type Input = BufReader<Box<dyn Read + Send>>;
+
 /// Opens `path` (`-` is standard input), decompressing gzip when the data starts with its magic.
-pub fn open(path: &str) -> io::Result<Box<dyn BufRead + Send>> {
+pub fn open(path: &str) -> io::Result<Input> {
     let raw: Box<dyn Read + Send> = if path == "-" { Box::new(io::stdin()) } else { Box::new(File::open(path)?) };
     let mut reader = BufReader::with_capacity(1 << 16, raw);
     let is_gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    Ok(if is_gzip {
-        Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(reader)))
-    } else {
-        Box::new(reader)
-    })
+    Ok(if is_gzip { BufReader::with_capacity(1 << 16, Box::new(MultiGzDecoder::new(reader))) } else { reader })
 }
 
 /// Splits an input into raw records, in input order.
-pub fn read_raw(mut reader: Box<dyn BufRead + Send>, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
+pub fn read_raw(mut reader: Input, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
     match first_significant_byte(&mut reader)? {
         None => Ok(()),
         Some(b'[') => {
@@ -55,7 +57,7 @@ pub fn read_raw(mut reader: Box<dyn BufRead + Send>, sink: &mut dyn FnMut(Raw)) 
     }
 }
 
-fn first_significant_byte(reader: &mut Box<dyn BufRead + Send>) -> io::Result<Option<u8>> {
+fn first_significant_byte(reader: &mut Input) -> io::Result<Option<u8>> {
     loop {
         let buf = reader.fill_buf()?;
         if buf.is_empty() {
@@ -97,7 +99,7 @@ fn kind(v: &Value) -> &'static str {
 
 /// JSON Lines. When the first line is not complete JSON, the input may be one pretty-printed
 /// document (a CloudTrail file, say): it is read and parsed whole.
-fn read_lines(mut reader: Box<dyn BufRead + Send>, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
+fn read_lines(mut reader: Input, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
     let mut number = 0u64;
     loop {
         let mut line = String::new();
@@ -119,6 +121,9 @@ fn read_lines(mut reader: Box<dyn BufRead + Send>, sink: &mut dyn FnMut(Raw)) ->
             return Ok(());
         }
         sink(Raw::Line { number, text: line });
+        if reader.buffer().is_empty() {
+            sink(Raw::Idle);
+        }
     }
 }
 
@@ -140,6 +145,7 @@ fn expand(value: Value, position: u64, out: &mut dyn FnMut(u64, Record)) {
 pub fn parse(raw: Raw, out: &mut dyn FnMut(u64, Record)) {
     match raw {
         Raw::Parsed { position, record } => out(position, record),
+        Raw::Idle => {}
         Raw::Line { number, text } => match serde_json::from_str::<Value>(text.trim()) {
             Ok(value) => expand(value, number, out),
             Err(e) => out(number, Err(format!("invalid JSON: {e}"))),
@@ -153,7 +159,7 @@ mod tests {
 
     fn records(text: &str) -> Vec<(u64, Result<Value, String>)> {
         let mut raws = Vec::new();
-        let reader: Box<dyn BufRead + Send> = Box::new(BufReader::new(io::Cursor::new(text.as_bytes().to_vec())));
+        let reader: Input = BufReader::new(Box::new(io::Cursor::new(text.as_bytes().to_vec())));
         read_raw(reader, &mut |r| raws.push(r)).unwrap();
         let mut out = Vec::new();
         for raw in raws {

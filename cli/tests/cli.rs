@@ -366,3 +366,36 @@ fn windows_events_are_routed_to_the_rules_of_their_channel() {
     assert_eq!(run(&[]), vec![(1, pc.clone()), (2, il.clone()), (3, il.clone()), (3, pc.clone())]);
     assert_eq!(run(&["--logsource", "all"]).len(), 6);
 }
+
+#[test]
+fn alerts_stream_while_standard_input_is_still_open() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "r.yml", STOP_LOGGING_RULE);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(["hunt", "--rules", rules.to_str().unwrap(), "--format", "jsonl"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    stdin.write_all(b"{\"eventSource\":\"cloudtrail.amazonaws.com\",\"eventName\":\"DescribeTrails\"}\n").unwrap();
+    stdin.write_all(b"{\"eventSource\":\"cloudtrail.amazonaws.com\",\"eventName\":\"StopLogging\"}\n").unwrap();
+    stdin.flush().unwrap();
+    // The alert arrives while stdin is still open.
+    let first = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("an alert before stdin closes");
+    let alert: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(alert["source"]["line"], 2);
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
