@@ -95,7 +95,18 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     let progress = progress_bar();
 
     let readers = Readers::new(engine.plan());
-    let correlator = Correlator::new(engine.plan(), args.max_groups);
+    let mut correlator = Correlator::new(engine.plan(), args.max_groups);
+    if let Some(path) = args.state.as_ref().filter(|p| p.exists()) {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read the state {}: {e}", path.display()))?;
+        let saved = serde_json::from_str(&text).map_err(|e| {
+            format!("{}: not a Sigil correlation state ({e}): remove it to start afresh", path.display())
+        })?;
+        let dropped = correlator.restore(saved).map_err(|e| format!("{}: {e}", path.display()))?;
+        if dropped > 0 {
+            eprintln!("sigil: {dropped} saved correlation groups belong to correlations no longer loaded: dropped");
+        }
+    }
     let totals = std::thread::scope(|scope| {
         scope.spawn(move || read_inputs(&inputs, work_tx));
         for _ in 0..threads {
@@ -123,6 +134,10 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
         p.finish_and_clear();
     }
     let (totals, correlator) = totals.map_err(|e| format!("cannot write alerts: {e}"))?;
+    if let Some(path) = &args.state {
+        let text = serde_json::to_string(&correlator.save()).expect("the state serializes");
+        std::fs::write(path, text).map_err(|e| format!("cannot write the state {}: {e}", path.display()))?;
+    }
     if !correlator.is_empty() {
         eprintln!(
             "sigil: correlation groups: {} open at the end, {} evicted by --max-groups",

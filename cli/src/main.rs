@@ -61,6 +61,10 @@ pub struct HuntArgs {
     /// A compiled pack (from `sigil compile`) instead of rule files.
     #[arg(long, value_name = "PACK", conflicts_with = "rules")]
     pub pack: Option<PathBuf>,
+    /// Carry correlation windows across runs: read from FILE at the start (when it exists)
+    /// and written back at the end, so a hunt split over several inputs alerts as one would.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// Cap on open correlation groups; past it the stalest groups are evicted (and counted).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_groups: usize,

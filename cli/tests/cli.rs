@@ -399,3 +399,41 @@ fn alerts_stream_while_standard_input_is_still_open() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn a_hunt_split_over_two_inputs_with_state_alerts_like_one_hunt() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "brute.yml",
+        "title: failed logon\nname: failed_logon\nlogsource:\n  product: test\ndetection:\n  sel:\n    outcome: failure\n  condition: sel\n---\ntitle: brute force\nid: 5a8e1f7c-1111-4c2d-9b1e-0000000000bf\ncorrelation:\n  type: value_count\n  rules: failed_logon\n  group-by: user\n  timespan: 10m\n  condition:\n    field: src\n    gte: 3\n",
+    );
+    let mut lines = Vec::new();
+    for i in 0..40 {
+        let user = ["ann", "bob", "eve"][i % 3];
+        lines.push(format!(
+            "{{\"@timestamp\":\"2024-01-01T00:{:02}:{:02}Z\",\"outcome\":\"failure\",\"user\":\"{user}\",\"src\":\"10.0.0.{}\"}}",
+            i / 6,
+            (i * 7) % 60,
+            i % 5
+        ));
+    }
+    let all = write(dir.path(), "all.jsonl", &(lines.join("\n") + "\n"));
+    let first = write(dir.path(), "first.jsonl", &(lines[..17].join("\n") + "\n"));
+    let second = write(dir.path(), "second.jsonl", &(lines[17..].join("\n") + "\n"));
+    let state = dir.path().join("state.json");
+    let key = |a: &Value| (a["rule"]["id"].clone(), a["group"].clone(), a["count"].clone(), a["window"].clone());
+    let hunt = |extra: &[&str], file: &Path| {
+        let mut args = vec!["hunt", "--rules", rules.to_str().unwrap(), "--format", "jsonl"];
+        args.extend_from_slice(extra);
+        args.push(file.to_str().unwrap());
+        let out = sigil(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        alerts(&out).iter().map(key).collect::<Vec<_>>()
+    };
+    let whole = hunt(&[], &all);
+    assert!(whole.len() >= 3, "the case must fire several times: {whole:?}");
+    let mut split = hunt(&["--state", state.to_str().unwrap()], &first);
+    split.extend(hunt(&["--state", state.to_str().unwrap()], &second));
+    assert_eq!(whole, split);
+}

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use std::collections::{HashMap, VecDeque};
 
 /// Where an event came from, kept for the alert's evidence list.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EventRef {
     pub file: std::sync::Arc<str>,
     pub line: u64,
@@ -53,7 +53,7 @@ pub enum Measure {
     Value(f64),
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Entry {
     time: i64,
     source: u32,
@@ -62,7 +62,7 @@ struct Entry {
     evidence: Vec<EventRef>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Group {
     entries: VecDeque<Entry>,
     newest: i64,
@@ -230,6 +230,70 @@ impl Correlator {
             self.groups.remove(&k);
             self.evicted += 1;
         }
+    }
+}
+
+/// The correlation state carried from one run to the next (`sigil hunt --state FILE`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct SavedState {
+    format: u32,
+    /// Groups by correlation id (ids, not positions, so a recompiled pack still matches).
+    groups: Vec<(String, String, Group)>,
+    evicted: u64,
+}
+
+const STATE_FORMAT: u32 = 1;
+
+impl Correlator {
+    /// The open windows, to carry over to a later run.
+    pub fn save(&self) -> SavedState {
+        let mut groups: Vec<(String, String, Group)> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| !g.entries.is_empty())
+            .map(|((c, key), g)| {
+                let copy = Group {
+                    entries: g
+                        .entries
+                        .iter()
+                        .map(|e| Entry {
+                            time: e.time,
+                            source: e.source,
+                            value: e.value.clone(),
+                            evidence: e.evidence.clone(),
+                        })
+                        .collect(),
+                    newest: g.newest,
+                };
+                (self.correlations[*c as usize].info.id.clone(), key.clone(), copy)
+            })
+            .collect();
+        groups.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        SavedState { format: STATE_FORMAT, groups, evicted: self.evicted }
+    }
+
+    /// Restores saved windows; groups of correlations this plan does not have are dropped and
+    /// counted. A state of another format is refused.
+    pub fn restore(&mut self, state: SavedState) -> Result<usize, String> {
+        if state.format != STATE_FORMAT {
+            return Err(format!(
+                "the correlation state has format {}, this Sigil reads format {STATE_FORMAT}: start without it",
+                state.format
+            ));
+        }
+        let index: HashMap<&str, u32> =
+            self.correlations.iter().enumerate().map(|(i, c)| (c.info.id.as_str(), i as u32)).collect();
+        let mut dropped = 0;
+        let mut restored = Vec::new();
+        for (id, key, group) in state.groups {
+            match index.get(id.as_str()) {
+                Some(&c) => restored.push(((c, key), group)),
+                None => dropped += 1,
+            }
+        }
+        self.groups.extend(restored);
+        self.evicted += state.evicted;
+        Ok(dropped)
     }
 }
 
