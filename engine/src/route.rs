@@ -54,7 +54,8 @@ pub fn recognize(event: &Value) -> Source {
         return windows(channel, event_id);
     }
     if let (Some(Value::String(source)), Some(Value::String(_))) = (map.get("eventSource"), map.get("eventName")) {
-        if source.ends_with(".amazonaws.com") && map.contains_key("eventTime") {
+        let cloudtrail_shape = ["eventTime", "eventVersion", "awsRegion"].iter().any(|k| map.contains_key(*k));
+        if source.ends_with(".amazonaws.com") && cloudtrail_shape {
             return Source::Recognized(Recognized { product: "aws", categories: &[], service: Some("cloudtrail") });
         }
     }
@@ -186,6 +187,10 @@ mod tests {
     #[test]
     fn cloudtrail_and_unknown() {
         let ct = recognize(&json!({"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "eventTime": "x"}));
+        let exported =
+            recognize(&json!({"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "awsRegion": "eu-west-1"}));
+        assert_eq!(ct, exported);
+        assert_eq!(recognize(&json!({"eventSource": "s3.amazonaws.com", "eventName": "GetObject"})), Source::Unknown);
         assert!(ct.admits(&ls(Some("aws"), None, Some("cloudtrail"))));
         assert!(!ct.admits(&ls(None, Some("webserver"), None)));
         assert_eq!(recognize(&json!({"a": 1})), Source::Unknown);
