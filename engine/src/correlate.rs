@@ -131,8 +131,19 @@ impl Correlator {
     /// that fire, chains included, in plan order.
     pub fn observe(&mut self, time: i64, evidence: EventRef, feeds: Vec<Feed>) -> Vec<CorrelationAlert> {
         let mut alerts = Vec::new();
-        let mut queue: VecDeque<(Feed, Vec<EventRef>)> =
-            feeds.into_iter().map(|f| (f, vec![evidence.clone()])).collect();
+        // An event that several of a correlation's rules matched is still one event, except for
+        // the temporal types, which count the rules.
+        let mut queue: VecDeque<(Feed, Vec<EventRef>)> = VecDeque::with_capacity(feeds.len());
+        for f in feeds {
+            let per_rule = matches!(
+                self.correlations[f.correlation as usize].kind,
+                CorrelationKind::Temporal | CorrelationKind::TemporalOrdered
+            );
+            let repeat = queue.iter().any(|(q, _)| q.correlation == f.correlation && q.group == f.group);
+            if per_rule || !repeat {
+                queue.push_back((f, vec![evidence.clone()]));
+            }
+        }
         while let Some((feed, evidence)) = queue.pop_front() {
             if let Some(alert) = self.add(time, feed, evidence) {
                 // A correlation alert is an input of the correlations chained onto it.

@@ -292,7 +292,9 @@ pub fn resolve(pending: Vec<Pending>, rules: &mut [CompiledRule]) -> (Vec<Correl
         }
     }
     let order = match toposort(&graph, None) {
-        Ok(order) => order.into_iter().map(|n| graph[n]).collect::<Vec<_>>(),
+        // Acyclic: list the correlations in file order, each after the ones it reads, so that
+        // independent correlations alert in the order they were written.
+        Ok(_) => stable_order(&graph, &nodes),
         Err(cycle) => {
             let i = graph[cycle.node_id()];
             errors.push((
@@ -308,6 +310,8 @@ pub fn resolve(pending: Vec<Pending>, rules: &mut [CompiledRule]) -> (Vec<Correl
     // A correlation whose input was rejected is rejected too.
     let mut position: HashMap<usize, u32> = HashMap::new();
     let mut out: Vec<Correlation> = Vec::new();
+    // For each built correlation, the document it came from.
+    let mut built_from: Vec<usize> = Vec::new();
     let mut generate: HashMap<usize, bool> = HashMap::new();
     for i in order {
         let p = &pending[i];
@@ -352,6 +356,7 @@ pub fn resolve(pending: Vec<Pending>, rules: &mut [CompiledRule]) -> (Vec<Correl
             })
             .collect();
         position.insert(i, out.len() as u32);
+        built_from.push(i);
         out.push(Correlation {
             info: p.doc.info.clone(),
             kind: p.doc.kind,
@@ -369,12 +374,11 @@ pub fn resolve(pending: Vec<Pending>, rules: &mut [CompiledRule]) -> (Vec<Correl
     // Likewise inside a chain: a correlation that feeds others emits its own alerts only when
     // one of its readers says `generate: true`.
     let mut feeds: HashMap<u32, bool> = HashMap::new();
-    for (c, corr) in out.iter().enumerate() {
-        let gen = pending.iter().find(|p| p.doc.info.id == corr.info.id).is_some_and(|p| p.doc.generate);
+    for (corr, &doc) in out.iter().zip(&built_from) {
+        let gen = pending[doc].doc.generate;
         for s in &corr.sources {
             if let CorrelationSource::Correlation(k) = s {
                 *feeds.entry(*k).or_insert(false) |= gen;
-                let _ = c;
             }
         }
     }
@@ -382,4 +386,22 @@ pub fn resolve(pending: Vec<Pending>, rules: &mut [CompiledRule]) -> (Vec<Correl
         out[k as usize].emit = gen;
     }
     (out, errors)
+}
+
+/// A topological order of an acyclic graph that keeps the nodes' own order wherever the edges
+/// allow (Kahn's algorithm, always taking the first ready node).
+fn stable_order(graph: &DiGraph<usize, ()>, nodes: &[petgraph::graph::NodeIndex]) -> Vec<usize> {
+    let mut waiting: Vec<usize> =
+        nodes.iter().map(|n| graph.neighbors_directed(*n, petgraph::Direction::Incoming).count()).collect();
+    let mut done = vec![false; nodes.len()];
+    let mut order = Vec::with_capacity(nodes.len());
+    while order.len() < nodes.len() {
+        let next = (0..nodes.len()).find(|&i| !done[i] && waiting[i] == 0).expect("the graph is acyclic");
+        done[next] = true;
+        order.push(graph[nodes[next]]);
+        for m in graph.neighbors_directed(nodes[next], petgraph::Direction::Outgoing) {
+            waiting[m.index()] -= 1;
+        }
+    }
+    order
 }
