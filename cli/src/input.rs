@@ -102,11 +102,20 @@ fn kind(v: &Value) -> &'static str {
 fn read_lines(mut reader: Input, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
     let mut number = 0u64;
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
+        let mut bytes = Vec::new();
+        if reader.read_until(b'\n', &mut bytes)? == 0 {
             return Ok(());
         }
         number += 1;
+        // A line that is not UTF-8 is a malformed event like any other, not the end of the input.
+        let mut line = match String::from_utf8(bytes) {
+            Ok(line) => line,
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                sink(Raw::Parsed { position: number, record: Err(format!("not UTF-8 text (byte {})", at + 1)) });
+                continue;
+            }
+        };
         if line.trim().is_empty() {
             continue;
         }
@@ -173,6 +182,18 @@ mod tests {
         let got = records("{\"a\":1}\n\n{oops\n[1]\n{\"b\":2}\n");
         let lines: Vec<(u64, bool)> = got.iter().map(|(n, r)| (*n, r.is_ok())).collect();
         assert_eq!(lines, vec![(1, true), (3, false), (4, false), (5, true)]);
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_one_malformed_event() {
+        let mut raws = Vec::new();
+        let data = b"{\"a\":1}\n\xff\xfe\n{\"b\":2}\n".to_vec();
+        read_raw(BufReader::new(Box::new(io::Cursor::new(data))), &mut |r| raws.push(r)).unwrap();
+        let mut out = Vec::new();
+        for raw in raws {
+            parse(raw, &mut |n, r| out.push((n, r.is_ok())));
+        }
+        assert_eq!(out, vec![(1, true), (2, false), (3, true)]);
     }
 
     #[test]
