@@ -65,7 +65,14 @@ fn main() {
     let out = sigil_compiler::compile_str("load.yml", RULES, &sigil_compiler::Options::default());
     assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
     let engine = sigil_engine::Engine::new(out.plan).expect("plan");
-    for (name, only) in [("event_count", 0u32), ("value_count", 1u32)] {
+    // Dense: every event of the run inside one window (each group holds ~events/groups entries).
+    // Sparse: the same events spread over ten windows (each group holds ~1/10 of them at a time).
+    for (name, only, spread) in [
+        ("event_count, dense", 0u32, 1i64),
+        ("value_count, dense", 1u32, 1i64),
+        ("event_count, sparse", 0u32, 10i64),
+        ("value_count, sparse", 1u32, 10i64),
+    ] {
         let mut correlator = Correlator::new(engine.plan(), 1_000_000);
         let file: Arc<str> = Arc::from("load.jsonl");
         let before = LIVE.load(Ordering::Relaxed);
@@ -74,8 +81,8 @@ fn main() {
         for i in 0..events {
             let user = serde_json::Value::String(format!("user{}", i % groups));
             let src = serde_json::Value::String(format!("10.0.{}.{}", (i / 7) % 200, i % 250));
-            // One event a second: the whole run fits in the 1 h window for the default sizes.
-            let time = (i as i64) * 1000 / (events as i64 / 3600).max(1);
+            // The run spans `spread` one-hour windows.
+            let time = (i as i64) * 3_600_000 * spread / events as i64;
             let feed = Feed { correlation: only, source: 0, group: vec![user], values: vec![src] };
             correlator.observe(time, EventRef { file: Arc::clone(&file), line: i + 1 }, vec![feed]);
         }
@@ -83,9 +90,9 @@ fn main() {
         let live = LIVE.load(Ordering::Relaxed) - before;
         let open = correlator.open_groups();
         eprintln!(
-            "{name}: {events} events over {groups} groups in {secs:.2} s: {:.0} events/s; {open} open groups, {} events each on average, {} bytes live ({} per open group), peak {} bytes",
+            "{name}: {events} events over {groups} groups in {secs:.2} s: {:.0} events/s; {open} open groups, ~{} events each in the window, {} bytes live ({} per open group), peak {} bytes",
             events as f64 / secs,
-            events / groups,
+            events / groups / spread as u64,
             live,
             live / open.max(1),
             PEAK.load(Ordering::Relaxed) - before

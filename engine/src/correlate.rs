@@ -53,16 +53,44 @@ pub enum Measure {
     Value(f64),
 }
 
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct Entry {
-    time: i64,
-    source: u32,
-    /// The value field(s) as text (value_count) or number (value_* aggregates).
-    value: Option<Value>,
-    evidence: Vec<EventRef>,
+/// An event reference inside the state: the file as an index into the correlator's file table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Ref {
+    file: u32,
+    line: u64,
 }
 
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+/// What an entry carries besides its time: kept small, as there is one per event in a window.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+enum Slot {
+    None,
+    /// value_sum, value_avg, percentiles.
+    Num(f64),
+    /// value_count: the value(s) as JSON text, compared exactly.
+    Text(Box<str>),
+    /// An alert of a chained correlation: the events behind it.
+    Chain(Box<[Ref]>),
+}
+
+/// One event in a window (48 bytes).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Entry {
+    time: i64,
+    at: Ref,
+    source: u32,
+    slot: Slot,
+}
+
+impl Entry {
+    fn evidence(&self) -> &[Ref] {
+        match &self.slot {
+            Slot::Chain(refs) => refs,
+            _ => std::slice::from_ref(&self.at),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 struct Group {
     entries: VecDeque<Entry>,
     newest: i64,
@@ -76,7 +104,10 @@ pub struct Correlator {
     readers_of_rule: Vec<Vec<(u32, u32)>>,
     /// For each correlation: the same for chains.
     readers_of_correlation: Vec<Vec<(u32, u32)>>,
-    groups: HashMap<(u32, String), Group>,
+    groups: HashMap<(u32, Box<str>), Group>,
+    /// Input names, referred to by index from the state.
+    files: Vec<std::sync::Arc<str>>,
+    file_index: HashMap<std::sync::Arc<str>, u32>,
     max_groups: usize,
     evicted: u64,
     observed: u64,
@@ -99,6 +130,8 @@ impl Correlator {
             readers_of_rule,
             readers_of_correlation,
             groups: HashMap::new(),
+            files: Vec::new(),
+            file_index: HashMap::new(),
             max_groups: max_groups.max(1),
             evicted: 0,
             observed: 0,
@@ -133,7 +166,8 @@ impl Correlator {
         let mut alerts = Vec::new();
         // An event that several of a correlation's rules matched is still one event, except for
         // the temporal types, which count the rules.
-        let mut queue: VecDeque<(Feed, Vec<EventRef>)> = VecDeque::with_capacity(feeds.len());
+        let at = self.intern(&evidence);
+        let mut queue: VecDeque<(Feed, Option<Box<[Ref]>>)> = VecDeque::with_capacity(feeds.len());
         for f in feeds {
             let per_rule = matches!(
                 self.correlations[f.correlation as usize].kind,
@@ -141,11 +175,11 @@ impl Correlator {
             );
             let repeat = queue.iter().any(|(q, _)| q.correlation == f.correlation && q.group == f.group);
             if per_rule || !repeat {
-                queue.push_back((f, vec![evidence.clone()]));
+                queue.push_back((f, None));
             }
         }
-        while let Some((feed, evidence)) = queue.pop_front() {
-            if let Some(alert) = self.add(time, feed, evidence) {
+        while let Some((feed, chain)) = queue.pop_front() {
+            if let Some((alert, refs)) = self.add(time, at, feed, chain) {
                 // A correlation alert is an input of the correlations chained onto it.
                 for &(c, s) in &self.readers_of_correlation[alert.correlation as usize] {
                     let corr = &self.correlations[c as usize];
@@ -155,7 +189,7 @@ impl Correlator {
                         .map(|k| alert.group.get(&k.fields[s as usize]).cloned().unwrap_or(Value::Null))
                         .collect();
                     let feed = Feed { correlation: c, source: s, group, values: Vec::new() };
-                    queue.push_back((feed, alert.events.clone()));
+                    queue.push_back((feed, Some(refs.clone())));
                 }
                 alerts.push(alert);
             }
@@ -167,27 +201,58 @@ impl Correlator {
         alerts
     }
 
-    fn add(&mut self, time: i64, feed: Feed, evidence: Vec<EventRef>) -> Option<CorrelationAlert> {
-        let key_text = serde_json::to_string(&feed.group).unwrap_or_default();
-        if !self.groups.contains_key(&(feed.correlation, key_text.clone())) && self.groups.len() >= self.max_groups {
+    fn intern(&mut self, r: &EventRef) -> Ref {
+        let file = match self.file_index.get(&r.file) {
+            Some(&i) => i,
+            None => {
+                let i = self.files.len() as u32;
+                self.files.push(r.file.clone());
+                self.file_index.insert(r.file.clone(), i);
+                i
+            }
+        };
+        Ref { file, line: r.line }
+    }
+
+    fn external(&self, r: Ref) -> EventRef {
+        EventRef { file: self.files[r.file as usize].clone(), line: r.line }
+    }
+
+    /// Adds one input to its group's window; on firing, returns the alert and its evidence.
+    fn add(
+        &mut self,
+        time: i64,
+        at: Ref,
+        feed: Feed,
+        chain: Option<Box<[Ref]>>,
+    ) -> Option<(CorrelationAlert, Box<[Ref]>)> {
+        let corr = &self.correlations[feed.correlation as usize];
+        let slot = match (corr.kind, chain) {
+            (_, Some(refs)) => Slot::Chain(refs),
+            (CorrelationKind::ValueCount, None) => {
+                Slot::Text(serde_json::to_string(&feed.values).unwrap_or_default().into())
+            }
+            (CorrelationKind::ValueSum | CorrelationKind::ValueAvg | CorrelationKind::ValuePercentile(_), None) => {
+                // A value correlation ignores events without a numeric value.
+                Slot::Num(feed.values.first().and_then(number)?)
+            }
+            _ => Slot::None,
+        };
+        let key: Box<str> = serde_json::to_string(&feed.group).unwrap_or_default().into();
+        let key = (feed.correlation, key);
+        if !self.groups.contains_key(&key) && self.groups.len() >= self.max_groups {
             self.evict();
         }
         let corr = &self.correlations[feed.correlation as usize];
-        let value = match corr.kind {
-            CorrelationKind::ValueCount => Some(Value::String(serde_json::to_string(&feed.values).unwrap_or_default())),
-            CorrelationKind::ValueSum | CorrelationKind::ValueAvg | CorrelationKind::ValuePercentile(_) => {
-                Some(feed.values.first().and_then(number).map(Value::from).unwrap_or(Value::Null))
-            }
-            _ => None,
-        };
-        if matches!(&value, Some(Value::Null)) {
-            // A value correlation ignores events without a numeric value.
-            return None;
-        }
         let span = corr.timespan_ms;
-        let group = self.groups.entry((feed.correlation, key_text)).or_default();
-        let at = group.entries.partition_point(|e| e.time <= time);
-        group.entries.insert(at, Entry { time, source: feed.source, value, evidence });
+        let group = self.groups.entry(key).or_default();
+        let position = group.entries.partition_point(|e| e.time <= time);
+        if group.entries.len() == group.entries.capacity() {
+            // Grow by a quarter (at least one slot): most groups hold a few events, and a
+            // doubling buffer would waste up to half of a group's memory.
+            group.entries.reserve_exact((group.entries.len() / 4).max(1));
+        }
+        group.entries.insert(position, Entry { time, at, source: feed.source, slot });
         group.newest = group.newest.max(time);
         let newest = group.newest;
         // An entry exactly `timespan` before the newest is outside the window.
@@ -202,28 +267,20 @@ impl Correlator {
         if group.entries.is_empty() || !corr.condition.iter().all(|(op, v)| op.holds(number, *v)) {
             return None;
         }
-        let mut events = Vec::new();
-        let mut total = 0;
-        for e in &group.entries {
-            total += e.evidence.len();
-            for r in &e.evidence {
-                if events.len() < MAX_EVIDENCE {
-                    events.push(r.clone());
-                }
-            }
-        }
+        let refs: Vec<Ref> = group.entries.iter().flat_map(|e| e.evidence().iter().copied()).collect();
+        let window_start_ms = group.entries.front().map_or(time, |e| e.time);
+        // Fired: the group starts afresh (and gives its memory back), so it alerts once per window.
+        group.entries = VecDeque::new();
         let alert = CorrelationAlert {
             correlation: feed.correlation,
             group: corr.group_by.iter().map(|k| k.name.clone()).zip(feed.group).collect(),
             measure,
-            window_start_ms: group.entries.front().map_or(time, |e| e.time),
+            window_start_ms,
             window_end_ms: newest,
-            events,
-            events_total: total,
+            events: refs.iter().take(MAX_EVIDENCE).map(|r| self.external(*r)).collect(),
+            events_total: refs.len(),
         };
-        // Fired: the group starts afresh, so it alerts once per window.
-        group.entries.clear();
-        Some(alert)
+        Some((alert, refs.into_boxed_slice()))
     }
 
     /// Drops groups whose window has closed.
@@ -234,7 +291,7 @@ impl Correlator {
 
     /// Makes room: the tenth of the groups that were updated longest ago go.
     fn evict(&mut self) {
-        let mut by_age: Vec<(i64, (u32, String))> = self.groups.iter().map(|(k, g)| (g.newest, k.clone())).collect();
+        let mut by_age: Vec<(i64, (u32, Box<str>))> = self.groups.iter().map(|(k, g)| (g.newest, k.clone())).collect();
         by_age.sort_by_key(|(t, _)| *t);
         let n = (self.groups.len() / 10).max(1);
         for (_, k) in by_age.into_iter().take(n) {
@@ -248,12 +305,14 @@ impl Correlator {
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct SavedState {
     format: u32,
+    /// The input names the entries refer to by index.
+    files: Vec<String>,
     /// Groups by correlation id (ids, not positions, so a recompiled pack still matches).
     groups: Vec<(String, String, Group)>,
     evicted: u64,
 }
 
-const STATE_FORMAT: u32 = 1;
+const STATE_FORMAT: u32 = 2;
 
 impl Correlator {
     /// The open windows, to carry over to a later run.
@@ -262,25 +321,11 @@ impl Correlator {
             .groups
             .iter()
             .filter(|(_, g)| !g.entries.is_empty())
-            .map(|((c, key), g)| {
-                let copy = Group {
-                    entries: g
-                        .entries
-                        .iter()
-                        .map(|e| Entry {
-                            time: e.time,
-                            source: e.source,
-                            value: e.value.clone(),
-                            evidence: e.evidence.clone(),
-                        })
-                        .collect(),
-                    newest: g.newest,
-                };
-                (self.correlations[*c as usize].info.id.clone(), key.clone(), copy)
-            })
+            .map(|((c, key), g)| (self.correlations[*c as usize].info.id.clone(), key.to_string(), g.clone()))
             .collect();
         groups.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-        SavedState { format: STATE_FORMAT, groups, evicted: self.evicted }
+        let files = self.files.iter().map(|f| f.to_string()).collect();
+        SavedState { format: STATE_FORMAT, files, groups, evicted: self.evicted }
     }
 
     /// Restores saved windows; groups of correlations this plan does not have are dropped and
@@ -292,13 +337,25 @@ impl Correlator {
                 state.format
             ));
         }
+        let remap: Vec<Ref> = state
+            .files
+            .iter()
+            .map(|f| self.intern(&EventRef { file: std::sync::Arc::from(f.as_str()), line: 0 }))
+            .collect();
+        let fix = |r: Ref| Ref { file: remap.get(r.file as usize).map_or(0, |m| m.file), line: r.line };
         let index: HashMap<&str, u32> =
             self.correlations.iter().enumerate().map(|(i, c)| (c.info.id.as_str(), i as u32)).collect();
         let mut dropped = 0;
         let mut restored = Vec::new();
-        for (id, key, group) in state.groups {
+        for (id, key, mut group) in state.groups {
+            for e in group.entries.iter_mut() {
+                e.at = fix(e.at);
+                if let Slot::Chain(refs) = &mut e.slot {
+                    refs.iter_mut().for_each(|r| *r = fix(*r));
+                }
+            }
             match index.get(id.as_str()) {
-                Some(&c) => restored.push(((c, key), group)),
+                Some(&c) => restored.push(((c, key.into_boxed_str()), group)),
                 None => dropped += 1,
             }
         }
@@ -317,11 +374,22 @@ fn number(v: &Value) -> Option<f64> {
 }
 
 fn measure(corr: &Correlation, entries: &VecDeque<Entry>) -> Measure {
-    let values = || entries.iter().filter_map(|e| e.value.as_ref().and_then(Value::as_f64));
+    let values = || {
+        entries.iter().filter_map(|e| match e.slot {
+            Slot::Num(v) => Some(v),
+            _ => None,
+        })
+    };
     match corr.kind {
         CorrelationKind::EventCount => Measure::Count(entries.len()),
         CorrelationKind::ValueCount => {
-            let distinct: std::collections::HashSet<&Value> = entries.iter().filter_map(|e| e.value.as_ref()).collect();
+            let distinct: std::collections::HashSet<&str> = entries
+                .iter()
+                .filter_map(|e| match &e.slot {
+                    Slot::Text(t) => Some(&**t),
+                    _ => None,
+                })
+                .collect();
             Measure::Count(distinct.len())
         }
         CorrelationKind::Temporal => {
