@@ -29,34 +29,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-const RULES: &str = "title: failed logon
-name: failed_logon
-logsource:
-  product: test
-detection:
-  sel:
-    outcome: failure
-  condition: sel
----
-title: brute force
-correlation:
-  type: event_count
-  rules: failed_logon
-  group-by: user
-  timespan: 1h
-  condition:
-    gte: 1000
----
-title: spray
-correlation:
-  type: value_count
-  rules: failed_logon
-  group-by: user
-  timespan: 1h
-  condition:
-    field: src
-    gte: 1000
-";
+const RULES: &str = include_str!("../../tests/data/correlation-load.yml");
 
 fn main() {
     let mut args = std::env::args().skip(1);

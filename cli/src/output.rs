@@ -14,11 +14,7 @@ pub fn header(format: HuntFormat) -> Option<String> {
 /// Appends one alert in the chosen format.
 pub fn write_alert(out: &mut Vec<u8>, alert: &Alert<'_>, format: HuntFormat) -> io::Result<()> {
     match format {
-        HuntFormat::Jsonl => {
-            serde_json::to_writer(&mut *out, alert)?;
-            out.push(b'\n');
-            Ok(())
-        }
+        HuntFormat::Jsonl => json_line(out, alert),
         HuntFormat::Table => {
             let time = alert.timestamp.as_str().map(str::to_string).unwrap_or_else(|| alert.timestamp.to_string());
             let matched: Vec<String> = alert.matched.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect();
@@ -38,11 +34,7 @@ pub fn write_alert(out: &mut Vec<u8>, alert: &Alert<'_>, format: HuntFormat) -> 
 /// Appends one correlation alert in the chosen format.
 pub fn write_correlation(out: &mut Vec<u8>, alert: &CorrelationAlertJson<'_>, format: HuntFormat) -> io::Result<()> {
     match format {
-        HuntFormat::Jsonl => {
-            serde_json::to_writer(&mut *out, alert)?;
-            out.push(b'\n');
-            Ok(())
-        }
+        HuntFormat::Jsonl => json_line(out, alert),
         HuntFormat::Table => {
             let group: Vec<String> = alert.group.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect();
             let measure = match (alert.count, alert.value) {
@@ -63,6 +55,12 @@ pub fn write_correlation(out: &mut Vec<u8>, alert: &CorrelationAlertJson<'_>, fo
             )
         }
     }
+}
+
+fn json_line(out: &mut Vec<u8>, value: &impl serde::Serialize) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.push(b'\n');
+    Ok(())
 }
 
 fn compact(v: &serde_json::Value) -> String {

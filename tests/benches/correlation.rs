@@ -8,34 +8,7 @@ use sigil_engine::correlate::{Correlator, EventRef, Feed};
 use sigil_engine::Engine;
 use std::sync::Arc;
 
-const RULES: &str = "title: failed logon
-name: failed_logon
-logsource:
-  product: test
-detection:
-  sel:
-    outcome: failure
-  condition: sel
----
-title: brute force
-correlation:
-  type: event_count
-  rules: failed_logon
-  group-by: user
-  timespan: 1h
-  condition:
-    gte: 1000
----
-title: spray
-correlation:
-  type: value_count
-  rules: failed_logon
-  group-by: user
-  timespan: 1h
-  condition:
-    field: src
-    gte: 1000
-";
+const RULES: &str = include_str!("../data/correlation-load.yml");
 
 fn correlations(c: &mut Criterion) {
     let scale = if cfg!(debug_assertions) { 10 } else { 1 };
