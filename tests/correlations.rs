@@ -18,7 +18,10 @@ enum Got {
     Correlation { title: String, group: Value, measure: Value, events: Vec<u64> },
 }
 
-fn run(rules: &str, events: &str, max_groups: usize) -> Result<Vec<Got>, String> {
+/// Runs the events in order; with `split_at`, the correlation state is saved after that many
+/// lines, serialized, and restored into a fresh correlator, as `sigil hunt --state` does
+/// between two runs.
+fn run(rules: &str, events: &str, max_groups: usize, split_at: Option<usize>) -> Result<Vec<Got>, String> {
     let out = sigil_compiler::compile_str("case.yml", rules, &Options::default());
     if let Some(d) = out.diagnostics.first() {
         return Err(d.to_string());
@@ -30,6 +33,11 @@ fn run(rules: &str, events: &str, max_groups: usize) -> Result<Vec<Got>, String>
     let file: Arc<str> = Arc::from("events");
     let mut last_time = 0;
     for (i, line) in events.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        if split_at == Some(i) {
+            let saved = serde_json::to_string(&correlator.save()).map_err(|e| e.to_string())?;
+            correlator = Correlator::new(engine.plan(), max_groups);
+            correlator.restore(serde_json::from_str(&saved).map_err(|e| e.to_string())?)?;
+        }
         let event: Value = serde_json::from_str(line).map_err(|e| format!("event {}: {e}", i + 1))?;
         let mut detections = Vec::new();
         engine.evaluate_with(&mut scratch, &event, &Routing::All, &mut detections);
@@ -112,7 +120,11 @@ fn correlation_suite() {
                 Some(Kind::Int(n)) => *n as usize,
                 _ => 100_000,
             };
-            match (run(rules, events, max_groups), str_of(case, "rejected")) {
+            let split_at = match case.get("split_at").map(|n| &n.kind) {
+                Some(Kind::Int(n)) => Some(*n as usize),
+                _ => None,
+            };
+            match (run(rules, events, max_groups, split_at), str_of(case, "rejected")) {
                 (Err(_), Some(_)) => passed += 1,
                 (Ok(_), Some(reason)) => failures.push(format!("{where_}: compiled, but must be rejected ({reason})")),
                 (Err(e), None) => failures.push(format!("{where_}: {e}")),
