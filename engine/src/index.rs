@@ -29,6 +29,9 @@ struct Scan {
     pattern_preds: Vec<Vec<(u32, Placement, Verdict)>>,
     /// Numeric equality (`EventID: 4688`): value → predicates.
     numbers: HashMap<u64, Vec<u32>>,
+    /// Whole-value equality, by the case-folded value: a hash lookup instead of needles that
+    /// would hit anywhere in every value.
+    exact: FxHashMap<String, Vec<u32>>,
 }
 
 #[derive(Debug)]
@@ -196,7 +199,7 @@ impl Scan {
                 if let Some(k) = num.as_f64().and_then(number_key) {
                     self.numbers.get(&k).into_iter().flatten().for_each(|p| hit(*p));
                 }
-                if !matches!(self.automaton, Automaton::None) {
+                if !matches!(self.automaton, Automaton::None) || !self.exact.is_empty() {
                     // Numbers are tested as the text JSON writes for them, formatted on the stack.
                     let mut buf = [0u8; 64];
                     let mut cursor = std::io::Cursor::new(&mut buf[..]);
@@ -216,6 +219,16 @@ impl Scan {
 
     /// Reports every literal predicate of this scan that holds for one text value.
     fn text(&self, s: &str, matchers: &[Matcher], hit: &mut impl FnMut(u32)) {
+        if !self.exact.is_empty() {
+            let folded: std::borrow::Cow<'_, str> = if s.bytes().any(|b| b.is_ascii_uppercase()) || !s.is_ascii() {
+                std::borrow::Cow::Owned(s.to_lowercase())
+            } else {
+                std::borrow::Cow::Borrowed(s)
+            };
+            if let Some(preds) = self.exact.get(folded.as_ref()) {
+                preds.iter().for_each(|p| hit(*p));
+            }
+        }
         let ac = match &self.automaton {
             Automaton::Built(ac) => ac,
             Automaton::None => return,
@@ -326,6 +339,7 @@ fn build_scan(target: &Target, preds: &[u32], kinds: &[Option<IndexKind>]) -> Sc
     let mut needle_index: HashMap<String, usize> = HashMap::new();
     let mut pattern_preds: Vec<Vec<(u32, Placement, Verdict)>> = Vec::new();
     let mut numbers: HashMap<u64, Vec<u32>> = HashMap::new();
+    let mut exact: FxHashMap<String, Vec<u32>> = FxHashMap::default();
     let mut add_needle = |needle: &str, entry: (u32, Placement, Verdict)| {
         let key = needle.to_ascii_lowercase();
         let i = *needle_index.entry(key.clone()).or_insert_with(|| {
@@ -339,6 +353,9 @@ fn build_scan(target: &Target, preds: &[u32], kinds: &[Option<IndexKind>]) -> Sc
     };
     for &p in preds {
         match &kinds[p as usize] {
+            Some(IndexKind::Literal(needle, Placement::Whole)) => {
+                exact.entry(needle.to_lowercase()).or_default().push(p);
+            }
             Some(IndexKind::Literal(needle, placement)) => {
                 add_needle(needle, (p, *placement, Verdict::Holds));
             }
@@ -370,7 +387,7 @@ fn build_scan(target: &Target, preds: &[u32], kinds: &[Option<IndexKind>]) -> Sc
         }
     };
     let shortest = needles.iter().map(String::len).min().unwrap_or(0);
-    Scan { target: target.clone(), automaton, shortest, pattern_preds, numbers }
+    Scan { target: target.clone(), automaton, shortest, pattern_preds, numbers, exact }
 }
 
 /// Marks the predicates under `node` (each shared node visited once per route).
