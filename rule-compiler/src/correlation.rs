@@ -9,7 +9,7 @@
 use crate::ast::rule_info;
 use crate::diagnostics::{Error, Pos, Result};
 use crate::yaml::{Kind, Node};
-use petgraph::algo::toposort;
+use petgraph::algo::tarjan_scc;
 use petgraph::graph::DiGraph;
 use sigil_engine::plan::{
     Comparison, CompiledRule, Correlation, CorrelationKind, CorrelationSource, GroupKey, RuleInfo,
@@ -291,12 +291,12 @@ pub fn resolve(pending: Vec<Pending>, rules: &mut [CompiledRule]) -> (Vec<Correl
             }
         }
     }
-    let order = match toposort(&graph, None) {
-        // Acyclic: list the correlations in file order, each after the ones it reads, so that
-        // independent correlations alert in the order they were written.
-        Ok(_) => stable_order(&graph, &nodes),
-        Err(cycle) => {
-            let i = graph[cycle.node_id()];
+    // Correlations on a cycle are rejected; the others still load.
+    for scc in tarjan_scc(&graph) {
+        let cyclic = scc.len() > 1;
+        for n in scc.iter().filter(|_| cyclic) {
+            let i = graph[*n];
+            ok[i] = false;
             errors.push((
                 pending[i].file.clone(),
                 Error::new(
@@ -304,9 +304,11 @@ pub fn resolve(pending: Vec<Pending>, rules: &mut [CompiledRule]) -> (Vec<Correl
                     "the correlations form a cycle through this one: a chain must end in detection rules",
                 ),
             ));
-            return (Vec::new(), errors);
         }
-    };
+    }
+    // File order, each correlation after the ones it reads, so that independent correlations
+    // alert in the order they were written.
+    let order = stable_order(&graph, &nodes, &ok);
     // A correlation whose input was rejected is rejected too.
     let mut position: HashMap<usize, u32> = HashMap::new();
     let mut out: Vec<Correlation> = Vec::new();
@@ -388,15 +390,17 @@ pub fn resolve(pending: Vec<Pending>, rules: &mut [CompiledRule]) -> (Vec<Correl
     (out, errors)
 }
 
-/// A topological order of an acyclic graph that keeps the nodes' own order wherever the edges
-/// allow (Kahn's algorithm, always taking the first ready node).
-fn stable_order(graph: &DiGraph<usize, ()>, nodes: &[petgraph::graph::NodeIndex]) -> Vec<usize> {
-    let mut waiting: Vec<usize> =
-        nodes.iter().map(|n| graph.neighbors_directed(*n, petgraph::Direction::Incoming).count()).collect();
-    let mut done = vec![false; nodes.len()];
+/// A topological order of the acceptable nodes that keeps their own order wherever the edges
+/// allow (Kahn's algorithm, always taking the first ready node). Rejected nodes are left out and
+/// do not hold back the nodes that read them (those are rejected later, for a missing input).
+fn stable_order(graph: &DiGraph<usize, ()>, nodes: &[petgraph::graph::NodeIndex], ok: &[bool]) -> Vec<usize> {
+    let mut waiting: Vec<usize> = nodes
+        .iter()
+        .map(|n| graph.neighbors_directed(*n, petgraph::Direction::Incoming).filter(|m| ok[graph[*m]]).count())
+        .collect();
+    let mut done: Vec<bool> = ok.iter().map(|o| !o).collect();
     let mut order = Vec::with_capacity(nodes.len());
-    while order.len() < nodes.len() {
-        let next = (0..nodes.len()).find(|&i| !done[i] && waiting[i] == 0).expect("the graph is acyclic");
+    while let Some(next) = (0..nodes.len()).find(|&i| !done[i] && waiting[i] == 0) {
         done[next] = true;
         order.push(graph[nodes[next]]);
         for m in graph.neighbors_directed(nodes[next], petgraph::Direction::Outgoing) {
@@ -404,4 +408,51 @@ fn stable_order(graph: &DiGraph<usize, ()>, nodes: &[petgraph::graph::NodeIndex]
         }
     }
     order
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{compile_str, Options};
+
+    const BASE: &str =
+        "title: base\nname: base\nlogsource:\n  product: test\ndetection:\n  sel:\n    a: 1\n  condition: sel\n";
+
+    fn corr(name: &str, reads: &str) -> String {
+        format!("---\ntitle: {name}\nname: {name}\ncorrelation:\n  type: event_count\n  rules: [{reads}]\n  timespan: 1m\n  condition:\n    gte: 2\n")
+    }
+
+    #[test]
+    fn a_cycle_rejects_its_members_and_the_others_still_load() {
+        let text = format!("{BASE}{}{}{}{}", corr("a", "b"), corr("b", "a"), corr("c", "base"), corr("d", "a"));
+        let out = compile_str("cycle.yml", &text, &Options::default());
+        let messages: Vec<&str> = out.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages.iter().filter(|m| m.contains("cycle")).count(), 2, "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("'a' was rejected")), "{messages:?}");
+        let names: Vec<_> = out.plan.correlations.iter().map(|c| c.info.title.as_str()).collect();
+        assert_eq!(names, vec!["c"]);
+    }
+
+    #[test]
+    fn timespans() {
+        for (text, ok) in [
+            ("30s", true),
+            ("5m", true),
+            ("2h", true),
+            ("1d", true),
+            ("1w", true),
+            ("1H", false),
+            ("1.5h", false),
+            ("10", false),
+            ("0m", false),
+            ("5y", false),
+        ] {
+            let rules = format!("{BASE}---\ntitle: c\ncorrelation:\n  type: event_count\n  rules: base\n  timespan: {text}\n  condition:\n    gte: 2\n");
+            let out = compile_str("t.yml", &rules, &Options::default());
+            assert_eq!(out.diagnostics.is_empty(), ok, "{text}: {:?}", out.diagnostics);
+            if !ok {
+                assert!(out.diagnostics[0].message.contains("invalid timespan"), "{text}");
+                assert_eq!(out.diagnostics[0].line, 14, "{text}: the timespan's line");
+            }
+        }
+    }
 }
