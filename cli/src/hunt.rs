@@ -182,7 +182,7 @@ fn progress_bar() -> Option<ProgressBar> {
     }
     let bar = ProgressBar::new_spinner();
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {pos} events, {per_sec}, {msg} [{elapsed}]")
+        ProgressStyle::with_template("{spinner} {human_pos} events, {msg} [{elapsed}]")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -359,7 +359,8 @@ fn write_in_order(
             totals.unreadable += d.unreadable;
             if let Some(p) = progress {
                 p.set_position(totals.read);
-                p.set_message(format!("{} alerts", totals.alerts));
+                let rate = totals.read as f64 / p.elapsed().as_secs_f64().max(1e-3);
+                p.set_message(format!("{rate:.0} events/s, {} alerts", totals.alerts));
             }
         }
     }

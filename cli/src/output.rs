@@ -63,11 +63,13 @@ fn json_line(out: &mut Vec<u8>, value: &impl serde::Serialize) -> io::Result<()>
     Ok(())
 }
 
+/// A value on one table line: control characters (newlines, tabs) become spaces.
 fn compact(v: &serde_json::Value) -> String {
-    match v {
+    let text = match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
-    }
+    };
+    text.split(char::is_control).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// Shortens to `width` characters, keeping the end of long paths and the start of the rest.
