@@ -99,11 +99,7 @@ struct Group {
 /// Per-correlation, per-group windows.
 #[derive(Debug)]
 pub struct Correlator {
-    correlations: Vec<Correlation>,
-    /// For each detection rule: the (correlation, source position) pairs that read it.
-    readers_of_rule: Vec<Vec<(u32, u32)>>,
-    /// For each correlation: the same for chains.
-    readers_of_correlation: Vec<Vec<(u32, u32)>>,
+    readers: Readers,
     groups: HashMap<(u32, Box<str>), Group>,
     /// Input names, referred to by index from the state.
     files: Vec<std::sync::Arc<str>>,
@@ -115,20 +111,8 @@ pub struct Correlator {
 
 impl Correlator {
     pub fn new(plan: &Plan, max_groups: usize) -> Correlator {
-        let mut readers_of_rule = vec![Vec::new(); plan.rules.len()];
-        let mut readers_of_correlation = vec![Vec::new(); plan.correlations.len()];
-        for (c, corr) in plan.correlations.iter().enumerate() {
-            for (s, source) in corr.sources.iter().enumerate() {
-                match source {
-                    CorrelationSource::Rule(r) => readers_of_rule[*r as usize].push((c as u32, s as u32)),
-                    CorrelationSource::Correlation(k) => readers_of_correlation[*k as usize].push((c as u32, s as u32)),
-                }
-            }
-        }
         Correlator {
-            correlations: plan.correlations.clone(),
-            readers_of_rule,
-            readers_of_correlation,
+            readers: Readers::new(plan),
             groups: HashMap::new(),
             files: Vec::new(),
             file_index: HashMap::new(),
@@ -139,11 +123,11 @@ impl Correlator {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.correlations.is_empty()
+        self.readers.correlations.is_empty()
     }
 
     pub fn correlation(&self, i: u32) -> &Correlation {
-        &self.correlations[i as usize]
+        &self.readers.correlations[i as usize]
     }
 
     /// Groups evicted because of the cap, for the end-of-run report.
@@ -157,7 +141,7 @@ impl Correlator {
 
     /// What the correlations reading `rule` need from an event on which it fired.
     pub fn feeds_for_rule(&self, rule: usize, event: &Value, out: &mut Vec<Feed>) {
-        feeds_for_rule(&self.correlations, &self.readers_of_rule, rule, event, out);
+        self.readers.feeds_for_rule(rule, event, out);
     }
 
     /// Feeds the detections of one event (at `time`, in milliseconds) and returns the alerts
@@ -170,7 +154,7 @@ impl Correlator {
         let mut queue: VecDeque<(Feed, Option<Box<[Ref]>>)> = VecDeque::with_capacity(feeds.len());
         for f in feeds {
             let per_rule = matches!(
-                self.correlations[f.correlation as usize].kind,
+                self.readers.correlations[f.correlation as usize].kind,
                 CorrelationKind::Temporal | CorrelationKind::TemporalOrdered
             );
             let repeat = queue.iter().any(|(q, _)| q.correlation == f.correlation && q.group == f.group);
@@ -181,8 +165,8 @@ impl Correlator {
         while let Some((feed, chain)) = queue.pop_front() {
             if let Some((alert, refs)) = self.add(time, at, feed, chain) {
                 // A correlation alert is an input of the correlations chained onto it.
-                for &(c, s) in &self.readers_of_correlation[alert.correlation as usize] {
-                    let corr = &self.correlations[c as usize];
+                for &(c, s) in &self.readers.of_correlation[alert.correlation as usize] {
+                    let corr = &self.readers.correlations[c as usize];
                     let group = corr
                         .group_by
                         .iter()
@@ -226,7 +210,7 @@ impl Correlator {
         feed: Feed,
         chain: Option<Box<[Ref]>>,
     ) -> Option<(CorrelationAlert, Box<[Ref]>)> {
-        let corr = &self.correlations[feed.correlation as usize];
+        let corr = &self.readers.correlations[feed.correlation as usize];
         let slot = match (corr.kind, chain) {
             (_, Some(refs)) => Slot::Chain(refs),
             (CorrelationKind::ValueCount, None) => {
@@ -243,7 +227,7 @@ impl Correlator {
         if !self.groups.contains_key(&key) && self.groups.len() >= self.max_groups {
             self.evict();
         }
-        let corr = &self.correlations[feed.correlation as usize];
+        let corr = &self.readers.correlations[feed.correlation as usize];
         let span = corr.timespan_ms;
         let group = self.groups.entry(key).or_default();
         let position = group.entries.partition_point(|e| e.time <= time);
@@ -285,7 +269,7 @@ impl Correlator {
 
     /// Drops groups whose window has closed.
     fn expire(&mut self, now: i64) {
-        let correlations = &self.correlations;
+        let correlations = &self.readers.correlations;
         self.groups.retain(|(c, _), g| g.newest > now - correlations[*c as usize].timespan_ms && !g.entries.is_empty());
     }
 
@@ -321,7 +305,7 @@ impl Correlator {
             .groups
             .iter()
             .filter(|(_, g)| !g.entries.is_empty())
-            .map(|((c, key), g)| (self.correlations[*c as usize].info.id.clone(), key.to_string(), g.clone()))
+            .map(|((c, key), g)| (self.readers.correlations[*c as usize].info.id.clone(), key.to_string(), g.clone()))
             .collect();
         groups.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         let files = self.files.iter().map(|f| f.to_string()).collect();
@@ -344,7 +328,7 @@ impl Correlator {
             .collect();
         let fix = |r: Ref| Ref { file: remap.get(r.file as usize).map_or(0, |m| m.file), line: r.line };
         let index: HashMap<&str, u32> =
-            self.correlations.iter().enumerate().map(|(i, c)| (c.info.id.as_str(), i as u32)).collect();
+            self.readers.correlations.iter().enumerate().map(|(i, c)| (c.info.id.as_str(), i as u32)).collect();
         let mut dropped = 0;
         let mut restored = Vec::new();
         for (id, key, mut group) in state.groups {
@@ -425,18 +409,31 @@ fn measure(corr: &Correlation, entries: &VecDeque<Entry>) -> Measure {
     }
 }
 
-/// Which correlations read which detection rules: what a worker thread needs to extract feeds
-/// from events while the [`Correlator`] itself runs elsewhere, in input order.
+/// Which correlations read which detection rules and which other correlations: what a worker
+/// thread needs to extract feeds from events while the [`Correlator`] runs elsewhere, in input
+/// order (the correlator holds the same tables for chains).
 #[derive(Debug, Clone)]
 pub struct Readers {
     correlations: Vec<Correlation>,
+    /// For each detection rule: the (correlation, source position) pairs that read it.
     of_rule: Vec<Vec<(u32, u32)>>,
+    /// For each correlation: the same, for chains.
+    of_correlation: Vec<Vec<(u32, u32)>>,
 }
 
 impl Readers {
     pub fn new(plan: &Plan) -> Readers {
-        let c = Correlator::new(plan, 1);
-        Readers { correlations: c.correlations, of_rule: c.readers_of_rule }
+        let mut of_rule = vec![Vec::new(); plan.rules.len()];
+        let mut of_correlation = vec![Vec::new(); plan.correlations.len()];
+        for (c, corr) in plan.correlations.iter().enumerate() {
+            for (s, source) in corr.sources.iter().enumerate() {
+                match source {
+                    CorrelationSource::Rule(r) => of_rule[*r as usize].push((c as u32, s as u32)),
+                    CorrelationSource::Correlation(k) => of_correlation[*k as usize].push((c as u32, s as u32)),
+                }
+            }
+        }
+        Readers { correlations: plan.correlations.clone(), of_rule, of_correlation }
     }
 
     /// Whether any correlation reads `rule`.
@@ -444,27 +441,14 @@ impl Readers {
         !self.of_rule[rule].is_empty()
     }
 
+    /// What the correlations reading `rule` need from an event on which it fired.
     pub fn feeds_for_rule(&self, rule: usize, event: &Value, out: &mut Vec<Feed>) {
-        feeds_for_rule(&self.correlations, &self.of_rule, rule, event, out);
-    }
-}
-
-fn feeds_for_rule(
-    correlations: &[Correlation],
-    readers: &[Vec<(u32, u32)>],
-    rule: usize,
-    event: &Value,
-    out: &mut Vec<Feed>,
-) {
-    for &(c, s) in &readers[rule] {
-        let corr = &correlations[c as usize];
-        let group = corr
-            .group_by
-            .iter()
-            .map(|k| event::lookup(event, &k.fields[s as usize]).first().cloned().unwrap_or(Value::Null))
-            .collect();
-        let values =
-            corr.value_fields.iter().map(|f| event::lookup(event, f).first().cloned().unwrap_or(Value::Null)).collect();
-        out.push(Feed { correlation: c, source: s, group, values });
+        let field = |name: &str| event::lookup(event, name).first().cloned().unwrap_or(Value::Null);
+        for &(c, s) in &self.of_rule[rule] {
+            let corr = &self.correlations[c as usize];
+            let group = corr.group_by.iter().map(|k| field(&k.fields[s as usize])).collect();
+            let values = corr.value_fields.iter().map(|f| field(f)).collect();
+            out.push(Feed { correlation: c, source: s, group, values });
+        }
     }
 }
