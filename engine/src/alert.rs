@@ -31,39 +31,31 @@ pub const TIMESTAMP_FIELDS: &[&str] = &[
     "published",
 ];
 
-/// The event's time in milliseconds since the epoch, when its timestamp field parses.
-pub fn event_time_ms(event: &Value, field: Option<&str>) -> Option<i64> {
+/// The value of the event's time field: `field`, or the first of [`TIMESTAMP_FIELDS`] that is
+/// present and not null.
+fn time_value<'a>(event: &'a Value, field: Option<&str>) -> Option<&'a Value> {
     let candidates: &[&str] = match field {
         Some(f) => &[f][..],
         None => TIMESTAMP_FIELDS,
     };
-    candidates
-        .iter()
-        .filter_map(|name| event::lookup(event, name).first().filter(|v| !v.is_null()))
-        .next()
-        .and_then(time::parse_value)
-        .map(|dt| dt.timestamp_millis())
+    candidates.iter().find_map(|name| event::lookup(event, name).first().filter(|v| !v.is_null()))
+}
+
+/// The event's time in milliseconds since the epoch, when its timestamp field parses.
+pub fn event_time_ms(event: &Value, field: Option<&str>) -> Option<i64> {
+    time_value(event, field).and_then(time::parse_value).map(|dt| dt.timestamp_millis())
 }
 
 /// The event's time: the first timestamp field present, normalised to RFC 3339 UTC when it
 /// parses, and kept as written when it does not.
 pub fn event_time(event: &Value, field: Option<&str>) -> Value {
-    let candidates: &[&str] = match field {
-        Some(f) => &[f][..],
-        None => TIMESTAMP_FIELDS,
-    };
-    for name in candidates {
-        if let Some(v) = event::lookup(event, name).first() {
-            if v.is_null() {
-                continue;
-            }
-            return match time::parse_value(v) {
-                Some(dt) => Value::String(time::to_rfc3339_utc(&dt)),
-                None => v.clone(),
-            };
-        }
+    match time_value(event, field) {
+        Some(v) => match time::parse_value(v) {
+            Some(dt) => Value::String(time::to_rfc3339_utc(&dt)),
+            None => v.clone(),
+        },
+        None => Value::Null,
     }
-    Value::Null
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,15 +144,6 @@ pub struct Window {
     pub end: String,
 }
 
-fn ms_to_rfc3339(ms: i64) -> String {
-    use chrono::TimeZone;
-    chrono::Utc
-        .timestamp_millis_opt(ms)
-        .single()
-        .map(|dt| dt.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
-}
-
 impl<'a> CorrelationAlertJson<'a> {
     pub fn new(correlation: &'a crate::plan::Correlation, alert: &'a crate::correlate::CorrelationAlert) -> Self {
         let (count, value) = match alert.measure {
@@ -170,11 +153,14 @@ impl<'a> CorrelationAlertJson<'a> {
         CorrelationAlertJson {
             kind: "correlation",
             rule: AlertRule::new(&correlation.info),
-            timestamp: ms_to_rfc3339(alert.window_end_ms),
+            timestamp: time::ms_to_rfc3339_utc(alert.window_end_ms),
             group: &alert.group,
             count,
             value,
-            window: Window { start: ms_to_rfc3339(alert.window_start_ms), end: ms_to_rfc3339(alert.window_end_ms) },
+            window: Window {
+                start: time::ms_to_rfc3339_utc(alert.window_start_ms),
+                end: time::ms_to_rfc3339_utc(alert.window_end_ms),
+            },
             events: &alert.events,
             events_total: alert.events_total,
         }

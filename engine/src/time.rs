@@ -57,6 +57,11 @@ pub fn to_rfc3339_utc(dt: &DateTime<FixedOffset>) -> String {
     dt.with_timezone(&Utc).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// The same for milliseconds since the epoch (correlation windows); empty when out of range.
+pub fn ms_to_rfc3339_utc(ms: i64) -> String {
+    Utc.timestamp_millis_opt(ms).single().map(|dt| to_rfc3339_utc(&dt.fixed_offset())).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
