@@ -219,13 +219,14 @@ impl Scan {
 
     /// Reports every literal predicate of this scan that holds for one text value.
     fn text(&self, s: &str, matchers: &[Matcher], hit: &mut impl FnMut(u32)) {
+        // Folded once, as the matchers fold: the hash of whole values needs it, and so does
+        // non-ASCII text, which the automaton (it folds ASCII only) cannot compare by itself.
+        let needs_fold = !s.is_ascii() || (!self.exact.is_empty() && s.bytes().any(|b| b.is_ascii_uppercase()));
+        let hay: std::borrow::Cow<'_, str> =
+            if needs_fold { std::borrow::Cow::Owned(s.to_lowercase()) } else { std::borrow::Cow::Borrowed(s) };
+        let hay = hay.as_ref();
         if !self.exact.is_empty() {
-            let folded: std::borrow::Cow<'_, str> = if s.bytes().any(|b| b.is_ascii_uppercase()) || !s.is_ascii() {
-                std::borrow::Cow::Owned(s.to_lowercase())
-            } else {
-                std::borrow::Cow::Borrowed(s)
-            };
-            if let Some(preds) = self.exact.get(folded.as_ref()) {
+            if let Some(preds) = self.exact.get(hay) {
                 preds.iter().for_each(|p| hit(*p));
             }
         }
@@ -240,14 +241,6 @@ impl Scan {
                 }
                 return;
             }
-        };
-        // The automaton folds ASCII only; other text is folded first, as the matchers fold it.
-        let folded;
-        let hay = if s.is_ascii() {
-            s
-        } else {
-            folded = s.to_lowercase();
-            folded.as_str()
         };
         if hay.len() < self.shortest {
             return;
