@@ -81,6 +81,8 @@ pub struct Scratch {
     rule_generation: Vec<u32>,
     candidates: Vec<u32>,
     routes: HashMap<Source, Arc<Route>>,
+    /// The route of the last declared (or `all`) routing, which does not depend on the event.
+    fixed_route: Option<(Routing, Arc<Route>)>,
 }
 
 impl Scratch {
@@ -140,12 +142,22 @@ impl Engine {
 
     /// Appends the rules that fire on `event` to `out`, in rule order.
     pub fn evaluate_with(&self, scratch: &mut Scratch, event: &Value, routing: &Routing, out: &mut Vec<Detection>) {
-        let source = match routing {
-            Routing::All => Source::Unknown,
-            Routing::Declared(ls) => Source::Declared(ls.clone()),
-            Routing::Auto => route::recognize(event),
+        let route = match routing {
+            Routing::Auto => self.route(scratch, route::recognize(event)),
+            // The same route for every event: kept at hand rather than rebuilt as a key each time.
+            fixed => match &scratch.fixed_route {
+                Some((r, route)) if r == fixed => route.clone(),
+                _ => {
+                    let source = match fixed {
+                        Routing::Declared(ls) => Source::Declared(ls.clone()),
+                        _ => Source::Unknown,
+                    };
+                    let route = self.route(scratch, source);
+                    scratch.fixed_route = Some((fixed.clone(), route.clone()));
+                    route
+                }
+            },
         };
-        let route = self.route(scratch, source);
         scratch.next_event(self.matchers.len(), self.plan.nodes.len(), self.plan.rules.len());
         let generation = scratch.generation;
         {
