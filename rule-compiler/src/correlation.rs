@@ -21,7 +21,6 @@ use std::collections::HashMap;
 pub struct CorrelationDoc {
     pub info: RuleInfo,
     pub kind: CorrelationKind,
-    pub kind_pos: Pos,
     pub rules: Vec<(String, Pos)>,
     pub group_by: Vec<String>,
     /// alias → (rule reference → field in that rule's events)
@@ -125,7 +124,6 @@ pub fn document(node: &Node) -> Result<CorrelationDoc> {
     Ok(CorrelationDoc {
         info,
         kind,
-        kind_pos: type_node.pos,
         rules,
         group_by,
         aliases,

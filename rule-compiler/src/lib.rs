@@ -73,15 +73,7 @@ impl Compiler {
 
     /// Compiles every document of one rule file. `name` is how diagnostics and alerts refer to it.
     pub fn add_file(&mut self, name: &str, text: &str) {
-        let docs = match yaml::parse_documents(text) {
-            Ok(docs) => docs,
-            Err(e) => {
-                self.documents += 1;
-                self.reject(name, e.pos, e.message, None);
-                return;
-            }
-        };
-        let docs = match templates::expand(docs) {
+        let docs = match yaml::parse_documents(text).and_then(templates::expand) {
             Ok(docs) => docs,
             Err(e) => {
                 self.documents += 1;

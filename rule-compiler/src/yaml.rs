@@ -6,7 +6,7 @@
 //! core schema (`null`, booleans, integers, floats; dates stay strings), as `serde_yaml` would.
 //! It never interprets Sigma: that starts in [`crate::ast`].
 
-use crate::diagnostics::Pos;
+use crate::diagnostics::{Error, Pos};
 use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
@@ -71,18 +71,12 @@ impl Node {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct YamlError {
-    pub pos: Pos,
-    pub message: String,
-}
-
 /// Parses every document of a YAML stream. Empty documents are skipped.
-pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
+pub fn parse_documents(text: &str) -> Result<Vec<Node>, Error> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
-        return Err(YamlError { pos: pos_of(e.marker()), message: format!("invalid YAML: {}", e.info()) });
+        return Err(Error::new(pos_of(e.marker()), format!("invalid YAML: {}", e.info())));
     }
     if let Some(err) = builder.error {
         return Err(err);
@@ -99,7 +93,7 @@ struct Builder {
     documents: Vec<Node>,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
-    error: Option<YamlError>,
+    error: Option<Error>,
 }
 
 enum Frame {
@@ -110,7 +104,7 @@ enum Frame {
 impl Builder {
     fn fail(&mut self, pos: Pos, message: String) {
         if self.error.is_none() {
-            self.error = Some(YamlError { pos, message });
+            self.error = Some(Error { pos, message });
         }
     }
 
