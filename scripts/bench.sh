@@ -56,7 +56,6 @@ run() {
   printf '%s\n' "${results[-1]}" >&2
   cp "$WORK/stderr" "$out.stderr"
 }
-rules_loaded() { grep -oE '[0-9]+ rules? loaded|Loaded [0-9]+ rules|[0-9]+ rules loaded' "$1" | head -1; }
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $CORES cores; $N events" >&2
 run "parse-only floor (serde_json::Value)" "$N" target/release/examples/parse_only "$EVENTS"

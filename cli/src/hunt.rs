@@ -341,17 +341,12 @@ fn write_in_order(
                 }
                 let written =
                     header.take().map_or(Ok(()), |h| out.write_all(h.as_bytes())).and_then(|_| out.write_all(&bytes));
-                match written {
-                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => broken_pipe = true,
-                    other => other?,
-                }
+                unless_pipe_closed(written, &mut broken_pipe)?;
             }
             // Streaming: what has been written reaches the reader without waiting for more input.
+            // (So the last batch leaves nothing behind in the buffer either.)
             if !broken_pipe {
-                match out.flush() {
-                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => broken_pipe = true,
-                    other => other?,
-                }
+                unless_pipe_closed(out.flush(), &mut broken_pipe)?;
             }
             totals.read += d.read;
             totals.rejected += d.rejected;
@@ -364,11 +359,17 @@ fn write_in_order(
             }
         }
     }
-    if !broken_pipe {
-        match out.flush() {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-            other => other?,
-        }
-    }
     Ok((totals, correlator))
+}
+
+/// A reader that closed the pipe (`sigil hunt … | head`) ends the output, not the run: the
+/// counts and the state are still reported. Any other write error is returned.
+fn unless_pipe_closed(result: io::Result<()>, broken_pipe: &mut bool) -> io::Result<()> {
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            *broken_pipe = true;
+            Ok(())
+        }
+        other => other,
+    }
 }
