@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 use sigil_compiler::yaml::{Kind, Node};
-use sigil_compiler::{Options, Output};
+use sigil_compiler::{Compiler, Options, Output};
 use sigil_engine::Engine;
 use std::path::{Path, PathBuf};
 
@@ -94,4 +94,28 @@ pub fn compile(name: &str, text: &str, options: &Options) -> (Output, Option<Eng
 /// Whether any rule of the engine fires on the event.
 pub fn fires(engine: &Engine, event: &Value) -> bool {
     !engine.evaluate(event, &sigil_engine::Routing::All).is_empty()
+}
+
+/// The folders of ../shared/sigma that hold SigmaHQ's active rules.
+pub const SIGMAHQ_ACTIVE_DIRS: [&str; 5] =
+    ["rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder", "rules-compliance"];
+
+/// Compiles every rule file under the folders into one plan.
+pub fn compile_dirs(dirs: &[PathBuf], options: Options) -> Output {
+    let mut c = Compiler::new(options);
+    for dir in dirs {
+        for f in files_under(dir, &["yml", "yaml"]) {
+            let text = std::fs::read_to_string(&f).unwrap();
+            c.add_file(&f.display().to_string(), &text);
+        }
+    }
+    c.finish()
+}
+
+/// Values for the placeholders of SigmaHQ's `|expand` rules (`data/sigmahq-placeholders.yml`).
+pub fn sigmahq_placeholder_options() -> Options {
+    let path = repo_root().join("tests/data/sigmahq-placeholders.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let placeholders = sigil_compiler::parse_placeholder_file(&path.display().to_string(), &text).unwrap();
+    Options { placeholders }
 }

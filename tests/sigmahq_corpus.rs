@@ -1,35 +1,15 @@
 //! The SigmaHQ corpus in ../shared/sigma: every active rule compiles, and every v1 pipe
 //! aggregation in `unsupported/` is rejected with the message that points to correlations.
 
-use sigil_compiler::{Compiler, Options, Output};
-use sigil_tests::{files_under, repo_root, shared_dir};
-use std::path::Path;
-
-fn compile_dirs(dirs: &[&Path], options: Options) -> Output {
-    let mut c = Compiler::new(options);
-    for dir in dirs {
-        for f in files_under(dir, &["yml", "yaml"]) {
-            let text = std::fs::read_to_string(&f).unwrap();
-            c.add_file(&f.display().to_string(), &text);
-        }
-    }
-    c.finish()
-}
-
-fn placeholder_options() -> Options {
-    let path = repo_root().join("tests/data/sigmahq-placeholders.yml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let placeholders = sigil_compiler::parse_placeholder_file(&path.display().to_string(), &text).unwrap();
-    Options { placeholders }
-}
+use sigil_compiler::Options;
+use sigil_tests::{compile_dirs, shared_dir, sigmahq_placeholder_options, SIGMAHQ_ACTIVE_DIRS};
 
 #[test]
 fn every_active_sigmahq_rule_compiles() {
     let Some(shared) = shared_dir("every_active_sigmahq_rule_compiles") else { return };
     let sigma = shared.join("sigma");
-    let dirs = ["rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder", "rules-compliance"]
-        .map(|d| sigma.join(d));
-    let out = compile_dirs(&dirs.iter().map(|p| p.as_path()).collect::<Vec<_>>(), placeholder_options());
+    let dirs: Vec<_> = SIGMAHQ_ACTIVE_DIRS.iter().map(|d| sigma.join(d)).collect();
+    let out = compile_dirs(&dirs, sigmahq_placeholder_options());
     for d in &out.diagnostics {
         println!("rejected: {d}");
     }
@@ -47,7 +27,7 @@ fn every_active_sigmahq_rule_compiles() {
 #[test]
 fn placeholder_rules_are_rejected_without_values() {
     let Some(shared) = shared_dir("placeholder_rules_are_rejected_without_values") else { return };
-    let out = compile_dirs(&[&shared.join("sigma/rules-placeholder")], Options::default());
+    let out = compile_dirs(&[shared.join("sigma/rules-placeholder")], Options::default());
     assert_eq!(out.rules_seen, 23);
     assert_eq!(out.diagnostics.len(), 23, "every rule of rules-placeholder uses an unsupplied placeholder");
     assert!(out.diagnostics.iter().all(|d| d.message.contains("placeholder '%")), "{:?}", out.diagnostics);
@@ -56,7 +36,7 @@ fn placeholder_rules_are_rejected_without_values() {
 #[test]
 fn every_pipe_aggregation_is_rejected_with_the_correlation_hint() {
     let Some(shared) = shared_dir("every_pipe_aggregation_is_rejected_with_the_correlation_hint") else { return };
-    let out = compile_dirs(&[&shared.join("sigma/unsupported")], Options::default());
+    let out = compile_dirs(&[shared.join("sigma/unsupported")], Options::default());
     let pipe: Vec<_> = out.diagnostics.iter().filter(|d| d.message.contains("write a correlation rule")).collect();
     let pipe_syntax = pipe.iter().filter(|d| d.message.contains("pipe syntax")).count();
     println!(

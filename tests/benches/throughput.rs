@@ -8,7 +8,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sigil_compiler::{Compiler, Options};
 use sigil_engine::{Engine, Routing, Scratch};
-use sigil_tests::{files_under, repo_root};
+use sigil_tests::{compile_dirs, files_under, repo_root, sigmahq_placeholder_options, SIGMAHQ_ACTIVE_DIRS};
 use std::hint::black_box;
 use std::io::{BufRead, BufReader};
 
@@ -29,23 +29,17 @@ fn events() -> Vec<String> {
 
 fn engine() -> Engine {
     let sigma = repo_root().join("../shared/sigma");
-    let placeholders = repo_root().join("tests/data/sigmahq-placeholders.yml");
-    let text = std::fs::read_to_string(&placeholders).unwrap();
-    let placeholders = sigil_compiler::parse_placeholder_file("placeholders", &text).unwrap();
-    let mut compiler = Compiler::new(Options { placeholders });
-    if sigma.is_dir() {
-        for dir in ["rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder", "rules-compliance"]
-        {
-            for f in files_under(&sigma.join(dir), &["yml"]) {
-                compiler.add_file(&f.display().to_string(), &std::fs::read_to_string(&f).unwrap());
-            }
-        }
+    let plan = if sigma.is_dir() {
+        let dirs: Vec<_> = SIGMAHQ_ACTIVE_DIRS.iter().map(|d| sigma.join(d)).collect();
+        compile_dirs(&dirs, sigmahq_placeholder_options()).plan
     } else {
+        let mut compiler = Compiler::new(Options::default());
         for (path, text) in sigil_pack::RULE_FILES {
             compiler.add_file(path, text);
         }
-    }
-    Engine::new(compiler.finish().plan).unwrap()
+        compiler.finish().plan
+    };
+    Engine::new(plan).unwrap()
 }
 
 fn throughput(c: &mut Criterion) {
