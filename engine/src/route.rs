@@ -66,8 +66,21 @@ fn windows(channel: &str, event_id: Option<u64>) -> Source {
     let win = |categories: &'static [&'static str], service: Option<&'static str>| {
         Source::Recognized(Recognized { product: "windows", categories, service })
     };
-    let channel_lc = channel.to_ascii_lowercase();
-    match channel_lc.as_str() {
+    // Lower-cased on the stack: this runs for every Windows event.
+    let mut buf = [0u8; 128];
+    let heap;
+    let channel_lc = match buf.get_mut(..channel.len()) {
+        Some(slot) => {
+            slot.copy_from_slice(channel.as_bytes());
+            slot.make_ascii_lowercase();
+            std::str::from_utf8(slot).expect("ASCII lower-casing keeps UTF-8 valid")
+        }
+        None => {
+            heap = channel.to_ascii_lowercase();
+            heap.as_str()
+        }
+    };
+    match channel_lc {
         "microsoft-windows-sysmon/operational" => win(sysmon_categories(event_id), Some("sysmon")),
         "security" => win(if event_id == Some(4688) { &["process_creation"] } else { &[] }, Some("security")),
         "system" => win(&[], Some("system")),
