@@ -6,7 +6,7 @@ use serde_json::json;
 use std::process::ExitCode;
 
 pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
-    let placeholders = rules::placeholders(&args.rule_args.placeholders, &args.rule_args.placeholder_files)?;
+    let placeholders = rules::placeholders(&args.rule_args)?;
     let out = rules::compile(&args.paths, placeholders)?;
     let rejected = out.diagnostics.len();
     let ok = out.rules_seen - rejected;
@@ -31,7 +31,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
 }
 
 pub fn compile(args: CompileArgs) -> Result<ExitCode, String> {
-    let placeholders = rules::placeholders(&args.rule_args.placeholders, &args.rule_args.placeholder_files)?;
+    let placeholders = rules::placeholders(&args.rule_args)?;
     let started = std::time::Instant::now();
     let out = rules::compile(&args.paths, placeholders)?;
     let compile_time = started.elapsed();

@@ -161,7 +161,7 @@ fn load_engine(args: &HuntArgs) -> Result<Engine, String> {
             plan
         }
         None => {
-            let placeholders = rules::placeholders(&args.rule_args.placeholders, &args.rule_args.placeholder_files)?;
+            let placeholders = rules::placeholders(&args.rule_args)?;
             let compiled = rules::compile(&args.rules, placeholders)?;
             for d in &compiled.diagnostics {
                 eprintln!("sigil: rule rejected: {d}");

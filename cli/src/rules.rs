@@ -1,6 +1,7 @@
 //! Finding and compiling rules for a command: rule paths (files, or directories searched
 //! recursively for `*.yml`/`*.yaml`), the embedded pack, and placeholder values.
 
+use crate::RuleArgs;
 use sigil_compiler::{Compiler, Options, Output, Placeholders};
 use std::path::{Path, PathBuf};
 
@@ -43,7 +44,9 @@ pub fn parse_placeholder_arg(arg: &str) -> Result<(String, Vec<String>), String>
     Ok((name, values.split(',').map(|v| v.to_string()).collect()))
 }
 
-pub fn placeholders(args: &[String], files: &[PathBuf]) -> Result<Placeholders, String> {
+/// Placeholder values from `--placeholder-file` files, then `--placeholder` arguments.
+pub fn placeholders(rule_args: &RuleArgs) -> Result<Placeholders, String> {
+    let (args, files) = (&rule_args.placeholders, &rule_args.placeholder_files);
     let mut out = Placeholders::new();
     for f in files {
         let text =
