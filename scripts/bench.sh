@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sigil's throughput benchmark, in one run on one machine (issue 3). Prints events/s, rules
 # loaded and peak memory for:
-#   - the parse-only floor (read lines + serde_json, what Sigil does before any rule runs),
+#   - the parse-only floor (read lines + serde_json into its Value), and the same parse into
+#     Sigil's borrowed document (what `sigil hunt` does before any rule runs),
 #   - sigil hunt with every active SigmaHQ rule and with rules/windows alone, on one core and on
 #     all cores (logsource routing on: the default), and with routing off (--logsource all),
 #   - rsigma 0.23.0 (cargo-installed here if missing) on the same rules and events,
@@ -45,28 +46,47 @@ PLACEHOLDERS=tests/data/sigmahq-placeholders.yml
 CORES=$(nproc)
 
 # run NAME EVENTS_COUNT COMMAND...: wall time and peak memory of one command, stdout to a file.
+# The best of $REPEAT runs counts: this machine shares its cores, and a neighbour's burst only
+# ever makes a run slower.
+REPEAT=${REPEAT:-3}
 results=()
 run() {
   local name=$1 count=$2; shift 2
   local out="$WORK/$(echo "$name" | tr -c 'a-zA-Z0-9\n' '_').out"
-  /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" > "$out" 2> "$WORK/stderr" || { cat "$WORK/stderr" >&2; return 1; }
-  read -r secs kb < "$WORK/time"
-  local rate; rate=$(awk -v n="$count" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
-  results+=("$(printf '%-52s %9s %8s s %10s ev/s %8s MB' "$name" "$count" "$secs" "$rate" "$((kb / 1024))")")
+  local best="" best_kb="" repeat=$REPEAT
+  case "$name" in sigma-rust*) repeat=1 ;; esac
+  for _ in $(seq "$repeat"); do
+    /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" > "$out" 2> "$WORK/stderr" || { cat "$WORK/stderr" >&2; return 1; }
+    read -r secs kb < "$WORK/time"
+    if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+      best=$secs best_kb=$kb
+    fi
+  done
+  local rate; rate=$(awk -v n="$count" -v s="$best" 'BEGIN { printf "%.0f", n / s }')
+  results+=("$(printf '%-58s %9s %8s s %10s ev/s %8s MB' "$name" "$count" "$best" "$rate" "$((best_kb / 1024))")")
   printf '%s\n' "${results[-1]}" >&2
   cp "$WORK/stderr" "$out.stderr"
 }
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $CORES cores; $N events" >&2
-run "parse-only floor (serde_json::Value)" "$N" target/release/examples/parse_only "$EVENTS"
-run "sigil, all 3,780 rules, 1 core" "$N" $SIGIL hunt --rules "$ALL" --placeholder-file $PLACEHOLDERS --threads 1 --format jsonl "$EVENTS"
+# Packs for the runs that load compiled rules instead of YAML (the timed compile is further down).
+$SIGIL compile "$ALL" --placeholder-file $PLACEHOLDERS -o "$WORK/all.pack" 2>/dev/null
+$SIGIL compile "$SIGMA/rules/windows" -o "$WORK/windows.pack" 2>/dev/null
+# "1 core" runs are pinned to one CPU (taskset), so that Sigil's reader and writer threads, or
+# another engine's, cannot borrow a second one.
+ONE="taskset -c 0"
+run "parse-only floor (serde_json::Value), 1 core" "$N" $ONE target/release/examples/parse_only "$EVENTS"
+run "parse-only, Sigil's borrowed document, 1 core" "$N" $ONE target/release/examples/parse_only --document "$EVENTS"
+run "sigil, all 3,780 rules, 1 core" "$N" $ONE $SIGIL hunt --rules "$ALL" --placeholder-file $PLACEHOLDERS --threads 1 --format jsonl "$EVENTS"
+run "sigil --pack (compiled once), all rules, 1 core" "$N" $ONE $SIGIL hunt --pack "$WORK/all.pack" --threads 1 --format jsonl "$EVENTS"
 run "sigil, all 3,780 rules, $CORES cores" "$N" $SIGIL hunt --rules "$ALL" --placeholder-file $PLACEHOLDERS --format jsonl "$EVENTS"
-run "sigil, rules/windows, 1 core" "$N" $SIGIL hunt --rules "$SIGMA/rules/windows" --threads 1 --format jsonl "$EVENTS"
+run "sigil, rules/windows, 1 core" "$N" $ONE $SIGIL hunt --rules "$SIGMA/rules/windows" --threads 1 --format jsonl "$EVENTS"
+run "sigil --pack (compiled once), rules/windows, 1 core" "$N" $ONE $SIGIL hunt --pack "$WORK/windows.pack" --threads 1 --format jsonl "$EVENTS"
 run "sigil, rules/windows, $CORES cores" "$N" $SIGIL hunt --rules "$SIGMA/rules/windows" --format jsonl "$EVENTS"
-run "sigil, all rules, no routing, 1 core" "$N" $SIGIL hunt --rules "$ALL" --placeholder-file $PLACEHOLDERS --logsource all --threads 1 --format jsonl "$EVENTS"
-run "sigil, rules/windows, no routing, 1 core" "$N" $SIGIL hunt --rules "$SIGMA/rules/windows" --logsource all --threads 1 --format jsonl "$EVENTS"
-run "rsigma 0.23.0, all rules (--logsource-routing)" "$N" rsigma engine eval --logsource-routing -r "$ALL" -e "@$EVENTS"
-run "rsigma 0.23.0, rules/windows (--logsource-routing)" "$N" rsigma engine eval --logsource-routing -r "$SIGMA/rules/windows" -e "@$EVENTS"
+run "sigil, all rules, no routing, 1 core" "$N" $ONE $SIGIL hunt --rules "$ALL" --placeholder-file $PLACEHOLDERS --logsource all --threads 1 --format jsonl "$EVENTS"
+run "sigil, rules/windows, no routing, 1 core" "$N" $ONE $SIGIL hunt --rules "$SIGMA/rules/windows" --logsource all --threads 1 --format jsonl "$EVENTS"
+run "rsigma 0.23.0, all rules (--logsource-routing), 1 core" "$N" $ONE rsigma engine eval --logsource-routing -r "$ALL" -e "@$EVENTS"
+run "rsigma 0.23.0, rules/windows (--logsource-routing), 1 core" "$N" $ONE rsigma engine eval --logsource-routing -r "$SIGMA/rules/windows" -e "@$EVENTS"
 run "sigma-rust 0.7, rules/windows, first $SIGMA_RUST_EVENTS events" "$SIGMA_RUST_EVENTS" target/release/examples/sigma_rust_eval "$WORK/sigma-rust-events.jsonl" "$WORK/sigma-rust-matches.tsv" "$SIGMA/rules/windows"
 
 echo >&2
@@ -96,7 +116,7 @@ def counts(path, rule_id):
             c[rule_id(json.loads(line))] += 1
     return c
 sigil = counts(f"{work}/sigil__rules_windows__no_routing__1_core.out", lambda a: a["rule"]["id"])
-rsigma = counts(f"{work}/rsigma_0_23_0__rules_windows____logsource_routing_.out", lambda a: a["rule_id"])
+rsigma = counts(f"{work}/rsigma_0_23_0__rules_windows____logsource_routing___1_core.out", lambda a: a["rule_id"])
 differ = sorted((abs(sigil[i] - rsigma[i]), i, sigil[i], rsigma[i]) for i in set(sigil) | set(rsigma) if sigil[i] != rsigma[i])
 print(f"sigil {sum(sigil.values())} alerts over {len(sigil)} rules; rsigma {sum(rsigma.values())} over {len(rsigma)} rules; rules that differ: {len(differ)}")
 for _, i, s, r in differ[:20]:

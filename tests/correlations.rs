@@ -7,7 +7,7 @@ use sigil_compiler::yaml::{Kind, Node};
 use sigil_compiler::Options;
 use sigil_engine::alert::event_time_ms;
 use sigil_engine::correlate::{Correlator, EventRef, Measure};
-use sigil_engine::{Engine, Routing, Scratch};
+use sigil_engine::{Engine, Json, Routing, Scratch};
 use sigil_tests::{files_under, list_of, repo_root, str_of, to_json, yaml_file};
 use std::sync::Arc;
 
@@ -38,9 +38,9 @@ fn run(rules: &str, events: &str, max_groups: usize, split_at: Option<usize>) ->
             correlator = Correlator::new(engine.plan(), max_groups);
             correlator.restore(serde_json::from_str(&saved).map_err(|e| e.to_string())?)?;
         }
-        let event: Value = serde_json::from_str(line).map_err(|e| format!("event {}: {e}", i + 1))?;
+        let event = Json::parse(line.trim()).map_err(|e| format!("event {}: {e}", i + 1))?;
         let mut detections = Vec::new();
-        engine.evaluate_with(&mut scratch, &event, &Routing::All, &mut detections);
+        engine.evaluate_text(&mut scratch, &event, line.trim(), &Routing::All, &mut detections);
         let mut feeds = Vec::new();
         for d in &detections {
             correlator.feeds_for_rule(d.rule, &event, &mut feeds);

@@ -91,9 +91,18 @@ pub fn compile(name: &str, text: &str, options: &Options) -> (Output, Option<Eng
     (out, engine)
 }
 
-/// Whether any rule of the engine fires on the event.
+/// Whether any rule of the engine fires on the event. Both ways in are taken, and must agree:
+/// a document alone, and a document with the JSON text it was parsed from (whose keyword
+/// searches first look at the text as a whole).
 pub fn fires(engine: &Engine, event: &Value) -> bool {
-    !engine.evaluate(event, &sigil_engine::Routing::All).is_empty()
+    use sigil_engine::{Json, Routing, Scratch};
+    let by_document = engine.evaluate(&Json::from_value(event), &Routing::All);
+    let text = serde_json::to_string(event).expect("a Value serializes");
+    let document = Json::parse(&text).expect("serde_json's output parses");
+    let mut by_text = Vec::new();
+    engine.evaluate_text(&mut Scratch::default(), &document, &text, &Routing::All, &mut by_text);
+    assert_eq!(by_document, by_text, "evaluating {text} with and without its text disagrees");
+    !by_document.is_empty()
 }
 
 /// The folders of ../shared/sigma that hold SigmaHQ's active rules.

@@ -26,7 +26,7 @@ fn main() {
     prepare.sort_by(f64::total_cmp);
     if let Some(events) = std::env::args().nth(2) {
         let text = std::fs::read_to_string(&events).expect("readable events");
-        let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap_or("{}")).expect("a JSON event");
+        let first = sigil_engine::Json::parse(text.lines().next().unwrap_or("{}")).expect("a JSON event");
         let start = Instant::now();
         let plan = sigil_engine::pack::from_bytes(&bytes).expect("a valid pack");
         let engine = sigil_engine::Engine::new(plan).expect("a valid plan");

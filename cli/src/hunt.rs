@@ -244,11 +244,11 @@ fn evaluate_batch(
     let mut done = Done { seq: batch.seq, notes: batch.notes, unreadable: batch.unreadable, ..Done::default() };
     let mut detections = Vec::new();
     let mut text = Vec::new();
-    for raw in batch.items {
+    for raw in &batch.items {
         input::parse(raw, &mut |line, record| {
             done.read += 1;
-            let event = match record {
-                Ok(ev) => ev,
+            let (event, source_text) = match record {
+                Ok(input::Event { doc, text }) => (doc, text),
                 Err(reason) => {
                     done.rejected += 1;
                     done.notes.push(format!("sigil: {}:{line}: malformed event: {reason}", batch.file));
@@ -256,7 +256,10 @@ fn evaluate_batch(
                 }
             };
             detections.clear();
-            engine.evaluate_with(scratch, &event, routing, &mut detections);
+            match source_text {
+                Some(source_text) => engine.evaluate_text(scratch, &event, source_text, routing, &mut detections),
+                None => engine.evaluate_with(scratch, &event, routing, &mut detections),
+            }
             if detections.is_empty() {
                 return;
             }

@@ -9,6 +9,7 @@
 
 use flate2::read::MultiGzDecoder;
 use serde_json::Value;
+use sigil_engine::Json;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 
@@ -150,14 +151,38 @@ fn expand(value: Value, position: u64, out: &mut dyn FnMut(u64, Record)) {
     }
 }
 
-/// Turns a raw record into events (one, or several for a `Records` line).
-pub fn parse(raw: Raw, out: &mut dyn FnMut(u64, Record)) {
+/// An event, and the text it was parsed from when that text is its alone (the engine can then
+/// search the text in one pass).
+pub struct Event<'a> {
+    pub doc: Json<'a>,
+    pub text: Option<&'a str>,
+}
+
+/// Turns a raw record into events (one, or several for a `Records` line). A line's events
+/// borrow from its text: parsing builds no copy of what has no escapes.
+pub fn parse(raw: &Raw, out: &mut dyn FnMut(u64, Result<Event<'_>, String>)) {
+    let whole = |doc, text| Ok(Event { doc, text });
     match raw {
-        Raw::Parsed { position, record } => out(position, record),
+        Raw::Parsed { position, record } => match record {
+            Ok(value) => out(*position, whole(Json::from_value(value), None)),
+            Err(reason) => out(*position, Err(reason.clone())),
+        },
         Raw::Idle => {}
-        Raw::Line { number, text } => match serde_json::from_str::<Value>(text.trim()) {
-            Ok(value) => expand(value, number, out),
-            Err(e) => out(number, Err(format!("invalid JSON: {e}"))),
+        Raw::Line { number, text } => match Json::parse(text.trim()) {
+            Ok(Json::Object(mut obj)) if matches!(obj.get("Records"), Some(Json::Array(_))) => {
+                let Some(Json::Array(records)) = obj.remove("Records") else { unreachable!("checked above") };
+                for (i, r) in records.into_iter().enumerate() {
+                    match r {
+                        doc @ Json::Object(_) => out(i as u64 + 1, whole(doc, None)),
+                        other => {
+                            out(i as u64 + 1, Err(format!("expected a JSON object, found {}", kind(&other.to_value()))))
+                        }
+                    }
+                }
+            }
+            Ok(doc @ Json::Object(_)) => out(*number, whole(doc, Some(text.trim()))),
+            Ok(other) => out(*number, Err(format!("expected a JSON object, found {}", kind(&other.to_value())))),
+            Err(e) => out(*number, Err(format!("invalid JSON: {e}"))),
         },
     }
 }
@@ -171,8 +196,8 @@ mod tests {
         let reader: Input = BufReader::new(Box::new(io::Cursor::new(text.as_bytes().to_vec())));
         read_raw(reader, &mut |r| raws.push(r)).unwrap();
         let mut out = Vec::new();
-        for raw in raws {
-            parse(raw, &mut |n, r| out.push((n, r)));
+        for raw in &raws {
+            parse(raw, &mut |n, r| out.push((n, r.map(|e| e.doc.to_value()))));
         }
         out
     }
@@ -190,7 +215,7 @@ mod tests {
         let data = b"{\"a\":1}\n\xff\xfe\n{\"b\":2}\n".to_vec();
         read_raw(BufReader::new(Box::new(io::Cursor::new(data))), &mut |r| raws.push(r)).unwrap();
         let mut out = Vec::new();
-        for raw in raws {
+        for raw in &raws {
             parse(raw, &mut |n, r| out.push((n, r.is_ok())));
         }
         assert_eq!(out, vec![(1, true), (2, false), (3, true)]);

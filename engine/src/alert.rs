@@ -5,6 +5,7 @@
 
 use crate::eval::{Detection, Engine};
 use crate::event;
+use crate::json::Json;
 use crate::plan::RuleInfo;
 use crate::time;
 use serde::Serialize;
@@ -33,7 +34,7 @@ pub const TIMESTAMP_FIELDS: &[&str] = &[
 
 /// The value of the event's time field: `field`, or the first of [`TIMESTAMP_FIELDS`] that is
 /// present and not null.
-fn time_value<'a>(event: &'a Value, field: Option<&str>) -> Option<&'a Value> {
+fn time_value<'a, 'e>(event: &'a Json<'e>, field: Option<&str>) -> Option<&'a Json<'e>> {
     let candidates: &[&str] = match field {
         Some(f) => &[f][..],
         None => TIMESTAMP_FIELDS,
@@ -42,17 +43,17 @@ fn time_value<'a>(event: &'a Value, field: Option<&str>) -> Option<&'a Value> {
 }
 
 /// The event's time in milliseconds since the epoch, when its timestamp field parses.
-pub fn event_time_ms(event: &Value, field: Option<&str>) -> Option<i64> {
+pub fn event_time_ms(event: &Json<'_>, field: Option<&str>) -> Option<i64> {
     time_value(event, field).and_then(time::parse_value).map(|dt| dt.timestamp_millis())
 }
 
 /// The event's time: the first timestamp field present, normalised to RFC 3339 UTC when it
 /// parses, and kept as written when it does not.
-pub fn event_time(event: &Value, field: Option<&str>) -> Value {
+pub fn event_time(event: &Json<'_>, field: Option<&str>) -> Value {
     match time_value(event, field) {
         Some(v) => match time::parse_value(v) {
             Some(dt) => Value::String(time::to_rfc3339_utc(&dt)),
-            None => v.clone(),
+            None => v.to_value(),
         },
         None => Value::Null,
     }
@@ -93,21 +94,21 @@ pub struct Alert<'a> {
     pub timestamp: Value,
     /// The fields whose predicates made the rule fire, with the values the event holds.
     pub matched: Map<String, Value>,
-    pub event: &'a Value,
+    pub event: &'a Json<'a>,
 }
 
 impl<'a> Alert<'a> {
     pub fn detection(
         engine: &'a Engine,
         detection: &Detection,
-        event: &'a Value,
+        event: &'a Json<'a>,
         source: &'a EventSource,
         timestamp_field: Option<&str>,
     ) -> Alert<'a> {
         let mut matched = Map::new();
         for p in &detection.matched_predicates {
             if let Some((name, value)) = engine.matched_field(event, *p) {
-                matched.entry(name.to_string()).or_insert_with(|| value.clone());
+                matched.entry(name.to_string()).or_insert_with(|| value.to_value());
             }
         }
         Alert {

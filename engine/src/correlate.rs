@@ -9,6 +9,7 @@
 //! caller feeds it [`Feed`]s in input order.
 
 use crate::event;
+use crate::json::Json;
 use crate::plan::{Correlation, CorrelationKind, CorrelationSource, Plan};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, VecDeque};
@@ -140,7 +141,7 @@ impl Correlator {
     }
 
     /// What the correlations reading `rule` need from an event on which it fired.
-    pub fn feeds_for_rule(&self, rule: usize, event: &Value, out: &mut Vec<Feed>) {
+    pub fn feeds_for_rule(&self, rule: usize, event: &Json<'_>, out: &mut Vec<Feed>) {
         self.readers.feeds_for_rule(rule, event, out);
     }
 
@@ -442,8 +443,8 @@ impl Readers {
     }
 
     /// What the correlations reading `rule` need from an event on which it fired.
-    pub fn feeds_for_rule(&self, rule: usize, event: &Value, out: &mut Vec<Feed>) {
-        let field = |name: &str| event::lookup(event, name).first().cloned().unwrap_or(Value::Null);
+    pub fn feeds_for_rule(&self, rule: usize, event: &Json<'_>, out: &mut Vec<Feed>) {
+        let field = |name: &str| event::lookup(event, name).first().map_or(Value::Null, Json::to_value);
         for &(c, s) in &self.of_rule[rule] {
             let corr = &self.correlations[c as usize];
             let group = corr.group_by.iter().map(|k| field(&k.fields[s as usize])).collect();

@@ -7,11 +7,11 @@
 //! nothing and one [`Engine`] serves many threads.
 
 use crate::event;
-use crate::index::{Route, Shared};
+use crate::index::{Route, Shared, Verdict};
+use crate::json::Json;
 use crate::matcher::{Matcher, PrepareError};
 use crate::plan::{CompiledRule, LogSource, Node, Plan, Target, PLAN_FORMAT_VERSION};
 use crate::route::{self, Source};
-use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -134,14 +134,39 @@ impl Engine {
     }
 
     /// The rules that fire on `event`. A convenience over [`Engine::evaluate_with`].
-    pub fn evaluate(&self, event: &Value, routing: &Routing) -> Vec<Detection> {
+    pub fn evaluate(&self, event: &Json<'_>, routing: &Routing) -> Vec<Detection> {
         let mut out = Vec::new();
         self.evaluate_with(&mut Scratch::default(), event, routing, &mut out);
         out
     }
 
     /// Appends the rules that fire on `event` to `out`, in rule order.
-    pub fn evaluate_with(&self, scratch: &mut Scratch, event: &Value, routing: &Routing, out: &mut Vec<Detection>) {
+    pub fn evaluate_with(&self, scratch: &mut Scratch, event: &Json<'_>, routing: &Routing, out: &mut Vec<Detection>) {
+        self.evaluate_inner(scratch, event, None, routing, out);
+    }
+
+    /// [`Engine::evaluate_with`] for an event parsed from `text` (all of it, and nothing else):
+    /// the same detections, found faster, because a keyword search rules itself out with one
+    /// pass over the text instead of one per string of the event.
+    pub fn evaluate_text(
+        &self,
+        scratch: &mut Scratch,
+        event: &Json<'_>,
+        text: &str,
+        routing: &Routing,
+        out: &mut Vec<Detection>,
+    ) {
+        self.evaluate_inner(scratch, event, Some(text), routing, out);
+    }
+
+    fn evaluate_inner(
+        &self,
+        scratch: &mut Scratch,
+        event: &Json<'_>,
+        text: Option<&str>,
+        routing: &Routing,
+        out: &mut Vec<Detection>,
+    ) {
         let route = match routing {
             Routing::Auto => self.route(scratch, route::recognize(event)),
             // The same route for every event: kept at hand rather than rebuilt as a key each time.
@@ -164,10 +189,17 @@ impl Engine {
             let Scratch { pred_generation, pred_state, rule_generation, candidates, .. } = scratch;
             route.scan(
                 event,
+                text,
                 &self.matchers,
-                |p| {
-                    pred_generation[p as usize] = generation;
-                    pred_state[p as usize] = PredState::True;
+                |p, verdict| {
+                    let p = p as usize;
+                    let known_true = pred_generation[p] == generation && pred_state[p] == PredState::True;
+                    pred_generation[p] = generation;
+                    pred_state[p] = match verdict {
+                        Verdict::Holds => PredState::True,
+                        Verdict::Verify if known_true => PredState::True,
+                        Verdict::Verify => PredState::Unknown,
+                    };
                 },
                 candidates,
                 |r| {
@@ -208,7 +240,7 @@ impl Engine {
     }
 
     /// For alert output: the field name of a predicate and the value it saw in `event`.
-    pub fn matched_field<'a>(&self, event: &'a Value, predicate: u32) -> Option<(&str, &'a Value)> {
+    pub fn matched_field<'a, 'e>(&self, event: &'a Json<'e>, predicate: u32) -> Option<(&str, &'a Json<'e>)> {
         match &self.plan.predicates[predicate as usize].target {
             Target::Field(name) => event::lookup(event, name).first().map(|v| (name.as_str(), v)),
             Target::Keywords => None,
@@ -220,16 +252,18 @@ impl Engine {
 enum PredState {
     False,
     True,
+    /// The scan found a needle the predicate needs; its full test has not run yet.
+    Unknown,
 }
 
-struct Memo<'e> {
+struct Memo<'e, 'j> {
     engine: &'e Engine,
     route: &'e Route,
-    event: &'e Value,
+    event: &'e Json<'j>,
     scratch: &'e mut Scratch,
 }
 
-impl Memo<'_> {
+impl Memo<'_, '_> {
     fn eval(&mut self, node: u32) -> bool {
         let idx = node as usize;
         if self.scratch.node_generation[idx] == self.scratch.generation {
@@ -250,11 +284,13 @@ impl Memo<'_> {
 
     fn pred(&mut self, i: u32) -> bool {
         let idx = i as usize;
-        if self.scratch.pred_generation[idx] == self.scratch.generation {
+        let marked = self.scratch.pred_generation[idx] == self.scratch.generation;
+        if marked && self.scratch.pred_state[idx] != PredState::Unknown {
             return self.scratch.pred_state[idx] == PredState::True;
         }
-        // An indexed predicate the scan did not mark does not hold.
-        let result = !self.route.is_indexed(i) && self.compute(idx);
+        // An indexed predicate the scan did not mark does not hold; one it marked "maybe" is
+        // decided by its full test.
+        let result = (marked || !self.route.is_indexed(i)) && self.compute(idx);
         self.scratch.pred_generation[idx] = self.scratch.generation;
         self.scratch.pred_state[idx] = if result { PredState::True } else { PredState::False };
         result

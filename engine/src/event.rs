@@ -5,24 +5,24 @@
 //! right); an array on the way, or at the end, contributes every element. This module never
 //! interprets values: matching is [`crate::matcher`]'s job.
 
-use serde_json::Value;
+use crate::json::Json;
 
 /// The values a field name reaches in one event. Empty when the field is absent.
 #[derive(Debug, Clone, Default)]
-pub struct Found<'a> {
-    repr: Repr<'a>,
+pub struct Found<'a, 'e> {
+    repr: Repr<'a, 'e>,
 }
 
 /// Almost every lookup reaches zero or one value: only those allocate nothing.
 #[derive(Debug, Clone, Default)]
-enum Repr<'a> {
+enum Repr<'a, 'e> {
     #[default]
     Absent,
-    One(&'a Value),
-    Many(Vec<&'a Value>),
+    One(&'a Json<'e>),
+    Many(Vec<&'a Json<'e>>),
 }
 
-impl<'a> Found<'a> {
+impl<'a, 'e> Found<'a, 'e> {
     pub fn is_absent(&self) -> bool {
         matches!(self.repr, Repr::Absent)
     }
@@ -33,13 +33,13 @@ impl<'a> Found<'a> {
     }
 
     /// The values, arrays flattened (an array matches when any element matches).
-    pub fn leaves(&self) -> impl Iterator<Item = &'a Value> + '_ {
+    pub fn leaves(&self) -> impl Iterator<Item = &'a Json<'e>> + '_ {
         self.values().flat_map(Leaves::new)
     }
 
     /// The values reached, arrays not flattened.
-    pub fn values(&self) -> impl Iterator<Item = &'a Value> + '_ {
-        let (one, many): (Option<&'a Value>, &[&'a Value]) = match &self.repr {
+    pub fn values(&self) -> impl Iterator<Item = &'a Json<'e>> + '_ {
+        let (one, many): (Option<&'a Json<'e>>, &[&'a Json<'e>]) = match &self.repr {
             Repr::Absent => (None, &[]),
             Repr::One(v) => (Some(*v), &[]),
             Repr::Many(vs) => (None, vs.as_slice()),
@@ -48,14 +48,14 @@ impl<'a> Found<'a> {
     }
 
     /// The value as it appears in the event, for alert output (the first one reached).
-    pub fn first(&self) -> Option<&'a Value> {
+    pub fn first(&self) -> Option<&'a Json<'e>> {
         self.values().next()
     }
 }
 
 /// Resolves a Sigma field name against an event.
-pub fn lookup<'a>(event: &'a Value, name: &str) -> Found<'a> {
-    if let Value::Object(map) = event {
+pub fn lookup<'a, 'e>(event: &'a Json<'e>, name: &str) -> Found<'a, 'e> {
+    if let Json::Object(map) = event {
         if let Some(v) = map.get(name) {
             return Found { repr: Repr::One(v) };
         }
@@ -74,9 +74,9 @@ pub fn lookup<'a>(event: &'a Value, name: &str) -> Found<'a> {
     }
 }
 
-fn walk<'a>(value: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
+fn walk<'a, 'e>(value: &'a Json<'e>, path: &str, out: &mut Vec<&'a Json<'e>>) {
     match value {
-        Value::Object(map) => {
+        Json::Object(map) => {
             if let Some(v) = map.get(path) {
                 out.push(v);
                 return;
@@ -91,7 +91,7 @@ fn walk<'a>(value: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
                 }
             }
         }
-        Value::Array(items) => {
+        Json::Array(items) => {
             for item in items {
                 walk(item, path, out);
             }
@@ -102,24 +102,24 @@ fn walk<'a>(value: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
 
 /// Depth-first iterator over the non-array values inside a value (the value itself if it is
 /// not an array). Allocates only for arrays.
-struct Leaves<'a> {
-    next: Option<&'a Value>,
-    stack: Vec<&'a Value>,
+struct Leaves<'a, 'e> {
+    next: Option<&'a Json<'e>>,
+    stack: Vec<&'a Json<'e>>,
 }
 
-impl<'a> Leaves<'a> {
-    fn new(v: &'a Value) -> Self {
+impl<'a, 'e> Leaves<'a, 'e> {
+    fn new(v: &'a Json<'e>) -> Self {
         Leaves { next: Some(v), stack: Vec::new() }
     }
 }
 
-impl<'a> Iterator for Leaves<'a> {
-    type Item = &'a Value;
-    fn next(&mut self) -> Option<&'a Value> {
+impl<'a, 'e> Iterator for Leaves<'a, 'e> {
+    type Item = &'a Json<'e>;
+    fn next(&mut self) -> Option<&'a Json<'e>> {
         loop {
             let v = self.next.take().or_else(|| self.stack.pop())?;
             match v {
-                Value::Array(items) => self.stack.extend(items.iter().rev()),
+                Json::Array(items) => self.stack.extend(items.iter().rev()),
                 other => return Some(other),
             }
         }
@@ -128,11 +128,11 @@ impl<'a> Iterator for Leaves<'a> {
 
 /// Calls `f` on every string value in the event, nested ones included, until it returns true.
 /// This is the haystack of keyword (field-less) searches.
-pub fn any_string(value: &Value, f: &mut dyn FnMut(&str) -> bool) -> bool {
+pub fn any_string(value: &Json<'_>, f: &mut dyn FnMut(&str) -> bool) -> bool {
     match value {
-        Value::String(s) => f(s),
-        Value::Array(items) => items.iter().any(|v| any_string(v, f)),
-        Value::Object(map) => map.values().any(|v| any_string(v, f)),
+        Json::String(s) => f(s),
+        Json::Array(items) => items.iter().any(|v| any_string(v, f)),
+        Json::Object(map) => map.values().any(|v| any_string(v, f)),
         _ => false,
     }
 }
@@ -144,22 +144,25 @@ mod tests {
 
     #[test]
     fn flat_dotted_key_wins_over_nested_path() {
-        let ev = json!({"a.b": 1, "a": {"b": 2}});
-        assert_eq!(lookup(&ev, "a.b").first(), Some(&json!(1)));
+        let value = json!({"a.b": 1, "a": {"b": 2}});
+        let ev = Json::from_value(&value);
+        assert_eq!(lookup(&ev, "a.b").first(), Some(&Json::Number(1.into())));
     }
 
     #[test]
     fn nested_path_through_arrays_collects_every_element() {
-        let ev = json!({"r": [{"n": "x"}, {"n": "y"}, {"m": 1}]});
+        let value = json!({"r": [{"n": "x"}, {"n": "y"}, {"m": 1}]});
+        let ev = Json::from_value(&value);
         let found = lookup(&ev, "r.n");
-        let got: Vec<_> = found.leaves().collect();
-        assert_eq!(got, vec![&json!("x"), &json!("y")]);
+        let got: Vec<_> = found.leaves().filter_map(Json::as_str).collect();
+        assert_eq!(got, vec!["x", "y"]);
     }
 
     #[test]
     fn key_containing_dots_inside_nested_object() {
-        let ev = json!({"p": {"x.y": "z"}});
-        assert_eq!(lookup(&ev, "p.x.y").first(), Some(&json!("z")));
+        let value = json!({"p": {"x.y": "z"}});
+        let ev = Json::from_value(&value);
+        assert_eq!(lookup(&ev, "p.x.y").first(), Some(&Json::String("z".into())));
         assert!(lookup(&ev, "p.x").is_absent());
     }
 }

@@ -8,21 +8,25 @@
 //! literal patterns; everything else is [`crate::matcher`]'s.
 
 use crate::event::{self, Found};
+use crate::json::Json;
 use crate::matcher::{Literal, Matcher, Placement};
 use crate::plan::{CmpOp, Node, Plan, Target, Test};
 use crate::route::Source;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use rustc_hash::FxHashMap;
-use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The indexed predicates of one field (or of the keyword haystack).
 #[derive(Debug)]
 struct Scan {
     target: Target,
-    automaton: Automaton,
+    /// The needles, case-folded; empty when the scan has only numbers or whole values.
+    needles: Vec<String>,
+    /// Built on first use: a route admits many fields that its events never carry, and an
+    /// automaton of thousands of needles costs milliseconds to build.
+    searcher: OnceLock<Searcher>,
     /// The length of the shortest needle: shorter text cannot hold any.
     shortest: usize,
     /// Per automaton pattern: the predicates it concerns and where the needle must sit.
@@ -35,8 +39,19 @@ struct Scan {
 }
 
 #[derive(Debug)]
+struct Searcher {
+    automaton: Automaton,
+    /// For few needles: a SIMD searcher (Teddy) that finds where the first needle starts many
+    /// times faster than the automaton steps through text, which then starts there. Most
+    /// values hold no needle and never reach the automaton.
+    skip: Option<aho_corasick::packed::Searcher>,
+    /// The same for the needles as they appear inside JSON strings (`\` and `"` escaped), to
+    /// search a whole event's text at once; none when a needle has other escapes.
+    in_json_text: Option<aho_corasick::packed::Searcher>,
+}
+
+#[derive(Debug)]
 enum Automaton {
-    None,
     Built(AhoCorasick),
     /// The automaton could not be built: these text predicates are tested one by one.
     Unavailable(Vec<u32>),
@@ -44,11 +59,11 @@ enum Automaton {
 
 /// What a needle hit says about a predicate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
+pub enum Verdict {
     /// The predicate holds.
     Holds,
-    /// The predicate may hold for this value: its full test runs on the value now. A value
-    /// without any of its needles cannot satisfy it.
+    /// The predicate may hold: its full test decides. (Without any of its needles in the
+    /// field, it cannot hold.)
     Verify,
 }
 
@@ -129,30 +144,33 @@ impl Route {
 
     /// Marks the indexed predicates that hold in `event` through `mark`, and collects the rules
     /// to evaluate into `candidates` (unsorted, deduplicated by `seen`).
+    /// `text` is what `event` was parsed from, when the caller has it: a keyword scan can then
+    /// rule itself out with one pass over the text instead of one per string.
     pub fn scan(
         &self,
-        event: &Value,
+        event: &Json<'_>,
+        text: Option<&str>,
         matchers: &[Matcher],
-        mut mark: impl FnMut(u32),
+        mut mark: impl FnMut(u32, Verdict),
         candidates: &mut Vec<u32>,
         mut seen: impl FnMut(u32) -> bool,
     ) {
         candidates.extend(self.always.iter().copied().filter(|r| seen(*r)));
-        let mut hit = |p: u32, candidates: &mut Vec<u32>| {
-            mark(p);
+        let mut hit = |p: u32, verdict: Verdict, candidates: &mut Vec<u32>| {
+            mark(p, verdict);
             for &r in &self.triggers[p as usize] {
                 if seen(r) {
                     candidates.push(r);
                 }
             }
         };
-        let hit = &mut |p: u32| hit(p, candidates);
+        let hit = &mut |p: u32, verdict: Verdict| hit(p, verdict, candidates);
         // Top-level fields: one pass over whichever side is shorter, the event's keys or the
         // route's field names.
-        if let Value::Object(map) = event {
+        if let Json::Object(map) = event {
             if map.len() <= self.top_level.len() {
-                for (key, value) in map {
-                    if let Some(scans) = self.top_level.get(key.as_str()) {
+                for (key, value) in map.iter() {
+                    if let Some(scans) = self.top_level.get(key) {
                         scans.iter().for_each(|&i| self.scans[i].leaves(value, matchers, hit));
                     }
                 }
@@ -168,10 +186,13 @@ impl Route {
             let scan = &self.scans[i];
             match &scan.target {
                 Target::Field(name) => {
-                    let found: Found<'_> = event::lookup(event, name);
+                    let found: Found<'_, '_> = event::lookup(event, name);
                     found.values().for_each(|v| scan.leaves(v, matchers, hit));
                 }
                 Target::Keywords => {
+                    if text.is_some_and(|t| scan.absent_from_text(t)) {
+                        continue;
+                    }
                     event::any_string(event, &mut |s| {
                         scan.text(s, matchers, hit);
                         false
@@ -185,21 +206,21 @@ impl Route {
 impl Scan {
     /// Feeds every scalar inside `value` (arrays flattened) to the scan: strings, numbers and
     /// booleans as text, numbers and numeric strings to the numeric index.
-    fn leaves(&self, value: &Value, matchers: &[Matcher], hit: &mut impl FnMut(u32)) {
+    fn leaves(&self, value: &Json<'_>, matchers: &[Matcher], hit: &mut impl FnMut(u32, Verdict)) {
         match value {
-            Value::String(s) => {
+            Json::String(s) => {
                 self.text(s, matchers, hit);
                 if !self.numbers.is_empty() {
                     if let Some(k) = s.trim().parse::<f64>().ok().and_then(number_key) {
-                        self.numbers.get(&k).into_iter().flatten().for_each(|p| hit(*p));
+                        self.numbers.get(&k).into_iter().flatten().for_each(|p| hit(*p, Verdict::Holds));
                     }
                 }
             }
-            Value::Number(num) => {
+            Json::Number(num) => {
                 if let Some(k) = num.as_f64().and_then(number_key) {
-                    self.numbers.get(&k).into_iter().flatten().for_each(|p| hit(*p));
+                    self.numbers.get(&k).into_iter().flatten().for_each(|p| hit(*p, Verdict::Holds));
                 }
-                if !matches!(self.automaton, Automaton::None) || !self.exact.is_empty() {
+                if !self.needles.is_empty() || !self.exact.is_empty() {
                     // Numbers are tested as the text JSON writes for them, formatted on the stack.
                     let mut buf = [0u8; 64];
                     let mut cursor = std::io::Cursor::new(&mut buf[..]);
@@ -211,55 +232,137 @@ impl Scan {
                     }
                 }
             }
-            Value::Bool(b) => self.text(if *b { "true" } else { "false" }, matchers, hit),
-            Value::Array(items) => items.iter().for_each(|v| self.leaves(v, matchers, hit)),
-            Value::Null | Value::Object(_) => {}
+            Json::Bool(b) => self.text(if *b { "true" } else { "false" }, matchers, hit),
+            Json::Array(items) => items.iter().for_each(|v| self.leaves(v, matchers, hit)),
+            Json::Null | Json::Object(_) => {}
         }
     }
 
-    /// Reports every literal predicate of this scan that holds for one text value.
-    fn text(&self, s: &str, matchers: &[Matcher], hit: &mut impl FnMut(u32)) {
-        // Folded once, as the matchers fold: the hash of whole values needs it, and so does
-        // non-ASCII text, which the automaton (it folds ASCII only) cannot compare by itself.
-        let needs_fold = !s.is_ascii() || (!self.exact.is_empty() && s.bytes().any(|b| b.is_ascii_uppercase()));
-        let hay: std::borrow::Cow<'_, str> =
-            if needs_fold { std::borrow::Cow::Owned(s.to_lowercase()) } else { std::borrow::Cow::Borrowed(s) };
-        let hay = hay.as_ref();
-        if !self.exact.is_empty() {
-            if let Some(preds) = self.exact.get(hay) {
-                preds.iter().for_each(|p| hit(*p));
-            }
+    /// Whether no needle of this scan can occur in any string of the JSON document `text`, so
+    /// that none of its predicates holds. Decided on the text itself, with the needles written
+    /// as JSON writes them; only when that is exact: ASCII text without `\u` or `\/` escapes.
+    fn absent_from_text(&self, text: &str) -> bool {
+        if !self.exact.is_empty() || !self.numbers.is_empty() || self.needles.is_empty() {
+            return false;
         }
-        let ac = match &self.automaton {
-            Automaton::Built(ac) => ac,
-            Automaton::None => return,
-            Automaton::Unavailable(preds) => {
-                for &p in preds {
-                    if full_test(&matchers[p as usize], s) {
-                        hit(p);
-                    }
-                }
-                return;
-            }
-        };
-        if hay.len() < self.shortest {
+        let searcher = self.searcher.get_or_init(|| Searcher::new(&self.needles, &self.pattern_preds));
+        let Some(in_text) = &searcher.in_json_text else { return false };
+        if !text.is_ascii() || has_escape_of_plain_char(text) {
+            return false;
+        }
+        with_folded(text, |hay| in_text.find(hay).is_none())
+    }
+
+    /// Reports every literal predicate of this scan that holds for one text value.
+    fn text(&self, s: &str, matchers: &[Matcher], hit: &mut impl FnMut(u32, Verdict)) {
+        if self.exact.is_empty() && (self.needles.is_empty() || (s.len() < self.shortest && s.is_ascii())) {
+            // (ASCII folding keeps the length; Unicode folding may not.)
             return;
         }
-        for m in ac.find_overlapping_iter(hay) {
-            for &(p, placement, verdict) in &self.pattern_preds[m.pattern().as_usize()] {
-                let ok = match placement {
-                    Placement::Whole => m.start() == 0 && m.end() == hay.len(),
-                    Placement::Start => m.start() == 0,
-                    Placement::End => m.end() == hay.len(),
-                    Placement::Anywhere => true,
-                };
-                // A necessary literal only says "maybe": the full test runs on the original.
-                if ok && (verdict == Verdict::Holds || full_test(&matchers[p as usize], s)) {
-                    hit(p);
+        // Folded once, as the matchers fold, so that the automaton can be case-sensitive: a
+        // case-sensitive automaton gets the library's SIMD prefilters, which skip most text
+        // without stepping through it.
+        with_folded(s, |hay| {
+            if !self.exact.is_empty() {
+                if let Some(preds) = self.exact.get(hay) {
+                    preds.iter().for_each(|p| hit(*p, Verdict::Holds));
                 }
             }
+            if self.needles.is_empty() {
+                return;
+            }
+            let searcher = self.searcher.get_or_init(|| Searcher::new(&self.needles, &self.pattern_preds));
+            let ac = match &searcher.automaton {
+                Automaton::Built(ac) => ac,
+                Automaton::Unavailable(preds) => {
+                    for &p in preds {
+                        if full_test(&matchers[p as usize], s) {
+                            hit(p, Verdict::Holds);
+                        }
+                    }
+                    return;
+                }
+            };
+            if hay.len() < self.shortest {
+                return;
+            }
+            let start = match &searcher.skip {
+                Some(searcher) => match searcher.find(hay) {
+                    Some(first) => first.start(),
+                    None => return,
+                },
+                None => 0,
+            };
+            for m in ac.find_overlapping_iter(aho_corasick::Input::new(hay).span(start..hay.len())) {
+                for &(p, placement, verdict) in &self.pattern_preds[m.pattern().as_usize()] {
+                    let ok = match placement {
+                        Placement::Whole => m.start() == 0 && m.end() == hay.len(),
+                        Placement::Start => m.start() == 0,
+                        Placement::End => m.end() == hay.len(),
+                        Placement::Anywhere => true,
+                    };
+                    // A necessary literal only says "maybe": the full test runs if and when the
+                    // rule's evaluation needs the predicate (most never get that far).
+                    if ok {
+                        hit(p, verdict);
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// A needle as it appears in JSON text, when serde_json's escapes are the only ones possible
+/// (printable ASCII: `\` and `"` are the only characters escaped).
+fn json_escaped(needle: &str) -> Option<String> {
+    let mut out = String::with_capacity(needle.len() + 2);
+    for c in needle.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            ' '..='~' => out.push(c),
+            _ => return None,
         }
     }
+    Some(out)
+}
+
+/// Whether JSON text escapes a character that could also be written plainly (`\u0041`, `\/`):
+/// then a needle may be in a string without its plain form being in the text.
+fn has_escape_of_plain_char(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(at) = memchr::memchr(b'\\', &bytes[from..]).map(|i| from + i) {
+        if matches!(bytes.get(at + 1), Some(b'u' | b'/')) {
+            return true;
+        }
+        from = at + 2;
+        if from >= bytes.len() {
+            break;
+        }
+    }
+    false
+}
+
+/// Calls `f` with `s` case-folded as the matchers fold it: ASCII text lower-cased into a reused
+/// per-thread buffer in one pass, other text by Unicode lower-casing.
+fn with_folded<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    thread_local! {
+        static FOLDED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    if !s.is_ascii() {
+        return f(&s.to_lowercase());
+    }
+    FOLDED.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            buf.push_str(s);
+            buf.make_ascii_lowercase();
+            f(&buf)
+        }
+        // Only a re-entrant call gets here; it pays for its own copy.
+        Err(_) => f(&s.to_ascii_lowercase()),
+    })
 }
 
 fn full_test(matcher: &Matcher, s: &str) -> bool {
@@ -361,15 +464,18 @@ fn build_scan(target: &Target, preds: &[u32], kinds: &[Option<IndexKind>]) -> Sc
             None => unreachable!("only indexable predicates are scanned"),
         }
     }
-    let automaton = if needles.is_empty() {
-        Automaton::None
-    } else {
+    let shortest = needles.iter().map(String::len).min().unwrap_or(0);
+    Scan { target: target.clone(), needles, searcher: OnceLock::new(), shortest, pattern_preds, numbers, exact }
+}
+
+impl Searcher {
+    fn new(needles: &[String], pattern_preds: &[Vec<(u32, Placement, Verdict)>]) -> Searcher {
         // A DFA searches fastest; past a few dozen needles its build time and size outgrow the
         // gain, so let the library choose there. Should even that fail (a limit on states), the
         // scan still decides its predicates, one full test at a time.
         let kind = (needles.len() <= DFA_NEEDLES).then_some(AhoCorasickKind::DFA);
-        let build = |kind| AhoCorasick::builder().ascii_case_insensitive(true).kind(kind).build(&needles);
-        match build(kind).or_else(|_| build(None)) {
+        let build = |kind| AhoCorasick::builder().kind(kind).build(needles);
+        let automaton = match build(kind).or_else(|_| build(None)) {
             Ok(ac) => Automaton::Built(ac),
             Err(_) => {
                 let mut preds: Vec<u32> = pattern_preds.iter().flatten().map(|(p, _, _)| *p).collect();
@@ -377,10 +483,15 @@ fn build_scan(target: &Target, preds: &[u32], kinds: &[Option<IndexKind>]) -> Sc
                 preds.dedup();
                 Automaton::Unavailable(preds)
             }
-        }
-    };
-    let shortest = needles.iter().map(String::len).min().unwrap_or(0);
-    Scan { target: target.clone(), automaton, shortest, pattern_preds, numbers, exact }
+        };
+        let packed = |needles: &[String]| {
+            (needles.len() <= SKIP_NEEDLES)
+                .then(|| aho_corasick::packed::Config::new().builder().extend(needles).build())
+                .flatten()
+        };
+        let in_json_text = needles.iter().map(|n| json_escaped(n)).collect::<Option<Vec<_>>>();
+        Searcher { automaton, skip: packed(needles), in_json_text: in_json_text.as_deref().and_then(packed) }
+    }
 }
 
 /// Marks the predicates under `node` (each shared node visited once per route).
@@ -420,3 +531,8 @@ fn cover(nodes: &[Node], node: u32, indexed: &[bool]) -> Option<Vec<u32>> {
 /// Windows sample: 0, 20, 50, 100, 200, 300, 800, 1000, 5000 were tried; the differences from
 /// 20 up were within the run-to-run noise, and memory grows with the threshold).
 const DFA_NEEDLES: usize = 50;
+
+/// Up to this many needles a scan first skips ahead with a packed (Teddy) searcher: its SIMD
+/// kernels cover up to 64 patterns; past that it falls back to Rabin-Karp, no faster than the
+/// automaton.
+const SKIP_NEEDLES: usize = 64;

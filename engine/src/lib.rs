@@ -4,6 +4,7 @@
 //!
 //! * [`plan`] — the compiled, serializable form of a rule pack (what the compiler produces);
 //! * [`pack`] — a plan as versioned bytes (`sigil compile -o PACK`);
+//! * [`json`] — the event document, a JSON tree borrowed from the event text;
 //! * [`event`] — how a Sigma field name is looked up in a JSON event (flat dotted keys, nested
 //!   paths, arrays);
 //! * [`matcher`] — each predicate of the plan turned into a ready-to-run matcher;
@@ -23,6 +24,7 @@ pub mod correlate;
 pub mod eval;
 pub mod event;
 pub mod index;
+pub mod json;
 pub mod matcher;
 pub mod pack;
 pub mod plan;
@@ -31,4 +33,5 @@ pub mod time;
 
 pub use alert::{Alert, EventSource};
 pub use eval::{Detection, Engine, Routing, Scratch};
+pub use json::Json;
 pub use plan::{Plan, PLAN_FORMAT_VERSION};

@@ -5,9 +5,9 @@
 //! [`crate::event`]'s job; how predicates combine into rules is [`crate::eval`]'s.
 
 use crate::event::{self, Found};
+use crate::json::Json;
 use crate::plan::{CmpOp, RefMode, RegexSpec, StrPattern, Test, TimePart, Token};
 use crate::time;
-use serde_json::Value;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
@@ -47,7 +47,7 @@ impl Matcher {
     }
 
     /// Tests the values a field reached in `event`.
-    pub fn test_field(&self, event: &Value, found: &Found<'_>) -> bool {
+    pub fn test_field(&self, event: &Json<'_>, found: &Found<'_, '_>) -> bool {
         match self {
             Matcher::Null => found.is_null(),
             Matcher::Exists(want) => found.is_absent() != *want,
@@ -65,7 +65,7 @@ impl Matcher {
     }
 
     /// Tests every string of the event (a keyword search).
-    pub fn test_keywords(&self, event: &Value) -> bool {
+    pub fn test_keywords(&self, event: &Json<'_>) -> bool {
         match self {
             Matcher::Str(m) => event::any_string(event, &mut |s| m.is_match(s)),
             Matcher::Regex(re) => event::any_string(event, &mut |s| re.is_match(s)),
@@ -73,18 +73,18 @@ impl Matcher {
         }
     }
 
-    fn test_value(&self, v: &Value) -> bool {
+    fn test_value(&self, v: &Json<'_>) -> bool {
         match self {
             Matcher::Str(m) => scalar_text(v).is_some_and(|s| m.is_match(&s)),
             Matcher::Regex(re) => scalar_text(v).is_some_and(|s| re.is_match(&s)),
             Matcher::Num { op, value } => as_number(v).is_some_and(|n| op.holds(n, *value)),
             Matcher::Bool(b) => match v {
-                Value::Bool(x) => x == b,
-                Value::String(s) => s.trim().eq_ignore_ascii_case(if *b { "true" } else { "false" }),
+                Json::Bool(x) => x == b,
+                Json::String(s) => s.trim().eq_ignore_ascii_case(if *b { "true" } else { "false" }),
                 _ => false,
             },
             Matcher::Cidr(net) => match v {
-                Value::String(s) => s.trim().parse::<IpAddr>().is_ok_and(|ip| net.contains(&ip)),
+                Json::String(s) => s.trim().parse::<IpAddr>().is_ok_and(|ip| net.contains(&ip)),
                 _ => false,
             },
             Matcher::TimePart { part, op, value } => {
@@ -188,20 +188,20 @@ fn regex_needles(spec: &RegexSpec) -> Option<Vec<String>> {
 
 /// The text a string test sees for a scalar: strings as they are, numbers and booleans as JSON
 /// writes them. Objects and null never match a string test.
-fn scalar_text(v: &Value) -> Option<Cow<'_, str>> {
+fn scalar_text<'a>(v: &'a Json<'_>) -> Option<Cow<'a, str>> {
     match v {
-        Value::String(s) => Some(Cow::Borrowed(s)),
-        Value::Number(n) => Some(Cow::Owned(n.to_string())),
-        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        Json::String(s) => Some(Cow::Borrowed(s)),
+        Json::Number(n) => Some(Cow::Owned(n.to_string())),
+        Json::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
         _ => None,
     }
 }
 
 /// Numbers and numeric strings as numbers; anything else is not a number.
-fn as_number(v: &Value) -> Option<f64> {
+fn as_number(v: &Json<'_>) -> Option<f64> {
     match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+        Json::Number(n) => n.as_f64(),
+        Json::String(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
         _ => None,
     }
 }

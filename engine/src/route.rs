@@ -5,8 +5,8 @@
 //! `EventID`, CloudTrail records). An event of unknown source is checked against every rule.
 //! This module only decides sources and admission; it never evaluates predicates.
 
+use crate::json::Json;
 use crate::plan::LogSource;
-use serde_json::Value;
 
 /// The source of an event, as far as routing is concerned.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -43,18 +43,29 @@ impl Source {
 }
 
 /// Recognises the source of an event, or `Unknown`.
-pub fn recognize(event: &Value) -> Source {
-    let Value::Object(map) = event else { return Source::Unknown };
-    if let Some(Value::String(channel)) = map.get("Channel") {
-        let event_id = map.get("EventID").and_then(|v| match v {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
+pub fn recognize(event: &Json<'_>) -> Source {
+    let Json::Object(map) = event else { return Source::Unknown };
+    let event_id = |v: Option<&Json<'_>>| {
+        v.and_then(|v| match v {
+            Json::Number(n) => n.as_u64(),
+            Json::String(s) => s.trim().parse().ok(),
             _ => None,
-        });
-        return windows(channel, event_id);
+        })
+    };
+    if let Some(Json::String(channel)) = map.get("Channel") {
+        return windows(channel, event_id(map.get("EventID")));
     }
-    if let (Some(Value::String(source)), Some(Value::String(_))) = (map.get("eventSource"), map.get("eventName")) {
-        let cloudtrail_shape = ["eventTime", "eventVersion", "awsRegion"].iter().any(|k| map.contains_key(*k));
+    // Winlogbeat: 7.x and later nest the record under `winlog`; 6.x wrote it flat, lower-case.
+    if let Some(Json::Object(winlog)) = map.get("winlog") {
+        if let Some(Json::String(channel)) = winlog.get("channel") {
+            return windows(channel, event_id(winlog.get("event_id")));
+        }
+    }
+    if let (Some(Json::String(channel)), Some(id)) = (map.get("log_name"), map.get("event_id")) {
+        return windows(channel, event_id(Some(id)));
+    }
+    if let (Some(Json::String(source)), Some(Json::String(_))) = (map.get("eventSource"), map.get("eventName")) {
+        let cloudtrail_shape = ["eventTime", "eventVersion", "awsRegion"].iter().any(|k| map.contains_key(k));
         if source.ends_with(".amazonaws.com") && cloudtrail_shape {
             return Source::Recognized(Recognized { product: "aws", categories: &[], service: Some("cloudtrail") });
         }
@@ -189,7 +200,8 @@ mod tests {
 
     #[test]
     fn sysmon_registry_events_feed_several_categories() {
-        let src = recognize(&json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 13}));
+        let src =
+            recognize(&Json::from_value(&json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 13})));
         assert!(src.admits(&ls(Some("windows"), Some("registry_set"), None)));
         assert!(src.admits(&ls(Some("windows"), Some("registry_event"), None)));
         assert!(!src.admits(&ls(Some("windows"), Some("process_creation"), None)));
@@ -198,14 +210,31 @@ mod tests {
     }
 
     #[test]
+    fn winlogbeat_records_are_windows_events() {
+        let flat = json!({"log_name": "Microsoft-Windows-Sysmon/Operational", "event_id": 1, "event_data": {}});
+        let nested = json!({"winlog": {"channel": "Microsoft-Windows-Sysmon/Operational", "event_id": "1"}});
+        for event in [flat, nested] {
+            let src = recognize(&Json::from_value(&event));
+            assert!(src.admits(&ls(Some("windows"), Some("process_creation"), None)), "{event}");
+            assert!(!src.admits(&ls(Some("windows"), Some("registry_set"), None)), "{event}");
+        }
+    }
+
+    #[test]
     fn cloudtrail_and_unknown() {
-        let ct = recognize(&json!({"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "eventTime": "x"}));
-        let exported =
-            recognize(&json!({"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "awsRegion": "eu-west-1"}));
+        let ct = recognize(&Json::from_value(
+            &json!({"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "eventTime": "x"}),
+        ));
+        let exported = recognize(&Json::from_value(
+            &json!({"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "awsRegion": "eu-west-1"}),
+        ));
         assert_eq!(ct, exported);
-        assert_eq!(recognize(&json!({"eventSource": "s3.amazonaws.com", "eventName": "GetObject"})), Source::Unknown);
+        assert_eq!(
+            recognize(&Json::from_value(&json!({"eventSource": "s3.amazonaws.com", "eventName": "GetObject"}))),
+            Source::Unknown
+        );
         assert!(ct.admits(&ls(Some("aws"), None, Some("cloudtrail"))));
         assert!(!ct.admits(&ls(None, Some("webserver"), None)));
-        assert_eq!(recognize(&json!({"a": 1})), Source::Unknown);
+        assert_eq!(recognize(&Json::from_value(&json!({"a": 1}))), Source::Unknown);
     }
 }

@@ -4,15 +4,15 @@
 //! instead of `T` and with no offset (read as UTC), and epoch numbers (seconds, or milliseconds
 //! when larger than 10^11). This module never reads a clock.
 
+use crate::json::Json;
 use crate::plan::TimePart;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, TimeZone, Timelike, Utc};
-use serde_json::Value;
 
 /// Parses a timestamp held in a JSON value.
-pub fn parse_value(value: &Value) -> Option<DateTime<FixedOffset>> {
+pub fn parse_value(value: &Json<'_>) -> Option<DateTime<FixedOffset>> {
     match value {
-        Value::String(s) => parse_str(s),
-        Value::Number(n) => {
+        Json::String(s) => parse_str(s),
+        Json::Number(n) => {
             let n = n.as_f64()?;
             let millis = if n.abs() > 1e11 { n } else { n * 1000.0 };
             let dt = Utc.timestamp_millis_opt(millis as i64).single()?;
@@ -71,7 +71,7 @@ mod tests {
     fn formats() {
         let a = parse_str("2024-05-01T10:11:12Z").unwrap();
         let b = parse_str("2024-05-01 10:11:12.250").unwrap();
-        let c = parse_value(&json!(1714558272)).unwrap();
+        let c = parse_value(&Json::from_value(&json!(1714558272))).unwrap();
         assert_eq!(part(&a, TimePart::Hour), 10);
         assert_eq!(part(&b, TimePart::Minute), 11);
         assert_eq!(to_rfc3339_utc(&c), "2024-05-01T10:11:12.000Z");

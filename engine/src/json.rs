@@ -1,0 +1,306 @@
+//! The event document: a JSON tree that borrows from the text it was parsed from.
+//!
+//! Parsing an event is the one cost every event pays, so the document is built for it: strings
+//! without escapes are slices of the input, objects are vectors of members (events have a few
+//! dozen keys; a linear search beats hashing each one at parse time). Parsing is serde_json's;
+//! this module only chooses what the parse builds. It never interprets fields: lookups by Sigma
+//! field name are [`crate::event`]'s job.
+//!
+//! Duplicate keys behave as in `serde_json::Value` (with `preserve_order`): the last value wins,
+//! at the position of the first.
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::Number;
+use std::borrow::Cow;
+use std::fmt;
+
+/// A JSON value borrowed (where it can be) from the event text.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Json<'a> {
+    #[default]
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    Object(Object<'a>),
+}
+
+/// A JSON object: its members in document order, keys unique.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Object<'a> {
+    members: Vec<(Cow<'a, str>, Json<'a>)>,
+}
+
+impl<'a> Json<'a> {
+    /// Parses one JSON document; the result borrows from `text`.
+    pub fn parse(text: &'a str) -> Result<Json<'a>, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// A view of a `serde_json::Value` (its strings borrowed), for events that arrive parsed.
+    pub fn from_value(value: &'a serde_json::Value) -> Json<'a> {
+        use serde_json::Value;
+        match value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Number(n) => Json::Number(n.clone()),
+            Value::String(s) => Json::String(Cow::Borrowed(s)),
+            Value::Array(items) => Json::Array(items.iter().map(Json::from_value).collect()),
+            Value::Object(map) => Json::Object(Object {
+                members: map.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), Json::from_value(v))).collect(),
+            }),
+        }
+    }
+
+    /// An owned copy, for what outlives the event (correlation groups, alert fields).
+    pub fn to_value(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) => Value::Number(n.clone()),
+            Json::String(s) => Value::String(s.to_string()),
+            Json::Array(items) => Value::Array(items.iter().map(Json::to_value).collect()),
+            Json::Object(obj) => Value::Object(obj.iter().map(|(k, v)| (k.to_string(), v.to_value())).collect()),
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Json::Null)
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&Object<'a>> {
+        match self {
+            Json::Object(obj) => Some(obj),
+            _ => None,
+        }
+    }
+
+    /// The member `key` of an object; `None` for other values.
+    pub fn get(&self, key: &str) -> Option<&Json<'a>> {
+        self.as_object().and_then(|obj| obj.get(key))
+    }
+}
+
+impl<'a> Object<'a> {
+    pub fn get(&self, key: &str) -> Option<&Json<'a>> {
+        self.members.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Takes a member out, keeping the others in order.
+    pub fn remove(&mut self, key: &str) -> Option<Json<'a>> {
+        let at = self.members.iter().position(|(k, _)| k == key)?;
+        Some(self.members.remove(at).1)
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Json<'a>)> {
+        self.members.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Json<'a>> {
+        self.members.iter().map(|(_, v)| v)
+    }
+
+    /// Adds a member as a parser sees it: a repeated key replaces the earlier value in place.
+    fn push(&mut self, key: Cow<'a, str>, value: Json<'a>, seen: &mut KeyFilter) {
+        if seen.maybe_seen(&key) {
+            if let Some(slot) = self.members.iter_mut().find(|(k, _)| *k == key) {
+                slot.1 = value;
+                return;
+            }
+        }
+        self.members.push((key, value));
+    }
+}
+
+/// A 128-bit filter over the keys of one object: a repeated key is searched for only when its
+/// bit was already set, so unique keys (nearly all of them) cost no comparison.
+struct KeyFilter(u128);
+
+impl KeyFilter {
+    fn maybe_seen(&mut self, key: &str) -> bool {
+        let bytes = key.as_bytes();
+        let mix = bytes.len().wrapping_mul(31)
+            ^ usize::from(bytes.first().copied().unwrap_or(0)).wrapping_mul(7)
+            ^ usize::from(bytes.last().copied().unwrap_or(0)).wrapping_mul(131)
+            ^ usize::from(bytes.get(bytes.len() / 2).copied().unwrap_or(0)).wrapping_mul(17);
+        let bit = 1u128 << (mix % 128);
+        let seen = self.0 & bit != 0;
+        self.0 |= bit;
+        seen
+    }
+}
+
+/// A string as the parser hands it over: borrowed when it had no escapes.
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(StrVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Json<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+    fn visit_none<E>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Json<'de>, E> {
+        Ok(Json::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(n.into()))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(n.into()))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Json<'de>, E> {
+        Ok(Number::from_f64(n).map_or(Json::Null, Json::Number))
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Borrowed(s)))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(s.to_owned())))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(s)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
+        let mut obj = Object { members: Vec::with_capacity(map.size_hint().unwrap_or(16)) };
+        let mut seen = KeyFilter(0);
+        while let Some((Str(key), value)) = map.next_entry::<Str<'de>, Json<'de>>()? {
+            obj.push(key, value, &mut seen);
+        }
+        Ok(Json::Object(obj))
+    }
+}
+
+impl Serialize for Json<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Json::Null => s.serialize_unit(),
+            Json::Bool(b) => s.serialize_bool(*b),
+            Json::Number(n) => n.serialize(s),
+            Json::String(text) => s.serialize_str(text),
+            Json::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Json::Object(obj) => {
+                let mut map = s.serialize_map(Some(obj.len()))?;
+                for (k, v) in obj.iter() {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_without_escapes_are_borrowed() {
+        let doc = Json::parse(r#"{"a": "plain", "b": "C:\\Windows"}"#).unwrap();
+        assert!(matches!(doc.get("a"), Some(Json::String(Cow::Borrowed("plain")))));
+        assert!(matches!(doc.get("b"), Some(Json::String(Cow::Owned(s))) if s == "C:\\Windows"));
+    }
+
+    #[test]
+    fn round_trips_like_serde_json_value() {
+        let text = r#"{"z":1,"a":[true,null,2.5,{"k":"v\n"}],"n":-7,"big":18446744073709551615}"#;
+        let ours = serde_json::to_string(&Json::parse(text).unwrap()).unwrap();
+        let theirs = serde_json::to_string(&serde_json::from_str::<serde_json::Value>(text).unwrap()).unwrap();
+        assert_eq!(ours, theirs);
+        assert_eq!(Json::parse(text).unwrap().to_value(), serde_json::from_str::<serde_json::Value>(text).unwrap());
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_first_position_and_last_value() {
+        let text = r#"{"a":1,"b":2,"a":3}"#;
+        let ours = serde_json::to_string(&Json::parse(text).unwrap()).unwrap();
+        let theirs = serde_json::to_string(&serde_json::from_str::<serde_json::Value>(text).unwrap()).unwrap();
+        assert_eq!(ours, theirs);
+        assert_eq!(ours, r#"{"a":3,"b":2}"#);
+    }
+
+    #[test]
+    fn many_keys_with_colliding_filter_bits_stay_distinct() {
+        let members: Vec<String> = (0..300).map(|i| format!("\"k{i}\":{i}")).collect();
+        let text = format!("{{{}}}", members.join(","));
+        let doc = Json::parse(&text).unwrap();
+        assert_eq!(doc.as_object().unwrap().len(), 300);
+        assert_eq!(doc.get("k299"), Some(&Json::Number(299.into())));
+    }
+
+    #[test]
+    fn malformed_text_is_an_error_with_a_position() {
+        let err = Json::parse("{\"a\": }").unwrap_err();
+        assert_eq!((err.line(), err.column()), (1, 7));
+    }
+}

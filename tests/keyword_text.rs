@@ -1,0 +1,72 @@
+//! Keyword searches given the event's JSON text (`Engine::evaluate_text`) look at the text as
+//! a whole before looking string by string. The text writes a string's characters in more than
+//! one way (escapes); whatever way it uses, the detections must be those of the document alone.
+
+use sigil_compiler::Options;
+use sigil_engine::{Engine, Json, Routing, Scratch};
+use sigil_tests::compile;
+
+const RULE: &str = r#"
+title: keywords
+logsource: { product: test }
+detection:
+    keywords:
+        - 'sekurlsa::'
+        - 'C:\Tools\mimi"katz'
+        - '/evil/path'
+    condition: keywords
+"#;
+
+fn engine() -> Engine {
+    let (out, engine) = compile("keywords.yml", RULE, &Options::default());
+    assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+    engine.expect("the rule compiles")
+}
+
+/// Evaluates `text` both ways and returns whether the rule fired, after checking they agree.
+fn fires(engine: &Engine, text: &str) -> bool {
+    let doc = Json::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    let by_document = engine.evaluate(&doc, &Routing::All);
+    let mut by_text = Vec::new();
+    engine.evaluate_text(&mut Scratch::default(), &doc, text, &Routing::All, &mut by_text);
+    assert_eq!(by_document, by_text, "{text}");
+    !by_text.is_empty()
+}
+
+#[test]
+fn escaped_characters_in_the_text_still_match() {
+    let engine = engine();
+    let firing = [
+        // Plain, and in a nested string, case-insensitively.
+        r#"{"a": "x SEKURLSA::logonpasswords"}"#,
+        r#"{"a": {"b": ["y", "sekurlsa::"]}}"#,
+        // A letter written as a \u escape, a slash as \/.
+        r#"{"a": "sekurl\u0073a::"}"#,
+        r#"{"a": "\/evil\/path"}"#,
+        // The needle's backslash and quote, as JSON must write them.
+        r#"{"a": "C:\\Tools\\mimi\"katz.exe"}"#,
+        r#"{"a": "c:\u005ctools\\MIMI\u0022katz"}"#,
+        // Non-ASCII text elsewhere in the event.
+        r#"{"user": "Jürgen", "a": "sekurlsa::"}"#,
+    ];
+    for text in firing {
+        assert!(fires(&engine, text), "should fire: {text}");
+    }
+}
+
+#[test]
+fn needles_outside_string_values_do_not_match() {
+    let engine = engine();
+    let quiet = [
+        r#"{"a": "nothing here"}"#,
+        // In a key, not a value: keywords search values.
+        r#"{"sekurlsa::": 1}"#,
+        // Split across two strings.
+        r#"{"a": "sekur", "b": "lsa::"}"#,
+        // A backslash escape that is not the needle's: `\\t` is a backslash and a t.
+        r#"{"a": "C:\\tools\\mimi\\\"katz"}"#,
+    ];
+    for text in quiet {
+        assert!(!fires(&engine, text), "should not fire: {text}");
+    }
+}
