@@ -1,5 +1,7 @@
-//! Event input: files or standard input, JSON Lines, a JSON array, or a CloudTrail
-//! `{"Records": [...]}` document, each possibly gzip-compressed.
+//! Event input: files or standard input, JSON Lines, a JSON array, a CloudTrail
+//! `{"Records": [...]}` document, or a Windows `.evtx` log, each possibly gzip-compressed.
+//! evtx_dump-style records (`{"Event": {"System": ...}}`), read from EVTX or from JSON, are laid
+//! flat by [`sigil_engine::layout`] so Sigma field names reach their values.
 //!
 //! Reading is split in two so that parsing can run on every core: [`read_raw`] only splits the
 //! input into raw records (a JSON Lines line stays text), and [`parse`] turns a raw record into
@@ -9,7 +11,7 @@
 
 use flate2::read::MultiGzDecoder;
 use serde_json::Value;
-use sigil_engine::Json;
+use sigil_engine::{layout, Json};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 
@@ -40,6 +42,9 @@ pub fn open(path: &str) -> io::Result<Input> {
 
 /// Splits an input into raw records, in input order.
 pub fn read_raw(mut reader: Input, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
+    if reader.fill_buf()?.starts_with(EVTX_MAGIC) {
+        return read_evtx(reader, sink);
+    }
     match first_significant_byte(&mut reader)? {
         None => Ok(()),
         Some(b'[') => {
@@ -56,6 +61,25 @@ pub fn read_raw(mut reader: Input, sink: &mut dyn FnMut(Raw)) -> io::Result<()> 
         }
         Some(_) => read_lines(reader, sink),
     }
+}
+
+/// The first bytes of an EVTX file header.
+const EVTX_MAGIC: &[u8] = b"ElfFile\0";
+
+/// A Windows event log: each record as the JSON evtx_dump writes, positioned by record order
+/// (1-based). A record that cannot be read is a malformed event; the others still are read.
+fn read_evtx(mut reader: Input, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes)?;
+    let settings = evtx::ParserSettings::default().num_threads(1);
+    let mut parser = evtx::EvtxParser::from_buffer(bytes)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("not a readable EVTX log: {e}")))?
+        .with_configuration(settings);
+    for (i, record) in parser.records_json_value().enumerate() {
+        let record = record.map(|r| r.data).map_err(|e| format!("unreadable EVTX record: {e}"));
+        sink(Raw::Parsed { position: i as u64 + 1, record });
+    }
+    Ok(())
 }
 
 fn first_significant_byte(reader: &mut Input) -> io::Result<Option<u8>> {
@@ -161,7 +185,7 @@ pub struct Event<'a> {
 /// Turns a raw record into events (one, or several for a `Records` line). A line's events
 /// borrow from its text: parsing builds no copy of what has no escapes.
 pub fn parse(raw: &Raw, out: &mut dyn FnMut(u64, Result<Event<'_>, String>)) {
-    let whole = |doc, text| Ok(Event { doc, text });
+    let whole = |doc, text| Ok(Event { doc: layout::flatten(doc), text });
     match raw {
         Raw::Parsed { position, record } => match record {
             Ok(value) => out(*position, whole(Json::from_value(value), None)),

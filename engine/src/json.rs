@@ -100,6 +100,19 @@ impl<'a> Object<'a> {
         self.get(key).is_some()
     }
 
+    /// Sets a member: a new key goes last, an existing one keeps its place.
+    pub fn insert(&mut self, key: Cow<'a, str>, value: Json<'a>) {
+        match self.members.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.members.push((key, value)),
+        }
+    }
+
+    /// The members, in order, by value.
+    pub fn into_members(self) -> Vec<(Cow<'a, str>, Json<'a>)> {
+        self.members
+    }
+
     /// Takes a member out, keeping the others in order.
     pub fn remove(&mut self, key: &str) -> Option<Json<'a>> {
         let at = self.members.iter().position(|(k, _)| k == key)?;

@@ -5,6 +5,7 @@
 //! * [`plan`] — the compiled, serializable form of a rule pack (what the compiler produces);
 //! * [`pack`] — a plan as versioned bytes (`sigil compile -o PACK`);
 //! * [`json`] — the event document, a JSON tree borrowed from the event text;
+//! * [`layout`] — nested layouts (evtx_dump JSON) laid flat so Sigma field names reach values;
 //! * [`event`] — how a Sigma field name is looked up in a JSON event (flat dotted keys, nested
 //!   paths, arrays);
 //! * [`matcher`] — each predicate of the plan turned into a ready-to-run matcher;
@@ -25,6 +26,7 @@ pub mod eval;
 pub mod event;
 pub mod index;
 pub mod json;
+pub mod layout;
 pub mod matcher;
 pub mod pack;
 pub mod plan;
