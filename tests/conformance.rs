@@ -45,7 +45,7 @@ fn conformance_suite() {
                     }
                 }
             }
-            let (out, engine) = compile(&name, &rule, &Options { placeholders });
+            let (out, engine) = compile(&name, &rule, &Options { placeholders, ..Options::default() });
             let where_ = format!("{} / {name}", file.file_name().unwrap().to_string_lossy());
             if let Some(reason) = str_of(case, "rejected") {
                 if out.diagnostics.is_empty() {

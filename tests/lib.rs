@@ -126,5 +126,5 @@ pub fn sigmahq_placeholder_options() -> Options {
     let path = repo_root().join("tests/data/sigmahq-placeholders.yml");
     let text = std::fs::read_to_string(&path).unwrap();
     let placeholders = sigil_compiler::parse_placeholder_file(&path.display().to_string(), &text).unwrap();
-    Options { placeholders }
+    Options { placeholders, ..Options::default() }
 }

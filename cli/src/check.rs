@@ -6,8 +6,8 @@ use serde_json::json;
 use std::process::ExitCode;
 
 pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
-    let placeholders = rules::placeholders(&args.rule_args)?;
-    let out = rules::compile(&args.paths, placeholders)?;
+    let options = rules::options(&args.rule_args)?;
+    let out = rules::compile(&args.paths, options)?;
     let rejected = out.diagnostics.len();
     let ok = out.rules_seen - rejected;
     match args.format {
@@ -31,9 +31,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
 }
 
 pub fn compile(args: CompileArgs) -> Result<ExitCode, String> {
-    let placeholders = rules::placeholders(&args.rule_args)?;
+    let options = rules::options(&args.rule_args)?;
     let started = std::time::Instant::now();
-    let out = rules::compile(&args.paths, placeholders)?;
+    let out = rules::compile(&args.paths, options)?;
     let compile_time = started.elapsed();
     for d in &out.diagnostics {
         eprintln!("sigil: rule rejected: {d}");

@@ -11,6 +11,7 @@ use crate::{rules, HuntArgs, HuntFormat};
 use indicatif::{ProgressBar, ProgressStyle};
 use sigil_engine::alert::{event_time_ms, CorrelationAlertJson};
 use sigil_engine::correlate::{Correlator, EventRef, Feed, Readers};
+use sigil_engine::enrich::Lookup;
 use sigil_engine::plan::LogSource;
 use sigil_engine::{Alert, Engine, EventSource, Routing, Scratch};
 use std::collections::BTreeMap;
@@ -87,7 +88,10 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
-    let timestamp_field = args.timestamp_field.as_deref();
+    let lookups = args.lookups.iter().map(|spec| crate::lookup::load(spec)).collect::<Result<Vec<_>, _>>()?;
+    for table in &lookups {
+        eprintln!("sigil: lookup '{}': {} rows joined on {}", table.name(), table.len(), table.key_field());
+    }
 
     let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(threads * 4);
     let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
@@ -95,6 +99,14 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     let progress = progress_bar();
 
     let readers = Readers::new(engine.plan());
+    let context = Context {
+        engine: &engine,
+        readers: &readers,
+        routing: &routing,
+        format,
+        timestamp_field: args.timestamp_field.as_deref(),
+        lookups: &lookups,
+    };
     let mut correlator = Correlator::new(engine.plan(), args.max_groups);
     if let Some(path) = args.state.as_ref().filter(|p| p.exists()) {
         let text =
@@ -112,7 +124,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
         for _ in 0..threads {
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
-            let (engine, routing, readers) = (&engine, &routing, &readers);
+            let context = &context;
             scope.spawn(move || {
                 let mut scratch = Scratch::default();
                 loop {
@@ -120,7 +132,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
                         Ok(b) => b,
                         Err(_) => return,
                     };
-                    let done = evaluate_batch(engine, readers, routing, &mut scratch, batch, format, timestamp_field);
+                    let done = evaluate_batch(context, &mut scratch, batch);
                     if done_tx.send(done).is_err() {
                         return;
                     }
@@ -155,14 +167,23 @@ fn load_engine(args: &HuntArgs) -> Result<Engine, String> {
             if !args.rules.is_empty() {
                 return Err("--pack and --rules exclude each other: a pack already holds its rules".into());
             }
+            let rule_args = &args.rule_args;
+            if !rule_args.pipelines.is_empty()
+                || !rule_args.placeholders.is_empty()
+                || !rule_args.placeholder_files.is_empty()
+            {
+                return Err(
+                    "a pack is compiled already: give --pipeline and --placeholder to `sigil compile` instead".into()
+                );
+            }
             let bytes = std::fs::read(path).map_err(|e| format!("cannot read the pack {}: {e}", path.display()))?;
             let plan = sigil_engine::pack::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
             eprintln!("sigil: rules: {} loaded from the pack {}", plan.rules.len(), path.display());
             plan
         }
         None => {
-            let placeholders = rules::placeholders(&args.rule_args)?;
-            let compiled = rules::compile(&args.rules, placeholders)?;
+            let options = rules::options(&args.rule_args)?;
+            let compiled = rules::compile(&args.rules, options)?;
             for d in &compiled.diagnostics {
                 eprintln!("sigil: rule rejected: {d}");
             }
@@ -232,22 +253,25 @@ fn read_inputs(inputs: &[String], work: mpsc::SyncSender<Batch>) {
     }
 }
 
-fn evaluate_batch(
-    engine: &Engine,
-    readers: &Readers,
-    routing: &Routing,
-    scratch: &mut Scratch,
-    batch: Batch,
+/// What every worker evaluates batches with.
+struct Context<'a> {
+    engine: &'a Engine,
+    readers: &'a Readers,
+    routing: &'a Routing,
     format: HuntFormat,
-    timestamp_field: Option<&str>,
-) -> Done {
+    timestamp_field: Option<&'a str>,
+    lookups: &'a [Lookup],
+}
+
+fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) -> Done {
+    let Context { engine, readers, routing, format, timestamp_field, lookups } = *context;
     let mut done = Done { seq: batch.seq, notes: batch.notes, unreadable: batch.unreadable, ..Done::default() };
     let mut detections = Vec::new();
     let mut text = Vec::new();
     for raw in &batch.items {
         input::parse(raw, &mut |line, record| {
             done.read += 1;
-            let (event, source_text) = match record {
+            let (mut event, mut source_text) = match record {
                 Ok(input::Event { doc, text }) => (doc, text),
                 Err(reason) => {
                     done.rejected += 1;
@@ -255,6 +279,12 @@ fn evaluate_batch(
                     return;
                 }
             };
+            for table in lookups {
+                // Joined values are not in the event's text: its keyword shortcut no longer holds.
+                if table.apply(&mut event) {
+                    source_text = None;
+                }
+            }
             detections.clear();
             match source_text {
                 Some(source_text) => engine.evaluate_text(scratch, &event, source_text, routing, &mut detections),

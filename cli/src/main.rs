@@ -6,6 +6,9 @@
 mod check;
 mod hunt;
 mod input;
+mod lookup;
+mod normalize;
+mod ocsf;
 mod output;
 mod rules;
 
@@ -28,6 +31,8 @@ enum Command {
     Check(CheckArgs),
     /// Compile rules into a pack that `hunt --pack` (or a Wasm host) loads without YAML.
     Compile(CompileArgs),
+    /// Map events to a common schema (OCSF 1.8.0); events no mapping covers pass through unchanged.
+    Normalize(NormalizeArgs),
 }
 
 #[derive(clap::Args)]
@@ -50,6 +55,11 @@ pub struct RuleArgs {
     /// A YAML file mapping placeholder names to values (repeatable).
     #[arg(long = "placeholder-file", value_name = "FILE")]
     pub placeholder_files: Vec<PathBuf>,
+    /// A processing pipeline in pySigma's format, applied to the rules when they compile: a
+    /// built-in (ecs, ocsf, windows) or a YAML file (repeatable; ascending `priority`, ties in
+    /// the order given).
+    #[arg(long = "pipeline", value_name = "NAME|FILE")]
+    pub pipelines: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -84,6 +94,10 @@ pub struct HuntArgs {
     /// time, eventTime, the EVTX SystemTime, UtcTime, published).
     #[arg(long, value_name = "FIELD")]
     pub timestamp_field: Option<String>,
+    /// Join a CSV table onto events before rules run: the header's first column is the event
+    /// field to join on, the others become fields NAME.COLUMN for rules and alerts (repeatable).
+    #[arg(long = "lookup", value_name = "NAME=FILE.csv")]
+    pub lookups: Vec<String>,
     #[command(flatten)]
     pub rule_args: RuleArgs,
     /// Event files: JSON Lines, a JSON array, a CloudTrail {"Records": [...]} file, or .gz of
@@ -96,6 +110,24 @@ pub struct HuntArgs {
 pub enum HuntFormat {
     Jsonl,
     Table,
+    /// One OCSF 1.8.0 Detection Finding (class 2004) per line.
+    Ocsf,
+}
+
+#[derive(clap::Args)]
+pub struct NormalizeArgs {
+    /// The schema to map events to.
+    #[arg(long = "to", value_enum)]
+    pub to: NormalizeTarget,
+    /// Event files, read as `hunt` reads them. `-` or nothing reads standard input.
+    #[arg(value_name = "EVENTS")]
+    pub events: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NormalizeTarget {
+    /// OCSF 1.8.0: CloudTrail, Okta System Log and Windows (4624, 4625, 4688, Sysmon 1) events.
+    Ocsf,
 }
 
 #[derive(clap::Args)]
@@ -121,6 +153,7 @@ fn main() -> ExitCode {
         Command::Hunt(args) => hunt::run(args),
         Command::Check(args) => check::run(args),
         Command::Compile(args) => check::compile(args),
+        Command::Normalize(args) => normalize::run(args),
     };
     match result {
         Ok(code) => code,

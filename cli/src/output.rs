@@ -1,11 +1,12 @@
-//! Printing alerts: JSON Lines (the stable contract) or a table for people.
+//! Printing alerts: JSON Lines (the stable contract), a table for people, or OCSF Detection
+//! Findings (one per line).
 
-use crate::HuntFormat;
+use crate::{ocsf, HuntFormat};
 use sigil_engine::alert::CorrelationAlertJson;
 use sigil_engine::Alert;
 use std::io::{self, Write};
 
-/// The table's header line (JSON Lines has none).
+/// The table's header line (JSON Lines and OCSF have none).
 pub fn header(format: HuntFormat) -> Option<String> {
     (format == HuntFormat::Table)
         .then(|| format!("{:<24}  {:<8}  {:<48}  {:<28}  MATCHED\n", "TIME", "LEVEL", "RULE", "SOURCE"))
@@ -15,6 +16,7 @@ pub fn header(format: HuntFormat) -> Option<String> {
 pub fn write_alert(out: &mut Vec<u8>, alert: &Alert<'_>, format: HuntFormat) -> io::Result<()> {
     match format {
         HuntFormat::Jsonl => json_line(out, alert),
+        HuntFormat::Ocsf => json_line(out, &ocsf::detection_finding(alert)),
         HuntFormat::Table => {
             let time = alert.timestamp.as_str().map(str::to_string).unwrap_or_else(|| alert.timestamp.to_string());
             let matched: Vec<String> = alert.matched.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect();
@@ -35,6 +37,7 @@ pub fn write_alert(out: &mut Vec<u8>, alert: &Alert<'_>, format: HuntFormat) -> 
 pub fn write_correlation(out: &mut Vec<u8>, alert: &CorrelationAlertJson<'_>, format: HuntFormat) -> io::Result<()> {
     match format {
         HuntFormat::Jsonl => json_line(out, alert),
+        HuntFormat::Ocsf => json_line(out, &ocsf::correlation_finding(alert)),
         HuntFormat::Table => {
             let group: Vec<String> = alert.group.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect();
             let measure = match (alert.count, alert.value) {

@@ -1,8 +1,8 @@
 //! Finding and compiling rules for a command: rule paths (files, or directories searched
-//! recursively for `*.yml`/`*.yaml`), the embedded pack, and placeholder values.
+//! recursively for `*.yml`/`*.yaml`), the embedded pack, placeholder values and pipelines.
 
 use crate::RuleArgs;
-use sigil_compiler::{Compiler, Options, Output, Placeholders};
+use sigil_compiler::{Compiler, Options, Output, Pipeline, Placeholders};
 use std::path::{Path, PathBuf};
 
 /// Every rule file under the given paths, in a stable order.
@@ -44,8 +44,9 @@ pub fn parse_placeholder_arg(arg: &str) -> Result<(String, Vec<String>), String>
     Ok((name, values.split(',').map(|v| v.to_string()).collect()))
 }
 
-/// Placeholder values from `--placeholder-file` files, then `--placeholder` arguments.
-pub fn placeholders(rule_args: &RuleArgs) -> Result<Placeholders, String> {
+/// The compiler options the rule arguments give: placeholder values from `--placeholder-file`
+/// files, then `--placeholder` arguments, and the `--pipeline` pipelines.
+pub fn options(rule_args: &RuleArgs) -> Result<Options, String> {
     let (args, files) = (&rule_args.placeholders, &rule_args.placeholder_files);
     let mut out = Placeholders::new();
     for f in files {
@@ -61,12 +62,34 @@ pub fn placeholders(rule_args: &RuleArgs) -> Result<Placeholders, String> {
         let (name, values) = parse_placeholder_arg(a)?;
         out.entry(name).or_default().extend(values);
     }
-    Ok(out)
+    let pipelines = rule_args.pipelines.iter().map(|p| pipeline(p)).collect::<Result<_, _>>()?;
+    Ok(Options { placeholders: out, pipelines })
+}
+
+/// A `--pipeline` argument: a built-in pipeline by name, or a file when the argument has a path
+/// separator or a `.yml`/`.yaml` extension.
+pub fn pipeline(arg: &str) -> Result<Pipeline, String> {
+    let path = Path::new(arg);
+    let yaml = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "yml" | "yaml"));
+    if !yaml && !arg.contains('/') && !arg.contains(std::path::MAIN_SEPARATOR) {
+        return sigil_compiler::builtin_pipeline(arg).ok_or_else(|| {
+            let names: Vec<&str> = sigil_compiler::pipeline::BUILTIN.iter().map(|(n, _)| *n).collect();
+            format!(
+                "unknown pipeline '{arg}': the built-in pipelines are {} (a pipeline file needs a path with '/' or a .yml/.yaml name)",
+                names.join(", ")
+            )
+        });
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the pipeline file {arg}: {e}"))?;
+    sigil_compiler::parse_pipeline(arg, &text).map_err(|d| format!("pipeline {d}"))
 }
 
 /// Compiles the given rule paths, or the embedded pack when there are none.
-pub fn compile(paths: &[PathBuf], placeholders: Placeholders) -> Result<Output, String> {
-    let mut compiler = Compiler::new(Options { placeholders });
+pub fn compile(paths: &[PathBuf], options: Options) -> Result<Output, String> {
+    let mut compiler = Compiler::new(options);
     if paths.is_empty() {
         for (path, text) in sigil_pack::RULE_FILES {
             compiler.add_file(&format!("{}{path}", sigil_pack::EMBEDDED_PREFIX), text);

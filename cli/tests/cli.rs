@@ -437,3 +437,58 @@ fn a_hunt_split_over_two_inputs_with_state_alerts_like_one_hunt() {
     split.extend(hunt(&["--state", state.to_str().unwrap()], &second));
     assert_eq!(whole, split);
 }
+
+#[test]
+fn lookup_tables_join_fields_that_rules_and_alerts_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = write(
+        dir.path(),
+        "finance.yml",
+        "title: Finance staff created an access key
+id: 5a8e1f7c-1111-4c2d-9b1e-000000000042
+logsource: { product: aws, service: cloudtrail }
+detection:
+  selection:
+    eventName: CreateAccessKey
+    hr.department: finance
+  condition: selection
+level: medium
+",
+    );
+    let table = write(
+        dir.path(),
+        "users.csv",
+        "userIdentity.userName,department,manager\nalice,Finance,bob\ncarol,Research,dave\n",
+    );
+    let events = write(
+        dir.path(),
+        "events.jsonl",
+        concat!(
+            r#"{"eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","eventTime":"2026-01-01T00:00:00Z","userIdentity":{"userName":"ALICE"}}"#,
+            "\n",
+            r#"{"eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","eventTime":"2026-01-01T00:01:00Z","userIdentity":{"userName":"carol"}}"#,
+            "\n",
+            r#"{"eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","eventTime":"2026-01-01T00:02:00Z","userIdentity":{"userName":"eve"}}"#,
+            "\n",
+        ),
+    );
+    let lookup = format!("hr={}", table.display());
+    let args = ["hunt", "--rules", rule.to_str().unwrap(), "--lookup", &lookup, "--format", "jsonl"];
+    let out = sigil(&[&args[..], &[events.to_str().unwrap()]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("lookup 'hr': 2 rows joined on userIdentity.userName"), "{}", stderr(&out));
+    let got = alerts(&out);
+    assert_eq!(got.len(), 1, "only alice is in finance: {got:?}");
+    assert_eq!(got[0]["source"]["line"], 1);
+    assert_eq!(got[0]["matched"]["hr.department"], "Finance");
+    assert_eq!(got[0]["event"]["hr"]["manager"], "bob");
+    // Without the table the field is absent and nothing fires.
+    let out = sigil(&["hunt", "--rules", rule.to_str().unwrap(), "--format", "jsonl", events.to_str().unwrap()]);
+    assert!(alerts(&out).is_empty());
+    // A row of the wrong width is an error naming the table and its line.
+    let bad = write(dir.path(), "bad.csv", "userIdentity.userName,department\nalice,Finance\ncarol\n");
+    let lookup = format!("hr={}", bad.display());
+    let out = sigil(&["hunt", "--rules", rule.to_str().unwrap(), "--lookup", &lookup, events.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bad.csv:3: a row of 1 fields, but the header has 2"), "{}", stderr(&out));
+}

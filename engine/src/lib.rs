@@ -14,6 +14,7 @@
 //!   candidate rules each needle triggers;
 //! * [`time`] — timestamps in events (alert time and the time-part modifiers);
 //! * [`eval`] — the [`Engine`] that evaluates every rule's condition for one event;
+//! * [`enrich`] — lookup tables (CSV on the command line) joined onto events before rules run;
 //! * [`correlate`] — correlation windows per group, fed with detections in input order;
 //! * [`alert`] — the stable alert JSON that callers print.
 //!
@@ -22,6 +23,7 @@
 
 pub mod alert;
 pub mod correlate;
+pub mod enrich;
 pub mod eval;
 pub mod event;
 pub mod index;

@@ -12,7 +12,7 @@ use crate::yaml::{Kind, Node};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::DiGraph;
 use sigil_engine::plan::{
-    Comparison, CompiledRule, Correlation, CorrelationKind, CorrelationSource, GroupKey, RuleInfo,
+    Comparison, CompiledRule, Correlation, CorrelationKind, CorrelationSource, GroupKey, LogSource, RuleInfo,
 };
 use std::collections::HashMap;
 
@@ -243,9 +243,22 @@ pub struct Pending {
     pub doc: CorrelationDoc,
 }
 
+/// How a field name of a rule's events is spelled after the processing pipelines, given the
+/// rule's logsource (the identity without pipelines).
+pub type FieldMap<'a> = &'a dyn Fn(&LogSource, &str) -> String;
+
 /// Resolves correlations against the compiled rules. Returns the correlations in chain order,
 /// and the rejected ones as (file, error). Sets `alert` on rules a correlation consumes.
-pub fn resolve(pending: Vec<Pending>, rules: &mut [CompiledRule]) -> (Vec<Correlation>, Vec<(String, Error)>) {
+///
+/// Field names go through `map_field` (the pipelines' field name mapping and prefixes) as they do
+/// in the rules: a `group-by` field (or an alias's field) with the logsource of each detection
+/// rule it is read from, and the condition's `field` with the logsource of the first detection
+/// rule the correlation reads. Fields read from chained correlations stay as written.
+pub fn resolve(
+    pending: Vec<Pending>,
+    rules: &mut [CompiledRule],
+    map_field: FieldMap<'_>,
+) -> (Vec<Correlation>, Vec<(String, Error)>) {
     let mut errors = Vec::new();
     let mut by_ref: HashMap<&str, usize> = HashMap::new();
     for (i, r) in rules.iter().enumerate() {
@@ -320,6 +333,8 @@ pub fn resolve(pending: Vec<Pending>, rules: &mut [CompiledRule]) -> (Vec<Correl
         }
         let mut sources = Vec::new();
         let mut refs = Vec::new();
+        // Per reference: the logsource of the detection rule it names (none for a correlation).
+        let mut ref_logsources: Vec<Option<LogSource>> = Vec::new();
         let mut broken = false;
         for (name, pos) in &p.doc.rules {
             if let Some(&j) = corr_ref.get(name.as_str()) {
@@ -333,11 +348,13 @@ pub fn resolve(pending: Vec<Pending>, rules: &mut [CompiledRule]) -> (Vec<Correl
                         broken = true;
                     }
                 }
+                ref_logsources.push(None);
             } else {
                 let r = by_ref[name.as_str()];
                 let entry = generate.entry(r).or_insert(false);
                 *entry |= p.doc.generate;
                 sources.push(CorrelationSource::Rule(r as u32));
+                ref_logsources.push(Some(rules[r].logsource.clone()));
             }
             refs.push(name.clone());
         }
@@ -350,11 +367,21 @@ pub fn resolve(pending: Vec<Pending>, rules: &mut [CompiledRule]) -> (Vec<Correl
             .iter()
             .map(|g| {
                 let alias = p.doc.aliases.iter().find(|(a, _)| a == g).map(|(_, m)| m);
-                let fields =
-                    refs.iter().map(|r| alias.and_then(|m| m.get(r)).cloned().unwrap_or_else(|| g.clone())).collect();
+                let fields = refs
+                    .iter()
+                    .zip(&ref_logsources)
+                    .map(|(r, ls)| {
+                        let field = alias.and_then(|m| m.get(r)).unwrap_or(g);
+                        ls.as_ref().map_or_else(|| field.clone(), |ls| map_field(ls, field))
+                    })
+                    .collect();
                 GroupKey { name: g.clone(), fields }
             })
             .collect();
+        let value_fields = match ref_logsources.iter().flatten().next() {
+            Some(ls) => p.doc.value_fields.iter().map(|f| map_field(ls, f)).collect(),
+            None => p.doc.value_fields.clone(),
+        };
         position.insert(i, out.len() as u32);
         built_from.push(i);
         out.push(Correlation {
@@ -364,7 +391,7 @@ pub fn resolve(pending: Vec<Pending>, rules: &mut [CompiledRule]) -> (Vec<Correl
             group_by,
             timespan_ms: p.doc.timespan_ms,
             condition: p.doc.condition.clone(),
-            value_fields: p.doc.value_fields.clone(),
+            value_fields,
             emit: true,
         });
     }

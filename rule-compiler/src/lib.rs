@@ -13,6 +13,8 @@
 //! * [`lower`] — a rule → one expression over the plan's shared predicates;
 //! * [`graph`] — every rule's expression merged into one petgraph DAG (shared nodes,
 //!   simplified), written out as the plan's node arena;
+//! * [`pipeline`] — pySigma processing pipelines (field mappings, added conditions, ...) that
+//!   rewrite each typed rule before it is lowered;
 //! * this module — the driver: files in, a plan and diagnostics out.
 //!
 //! Architecture invariant: the compiler reads no files itself. Callers hand it text, so it runs
@@ -26,12 +28,14 @@ pub mod filter;
 pub mod graph;
 pub mod lower;
 pub mod modifiers;
+pub mod pipeline;
 pub mod templates;
 pub mod value;
 pub mod yaml;
 
 pub use diagnostics::{Diagnostic, Pos};
 pub use modifiers::Placeholders;
+pub use pipeline::Pipeline;
 pub use sigil_engine::plan::Plan;
 
 use sigil_engine::plan::{CompiledRule, Expr, LogSource, RuleInfo, PLAN_FORMAT_VERSION};
@@ -41,12 +45,17 @@ use sigil_engine::plan::{CompiledRule, Expr, LogSource, RuleInfo, PLAN_FORMAT_VE
 pub struct Options {
     /// Values for `%name%` placeholders used with `|expand`.
     pub placeholders: Placeholders,
+    /// Processing pipelines applied to every rule, filter and correlation before lowering, in
+    /// ascending priority (ties: this order).
+    pub pipelines: Vec<Pipeline>,
 }
 
 /// Builds one plan from many rule files. One bad rule or file never stops the others.
 #[derive(Debug, Default)]
 pub struct Compiler {
     options: Options,
+    /// `options.pipelines` in the order they apply.
+    chain: pipeline::Chain,
     interner: lower::Interner,
     rules: Vec<(RuleInfo, LogSource, Expr)>,
     correlations: Vec<correlation::Pending>,
@@ -67,8 +76,11 @@ pub struct Output {
 }
 
 impl Compiler {
-    pub fn new(options: Options) -> Compiler {
-        Compiler { options, ..Compiler::default() }
+    pub fn new(mut options: Options) -> Compiler {
+        let chain = pipeline::Chain::new(&options.pipelines);
+        // Pipeline variables, under names only the pipelines' `value_placeholders` write.
+        options.placeholders.extend(chain.placeholders());
+        Compiler { options, chain, ..Compiler::default() }
     }
 
     /// Compiles every document of one rule file. `name` is how diagnostics and alerts refer to it.
@@ -84,10 +96,14 @@ impl Compiler {
         for doc in &docs {
             self.documents += 1;
             let title = doc.get("title").and_then(|t| t.as_str()).map(str::to_string);
-            let rule = match ast::document(doc) {
+            let mut rule = match ast::document(doc) {
                 Ok(ast::Document::Detection(rule)) => rule,
-                Ok(ast::Document::Filter(doc)) => {
-                    match lower::lower(&doc.as_rule, &self.options.placeholders, &mut self.interner) {
+                Ok(ast::Document::Filter(mut doc)) => {
+                    let lowered = self
+                        .chain
+                        .apply(&mut doc.as_rule)
+                        .and_then(|()| lower::lower(&doc.as_rule, &self.options.placeholders, &mut self.interner));
+                    match lowered {
                         Ok(condition) => self.filters.push((*doc, condition)),
                         Err(e) => self.reject(name, e.pos, e.message, title),
                     }
@@ -103,7 +119,11 @@ impl Compiler {
                     continue;
                 }
             };
-            match lower::lower(&rule, &self.options.placeholders, &mut self.interner) {
+            let lowered = self
+                .chain
+                .apply(&mut rule)
+                .and_then(|()| lower::lower(&rule, &self.options.placeholders, &mut self.interner));
+            match lowered {
                 Ok(condition) => {
                     let mut info = rule.info;
                     info.origin = name.to_string();
@@ -149,7 +169,8 @@ impl Compiler {
             .map(|((info, logsource, _), root)| CompiledRule { info, logsource, root, alert: true })
             .collect();
         let pending = std::mem::take(&mut self.correlations);
-        let (correlations, errors) = correlation::resolve(pending, &mut rules);
+        let chain = &self.chain;
+        let (correlations, errors) = correlation::resolve(pending, &mut rules, &|ls, f| chain.map_field(ls, f));
         for (file, e) in errors {
             self.reject(&file, e.pos, e.message, None);
         }
@@ -208,4 +229,15 @@ pub fn parse_placeholder_file(name: &str, text: &str) -> Result<Placeholders, Di
         }
     }
     Ok(out)
+}
+
+/// Reads a processing pipeline in pySigma's YAML format (see [`pipeline`]). `name` is how errors
+/// refer to the file; the pipeline's own `name` (or else `name`) is how rule errors refer to it.
+pub fn parse_pipeline(name: &str, text: &str) -> Result<Pipeline, Diagnostic> {
+    pipeline::parse(name, text)
+}
+
+/// A built-in pipeline by name (`ecs`, `ocsf`, `windows`: [`pipeline::BUILTIN`]).
+pub fn builtin_pipeline(name: &str) -> Option<Pipeline> {
+    pipeline::builtin(name)
 }

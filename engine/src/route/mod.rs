@@ -143,8 +143,13 @@ mod tests {
             &json!({"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "awsRegion": "eu-west-1"}),
         ));
         assert_eq!(ct, exported);
+        // A test fixture without the envelope still names an AWS service; a look-alike does not.
         assert_eq!(
             recognize(&Json::from_value(&json!({"eventSource": "s3.amazonaws.com", "eventName": "GetObject"}))),
+            ct
+        );
+        assert_eq!(
+            recognize(&Json::from_value(&json!({"eventSource": "s3.example.com", "eventName": "GetObject"}))),
             Source::Unknown
         );
         assert!(ct.admits(&ls(Some("aws"), None, Some("cloudtrail"))));

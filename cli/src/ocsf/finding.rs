@@ -1,0 +1,170 @@
+//! Alerts as OCSF Detection Findings (2004), for `sigil hunt --format ocsf`.
+//!
+//! The finding's `time` is the event's (a correlation's: the end of its window). OCSF requires
+//! `time` and Sigil never reads the clock for it, so a detection on an event without a
+//! readable time has `time` 0 (the timestamp as written, if any, is kept in `unmapped`).
+
+use super::{base, prune, severity, time_ms, DETECTION_FINDING};
+use serde_json::{json, Map, Value};
+use sigil_engine::alert::{AlertRule, CorrelationAlertJson};
+use sigil_engine::Alert;
+
+/// A detection alert as a Detection Finding. Its `uid` is the rule id and the event's
+/// `file:line`, so the same hunt gives the same ids.
+pub fn detection_finding(alert: &Alert<'_>) -> Value {
+    let time = time_ms(&alert.timestamp);
+    let source = format!("{}:{}", alert.source.file, alert.source.line);
+    let mut obj = finding(&alert.rule, format!("{}:{source}", alert.rule.id), time.unwrap_or(0));
+    let info = obj["finding_info"].as_object_mut().expect("finding_info is an object");
+    info.insert("first_seen_time".into(), time.into());
+    info.insert("last_seen_time".into(), time.into());
+    obj.insert("evidences".into(), json!([{"data": alert.matched, "name": "matched fields"}]));
+    obj.insert(
+        "unmapped".into(),
+        json!({
+            "rule": alert.rule,
+            "source": alert.source,
+            "timestamp": if time.is_none() { alert.timestamp.clone() } else { Value::Null },
+        }),
+    );
+    obj.insert("raw_data".into(), serde_json::to_string(alert.event).expect("an event serializes").into());
+    prune(Value::Object(obj))
+}
+
+/// A correlation alert as a Detection Finding: `time` is the end of the window, the events
+/// that made it fire are its related events.
+pub fn correlation_finding(alert: &CorrelationAlertJson<'_>) -> Value {
+    let ms = |s: &str| sigil_engine::time::parse_str(s).map(|dt| dt.timestamp_millis());
+    let (start, end) = (ms(&alert.window.start), ms(&alert.timestamp));
+    let group = serde_json::to_string(alert.group).expect("a group serializes");
+    let uid = format!("{}:{}:{group}", alert.rule.id, end.unwrap_or(0));
+    let mut obj = finding(&alert.rule, uid, end.unwrap_or(0));
+    let related: Vec<Value> =
+        alert.events.iter().map(|e| json!({"uid": format!("{}:{}", e.file, e.line), "type": "Event"})).collect();
+    let info = obj["finding_info"].as_object_mut().expect("finding_info is an object");
+    info.insert("first_seen_time".into(), start.into());
+    info.insert("last_seen_time".into(), end.into());
+    info.insert("related_events".into(), related.into());
+    info.insert("related_events_count".into(), alert.events_total.into());
+    obj.insert("start_time".into(), start.into());
+    obj.insert("end_time".into(), end.into());
+    obj.insert("count".into(), alert.count.into());
+    obj.insert(
+        "evidences".into(),
+        json!([{"data": {"group": alert.group, "count": alert.count, "value": alert.value}}]),
+    );
+    obj.insert("unmapped".into(), json!({"rule": alert.rule}));
+    obj.insert("raw_data".into(), serde_json::to_string(alert).expect("an alert serializes").into());
+    prune(Value::Object(obj))
+}
+
+/// What both kinds of finding share: the rule as the analytic, its severity and ATT&CK tags.
+fn finding(rule: &AlertRule<'_>, uid: String, time: i64) -> Map<String, Value> {
+    let metadata = json!({
+        "product": {"name": "Sigil", "vendor_name": "Sigil", "version": env!("CARGO_PKG_VERSION")},
+        "uid": uid,
+    });
+    let mut obj = base(&DETECTION_FINDING, (1, "Create"), time, metadata);
+    let (severity_id, severity) = severity(rule.level);
+    obj.insert("severity_id".into(), severity_id.into());
+    obj.insert("severity".into(), severity.into());
+    obj.insert("status_id".into(), 1.into());
+    obj.insert("status".into(), "New".into());
+    obj.insert("message".into(), rule.title.into());
+    obj.insert(
+        "finding_info".into(),
+        json!({
+            "uid": uid,
+            "title": rule.title,
+            "analytic": {"uid": rule.id, "name": rule.title, "type_id": 1, "type": "Rule"},
+            "attacks": attacks(rule.tags),
+        }),
+    );
+    obj
+}
+
+/// ATT&CK techniques (`attack.t1562.008`) and tactics (`attack.defense-evasion`) of Sigma tags.
+/// A lone tactic goes with every technique; several are listed on their own, since the tags do
+/// not say which technique belongs to which.
+fn attacks(tags: &[String]) -> Vec<Value> {
+    let mut techniques = Vec::new();
+    let mut tactics = Vec::new();
+    for tag in tags {
+        let Some(name) = tag.to_ascii_lowercase().strip_prefix("attack.").map(str::to_string) else { continue };
+        if let Some(id) = name.strip_prefix('t').filter(|id| is_technique(id)) {
+            let id = format!("T{id}");
+            techniques.push(match id.split_once('.') {
+                Some((technique, _)) => json!({"technique": {"uid": technique}, "sub_technique": {"uid": id}}),
+                None => json!({"technique": {"uid": id}}),
+            });
+        } else if let Some((uid, caption)) = tactic(&name) {
+            tactics.push(json!({"uid": uid, "name": caption}));
+        }
+    }
+    if let [only] = tactics.as_slice() {
+        if !techniques.is_empty() {
+            for t in &mut techniques {
+                t["tactic"] = only.clone();
+            }
+            return techniques;
+        }
+    }
+    techniques.extend(tactics.into_iter().map(|t| json!({"tactic": t})));
+    techniques
+}
+
+/// `1562` or `1562.008`.
+fn is_technique(id: &str) -> bool {
+    let (main, sub) = id.split_once('.').map_or((id, None), |(m, s)| (m, Some(s)));
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    digits(main, 4) && sub.is_none_or(|s| digits(s, 3))
+}
+
+/// The ATT&CK Enterprise tactic of a Sigma tactic tag.
+fn tactic(name: &str) -> Option<(&'static str, &'static str)> {
+    Some(match name.replace('_', "-").as_str() {
+        "reconnaissance" => ("TA0043", "Reconnaissance"),
+        "resource-development" => ("TA0042", "Resource Development"),
+        "initial-access" => ("TA0001", "Initial Access"),
+        "execution" => ("TA0002", "Execution"),
+        "persistence" => ("TA0003", "Persistence"),
+        "privilege-escalation" => ("TA0004", "Privilege Escalation"),
+        "defense-evasion" => ("TA0005", "Defense Evasion"),
+        "credential-access" => ("TA0006", "Credential Access"),
+        "discovery" => ("TA0007", "Discovery"),
+        "lateral-movement" => ("TA0008", "Lateral Movement"),
+        "collection" => ("TA0009", "Collection"),
+        "command-and-control" => ("TA0011", "Command and Control"),
+        "exfiltration" => ("TA0010", "Exfiltration"),
+        "impact" => ("TA0040", "Impact"),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn techniques_take_a_lone_tactic() {
+        let a = attacks(&tags(&["attack.defense-evasion", "attack.t1562.008", "attack.t1070", "cloud"]));
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0]["technique"]["uid"], "T1562");
+        assert_eq!(a[0]["sub_technique"]["uid"], "T1562.008");
+        assert_eq!(a[0]["tactic"]["uid"], "TA0005");
+        assert_eq!(a[1]["technique"]["uid"], "T1070");
+    }
+
+    #[test]
+    fn several_tactics_are_listed_on_their_own() {
+        let a = attacks(&tags(&["attack.persistence", "attack.privilege_escalation", "attack.t1098"]));
+        assert_eq!(a.len(), 3);
+        assert!(a[0].get("tactic").is_none());
+        assert_eq!(a[2]["tactic"]["name"], "Privilege Escalation");
+        assert!(attacks(&tags(&["attack.g0016", "attack.t12"])).is_empty());
+    }
+}
