@@ -32,6 +32,7 @@ fi
 
 echo "building (release)..." >&2
 cargo build --release -q -p sigil-cli --bin sigil --example parse_only --example pack_load --example sigma_rust_eval
+scripts/build-wasm.sh >&2
 SIGIL=target/release/sigil
 EVENTS=$WORK/otrf-windows-sample.jsonl
 [ -s "$EVENTS" ] || gzip -dc "$SAMPLE" > "$EVENTS"
@@ -79,6 +80,7 @@ run "parse-only floor (serde_json::Value), 1 core" "$N" $ONE target/release/exam
 run "parse-only, Sigil's borrowed document, 1 core" "$N" $ONE target/release/examples/parse_only --document "$EVENTS"
 run "sigil, all 3,780 rules, 1 core" "$N" $ONE $SIGIL hunt --rules "$ALL" --placeholder-file $PLACEHOLDERS --threads 1 --format jsonl "$EVENTS"
 run "sigil --pack (compiled once), all rules, 1 core" "$N" $ONE $SIGIL hunt --pack "$WORK/all.pack" --threads 1 --format jsonl "$EVENTS"
+run "sigil --runtime wasm --pack, all rules, 1 core" "$N" $ONE $SIGIL hunt --runtime wasm --pack "$WORK/all.pack" --format jsonl "$EVENTS"
 run "sigil, all 3,780 rules, $CORES cores" "$N" $SIGIL hunt --rules "$ALL" --placeholder-file $PLACEHOLDERS --format jsonl "$EVENTS"
 run "sigil, rules/windows, 1 core" "$N" $ONE $SIGIL hunt --rules "$SIGMA/rules/windows" --threads 1 --format jsonl "$EVENTS"
 run "sigil --pack (compiled once), rules/windows, 1 core" "$N" $ONE $SIGIL hunt --pack "$WORK/windows.pack" --threads 1 --format jsonl "$EVENTS"
@@ -88,6 +90,13 @@ run "sigil, rules/windows, no routing, 1 core" "$N" $ONE $SIGIL hunt --rules "$S
 run "rsigma 0.23.0, all rules (--logsource-routing), 1 core" "$N" $ONE rsigma engine eval --logsource-routing -r "$ALL" -e "@$EVENTS"
 run "rsigma 0.23.0, rules/windows (--logsource-routing), 1 core" "$N" $ONE rsigma engine eval --logsource-routing -r "$SIGMA/rules/windows" -e "@$EVENTS"
 run "sigma-rust 0.7, rules/windows, first $SIGMA_RUST_EVENTS events" "$SIGMA_RUST_EVENTS" target/release/examples/sigma_rust_eval "$WORK/sigma-rust-events.jsonl" "$WORK/sigma-rust-matches.tsv" "$SIGMA/rules/windows"
+
+outname() { echo "$WORK/$(echo "$1" | tr -c 'a-zA-Z0-9\n' '_').out"; }
+if cmp -s "$(outname "sigil --pack (compiled once), all rules, 1 core")" "$(outname "sigil --runtime wasm --pack, all rules, 1 core")"; then
+  echo "wasm runtime: alerts identical to the native runtime's" >&2
+else
+  echo "wasm runtime: ALERTS DIFFER from the native runtime's" >&2
+fi
 
 echo >&2
 echo "== rules loaded" >&2

@@ -33,15 +33,35 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "the engine (and compiler) build for wasm32-unknown-unknown, with no I/O of their own"
 cargo build -p sigil-engine -p sigil-compiler --target wasm32-unknown-unknown
 
+step "the Wasm engine: core module and component (scripts/build-wasm.sh)"
+scripts/build-wasm.sh
+cargo clippy -p sigil-wasm-guest --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+step "the gateway filter (proxy-wasm) and Envoy for its end-to-end test"
+scripts/build-gateway.sh
+SIGIL_ENVOY="$(scripts/setup-envoy.sh | tail -n 1)"
+export SIGIL_ENVOY
+
 step "cargo test (unit, conformance suite, rule pack, SigmaHQ corpus, end-to-end CLI)"
 if [ ! -d ../shared/sigma ]; then
   echo "note: ../shared is absent: the SigmaHQ corpus tests will print SKIPPED"
 fi
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
+set +e
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+set -e
+
+step "the Python embedder (wasmtime-py) against sigil hunt, line for line"
+scripts/setup-python-wasmtime.sh
+# Its closing line (`N passed, N failed`) joins the count below.
+set +e
+SIGIL_BIN=target/debug/sigil python3 wasm-host/embedders/python/test_embed.py 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+set -e
 # One closing line for the whole workspace (cargo prints one per test binary, the last often empty).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     /^[0-9]+ passed, [0-9]+ failed$/ { p += $1; f += $3 }
      END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"

@@ -12,7 +12,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sigil_engine::alert::{event_time_ms, CorrelationAlertJson};
 use sigil_engine::correlate::{Correlator, EventRef, Feed, Readers};
 use sigil_engine::enrich::Lookup;
-use sigil_engine::plan::LogSource;
 use sigil_engine::{Alert, Engine, EventSource, Routing, Scratch};
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
@@ -22,29 +21,7 @@ use std::sync::Arc;
 
 /// `auto` (recognise each event's source), `all` (every rule on every event), or a declaration.
 pub fn parse_routing(text: Option<&str>) -> Result<Routing, String> {
-    Ok(match text.map(str::trim) {
-        None | Some("auto") => Routing::Auto,
-        Some("all") => Routing::All,
-        Some(declared) => Routing::Declared(parse_logsource(declared)?),
-    })
-}
-
-/// Parses `product=aws,service=cloudtrail`.
-pub fn parse_logsource(text: &str) -> Result<LogSource, String> {
-    let mut ls = LogSource::default();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (key, value) = part
-            .split_once('=')
-            .ok_or_else(|| format!("--logsource expects KEY=VALUE pairs separated by commas, got '{part}'"))?;
-        let value = Some(value.trim().to_ascii_lowercase());
-        match key.trim() {
-            "product" => ls.product = value,
-            "category" => ls.category = value,
-            "service" => ls.service = value,
-            other => return Err(format!("--logsource knows product, category and service, not '{other}'")),
-        }
-    }
-    Ok(ls)
+    text.map_or(Ok(Routing::Auto), str::parse).map_err(|e| format!("--logsource: {e}"))
 }
 
 const BATCH: usize = 512;
@@ -80,7 +57,11 @@ enum Item {
 
 pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     let routing = parse_routing(args.logsource.as_deref())?;
-    let engine = load_engine(&args)?;
+    let plan = load_plan(&args)?;
+    if args.runtime == crate::Runtime::Wasm {
+        return crate::hunt_wasm::run(&args, plan);
+    }
+    let engine = Engine::new(plan).map_err(|e| e.to_string())?;
     let format = args.format.unwrap_or(if io::stdout().is_terminal() { HuntFormat::Table } else { HuntFormat::Jsonl });
     let threads = match args.threads {
         Some(0) => return Err("--threads must be at least 1".into()),
@@ -161,7 +142,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     Ok(if totals.unreadable > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-fn load_engine(args: &HuntArgs) -> Result<Engine, String> {
+fn load_plan(args: &HuntArgs) -> Result<sigil_engine::Plan, String> {
     let plan = match &args.pack {
         Some(path) => {
             if !args.rules.is_empty() {
@@ -194,7 +175,7 @@ fn load_engine(args: &HuntArgs) -> Result<Engine, String> {
     if plan.rules.is_empty() {
         return Err("no rule could be loaded: nothing to hunt with (see the errors above)".into());
     }
-    Engine::new(plan).map_err(|e| e.to_string())
+    Ok(plan)
 }
 
 fn progress_bar() -> Option<ProgressBar> {

@@ -11,7 +11,7 @@
 
 use flate2::read::MultiGzDecoder;
 use serde_json::Value;
-use sigil_engine::{layout, Json};
+use sigil_engine::{layout, session, Json};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 
@@ -192,22 +192,13 @@ pub fn parse(raw: &Raw, out: &mut dyn FnMut(u64, Result<Event<'_>, String>)) {
             Err(reason) => out(*position, Err(reason.clone())),
         },
         Raw::Idle => {}
-        Raw::Line { number, text } => match Json::parse(text.trim()) {
-            Ok(Json::Object(mut obj)) if matches!(obj.get("Records"), Some(Json::Array(_))) => {
-                let Some(Json::Array(records)) = obj.remove("Records") else { unreachable!("checked above") };
-                for (i, r) in records.into_iter().enumerate() {
-                    match r {
-                        doc @ Json::Object(_) => out(i as u64 + 1, whole(doc, None)),
-                        other => {
-                            out(i as u64 + 1, Err(format!("expected a JSON object, found {}", kind(&other.to_value()))))
-                        }
-                    }
-                }
-            }
-            Ok(doc @ Json::Object(_)) => out(*number, whole(doc, Some(text.trim()))),
-            Ok(other) => out(*number, Err(format!("expected a JSON object, found {}", kind(&other.to_value())))),
-            Err(e) => out(*number, Err(format!("invalid JSON: {e}"))),
-        },
+        Raw::Line { number, text } => {
+            let text = text.trim();
+            session::events_in_line(text, &mut |position, event| {
+                let event = event.map(|(doc, whole)| Event { doc, text: whole.then_some(text) });
+                out(position.unwrap_or(*number), event)
+            })
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod check;
 mod hunt;
+mod hunt_wasm;
 mod input;
 mod lookup;
 mod normalize;
@@ -98,12 +99,33 @@ pub struct HuntArgs {
     /// field to join on, the others become fields NAME.COLUMN for rules and alerts (repeatable).
     #[arg(long = "lookup", value_name = "NAME=FILE.csv")]
     pub lookups: Vec<String>,
+    /// Where the rules run: `native`, or `wasm` (the engine compiled to WebAssembly, in a
+    /// wasmtime host with a deadline and a memory cap per batch; same alerts).
+    #[arg(long, value_enum, default_value = "native")]
+    pub runtime: Runtime,
+    /// The engine component for `--runtime wasm` (default: `SIGIL_WASM_COMPONENT`, else
+    /// `wasm/sigil_engine.component.wasm` beside the binary's folder, as scripts/build-wasm.sh
+    /// writes it).
+    #[arg(long, value_name = "FILE")]
+    pub wasm_component: Option<PathBuf>,
+    /// `--runtime wasm`: the memory cap of the engine, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    pub wasm_memory_mb: usize,
+    /// `--runtime wasm`: how long one batch of events may take, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 60_000)]
+    pub wasm_deadline_ms: u64,
     #[command(flatten)]
     pub rule_args: RuleArgs,
     /// Event files: JSON Lines, a JSON array, a CloudTrail {"Records": [...]} file, or .gz of
     /// any of these. `-` or nothing reads standard input.
     #[arg(value_name = "EVENTS")]
     pub events: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Runtime {
+    Native,
+    Wasm,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -164,7 +164,7 @@ fn declared_logsource_routes_events_to_matching_rules_only() {
     let out =
         sigil(&["hunt", "--rules", rules.to_str().unwrap(), "--logsource", "vendor=aws", events.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--logsource knows product, category and service"));
+    assert!(stderr(&out).contains("--logsource: a logsource has product, category and service"));
 }
 
 #[test]

@@ -37,6 +37,34 @@ pub enum Routing {
     Auto,
 }
 
+impl std::str::FromStr for Routing {
+    type Err = String;
+
+    /// `auto`, `all`, or a declared logsource: `product=aws,service=cloudtrail`.
+    fn from_str(text: &str) -> Result<Routing, String> {
+        Ok(match text.trim() {
+            "auto" => Routing::Auto,
+            "all" => Routing::All,
+            declared => {
+                let mut ls = LogSource::default();
+                for part in declared.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    let (key, value) = part.split_once('=').ok_or_else(|| {
+                        format!("a logsource is KEY=VALUE pairs separated by commas (or auto, all), got '{part}'")
+                    })?;
+                    let value = Some(value.trim().to_ascii_lowercase());
+                    match key.trim() {
+                        "product" => ls.product = value,
+                        "category" => ls.category = value,
+                        "service" => ls.service = value,
+                        other => return Err(format!("a logsource has product, category and service, not '{other}'")),
+                    }
+                }
+                Routing::Declared(ls)
+            }
+        })
+    }
+}
+
 /// One rule that fired on one event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detection {
@@ -52,6 +80,8 @@ pub enum EngineError {
     Version { found: u32, expected: u32 },
     /// A predicate could not be prepared.
     Predicate { index: usize, reason: String },
+    /// An index of the plan points nowhere (a damaged or hand-made pack).
+    Damaged(String),
 }
 
 impl std::fmt::Display for EngineError {
@@ -62,6 +92,7 @@ impl std::fmt::Display for EngineError {
                 "compiled plan has format version {found}, this Sigil reads version {expected}: recompile the rules with this version"
             ),
             EngineError::Predicate { index, reason } => write!(f, "predicate {index} of the plan is invalid: {reason}"),
+            EngineError::Damaged(reason) => write!(f, "the plan is damaged ({reason}): compile the rules again"),
         }
     }
 }
@@ -114,6 +145,7 @@ impl Engine {
         if plan.format_version != PLAN_FORMAT_VERSION {
             return Err(EngineError::Version { found: plan.format_version, expected: PLAN_FORMAT_VERSION });
         }
+        plan.check().map_err(EngineError::Damaged)?;
         let matchers = plan
             .predicates
             .iter()

@@ -16,6 +16,8 @@
 //! * [`eval`] — the [`Engine`] that evaluates every rule's condition for one event;
 //! * [`enrich`] — lookup tables (CSV on the command line) joined onto events before rules run;
 //! * [`correlate`] — correlation windows per group, fed with detections in input order;
+//! * [`session`] — a sequential hunt over JSON Lines (what the Wasm guest runs), and the
+//!   per-line and per-detection steps `sigil hunt` shares with it;
 //! * [`alert`] — the stable alert JSON that callers print.
 //!
 //! Architecture invariant: this crate does no file, network, thread or clock access of its own,
@@ -33,6 +35,7 @@ pub mod matcher;
 pub mod pack;
 pub mod plan;
 pub mod route;
+pub mod session;
 pub mod time;
 
 pub use alert::{Alert, EventSource};

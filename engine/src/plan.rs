@@ -283,12 +283,77 @@ pub struct RegexSpec {
     pub dot_all: bool,
 }
 
+impl Plan {
+    /// Every index of the plan points at something that exists, and at something earlier where
+    /// the engine relies on order (graph nodes are topological; a chained correlation comes after
+    /// the correlations it reads). `sigil compile` never writes a plan that fails this; a damaged
+    /// or hand-made pack could, and would otherwise index out of bounds later (a panic, and a trap
+    /// in Wasm).
+    pub fn check(&self) -> Result<(), String> {
+        let plan = self;
+        let predicates = plan.predicates.len();
+        for (i, node) in plan.nodes.iter().enumerate() {
+            let child = |c: &u32| (*c as usize) < i;
+            let ok = match node {
+                Node::Const(_) => true,
+                Node::Pred(p) => (*p as usize) < predicates,
+                Node::Not(c) => child(c),
+                Node::And(cs) | Node::Or(cs) => cs.iter().all(child),
+            };
+            if !ok {
+                return Err(format!("graph node {i} refers to a missing node or predicate"));
+            }
+        }
+        for (i, rule) in plan.rules.iter().enumerate() {
+            if rule.root as usize >= plan.nodes.len() {
+                return Err(format!("rule {i} refers to a missing graph node"));
+            }
+        }
+        for (c, corr) in plan.correlations.iter().enumerate() {
+            let sources_ok = corr.sources.iter().all(|s| match s {
+                CorrelationSource::Rule(r) => (*r as usize) < plan.rules.len(),
+                CorrelationSource::Correlation(k) => (*k as usize) < c,
+            });
+            if !sources_ok {
+                return Err(format!("correlation {c} reads a missing rule or correlation"));
+            }
+            if corr.group_by.iter().any(|k| k.fields.len() < corr.sources.len()) {
+                return Err(format!("correlation {c} has a group-by without a field for each source"));
+            }
+            if matches!(corr.kind, CorrelationKind::ValuePercentile(p) if p > 100) {
+                return Err(format!("correlation {c} has a percentile above 100"));
+            }
+            if corr.timespan_ms < 0 {
+                return Err(format!("correlation {c} has a negative timespan"));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::LogSource;
 
     fn ls(product: Option<&str>, category: Option<&str>, service: Option<&str>) -> LogSource {
         LogSource::new(product, category, service)
+    }
+
+    #[test]
+    fn dangling_indices_are_refused() {
+        use super::{CompiledRule, Node, Plan};
+        let rule = CompiledRule { info: Default::default(), logsource: ls(None, None, None), root: 0, alert: true };
+        let good = Plan { nodes: vec![Node::Const(true)], rules: vec![rule], ..Plan::default() };
+        assert_eq!(good.check(), Ok(()));
+        let mut bad = good.clone();
+        bad.nodes.push(Node::And(vec![0, 1]));
+        assert!(bad.check().unwrap_err().contains("graph node 1"));
+        let mut bad = good.clone();
+        bad.nodes[0] = Node::Pred(7);
+        assert!(bad.check().is_err());
+        let mut bad = good;
+        bad.rules[0].root = 3;
+        assert!(bad.check().unwrap_err().contains("rule 0"));
     }
 
     #[test]

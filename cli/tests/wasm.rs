@@ -1,0 +1,113 @@
+//! `--runtime wasm` prints what `--runtime native` prints: the same alert lines, in the same
+//! order, over the SigmaHQ rules and real Windows and cloud logs. Needs the engine component
+//! (scripts/build-wasm.sh, which scripts/test.sh runs first) and ../shared.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn component() -> PathBuf {
+    repo().join("target/wasm/sigil_engine.component.wasm")
+}
+
+fn sigil(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(args)
+        .env("SIGIL_WASM_COMPONENT", component())
+        .env("SIGIL_WASM_CACHE", repo().join("target/wasm/cache"))
+        .output()
+        .expect("sigil runs");
+    assert!(out.status.success(), "sigil {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn ready(test: &str) -> Option<PathBuf> {
+    let shared = repo().join("../shared");
+    if !component().is_file() {
+        println!("SKIPPED {test}: {} is not built (scripts/build-wasm.sh)", component().display());
+        return None;
+    }
+    if !shared.is_dir() {
+        println!("SKIPPED {test}: ../shared is absent");
+        return None;
+    }
+    Some(shared)
+}
+
+/// The hunt's summary line (`events: N read, N rejected; alerts: N`).
+fn summary(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr);
+    err.lines().find(|l| l.starts_with("events: ")).unwrap_or_default().to_string()
+}
+
+/// Runs both runtimes on the same pack and inputs and compares their output byte for byte.
+fn same_alerts(pack: &Path, inputs: &[PathBuf]) -> (usize, String) {
+    let mut args = vec!["hunt", "--pack", pack.to_str().unwrap(), "--format", "jsonl"];
+    args.extend(inputs.iter().map(|p| p.to_str().unwrap()));
+    let native = sigil(&args);
+    args.extend(["--runtime", "wasm"]);
+    let wasm = sigil(&args);
+    assert_eq!(summary(&native), summary(&wasm));
+    let (a, b) = (String::from_utf8_lossy(&native.stdout), String::from_utf8_lossy(&wasm.stdout));
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        assert_eq!(x, y, "alert {} differs", i + 1);
+    }
+    assert_eq!(a.lines().count(), b.lines().count(), "alert counts differ");
+    (a.lines().count(), summary(&native))
+}
+
+#[test]
+fn windows_sample_with_every_sigmahq_rule_gives_the_same_alerts() {
+    let Some(shared) = ready("windows_sample_with_every_sigmahq_rule_gives_the_same_alerts") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = tmp.path().join("all.pack");
+    let sigma = shared.join("sigma");
+    let mut args = vec!["compile".to_string(), "-o".into(), pack.display().to_string()];
+    for dir in ["rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder", "rules-compliance"] {
+        args.push(sigma.join(dir).display().to_string());
+    }
+    args.push("--placeholder-file".into());
+    args.push(repo().join("tests/data/sigmahq-placeholders.yml").display().to_string());
+    sigil(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let sample = shared.join("datasets/windows/otrf-windows-sample.jsonl.gz");
+    let (alerts, summary) = same_alerts(&pack, &[sample]);
+    assert!(alerts > 1000, "the sample raises more alerts than {alerts}");
+    println!("otrf Windows sample, all SigmaHQ rules: {summary}; identical from both runtimes");
+}
+
+#[test]
+fn cloud_samples_give_the_same_alerts() {
+    let Some(shared) = ready("cloud_samples_give_the_same_alerts") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = tmp.path().join("cloud.pack");
+    let rules = shared.join("sigma/rules/cloud");
+    sigil(&["compile", "-o", pack.to_str().unwrap(), rules.to_str().unwrap()]);
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(shared.join("datasets/cloud/otrf"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    inputs.sort();
+    // Panther's tests wrap each record in `{"event": ...}`: unwrap them into plain records.
+    let mut records = String::new();
+    for entry in std::fs::read_dir(shared.join("datasets/cloud/panther-tests")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            // A few tests are not JSON at all (other log formats): they are not records either.
+            let Ok(test) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+            if let Some(event) = test.get("event").filter(|e| e.is_object()) {
+                records.push_str(&event.to_string());
+                records.push('\n');
+            }
+        }
+    }
+    let panther = tmp.path().join("panther-records.jsonl");
+    std::fs::write(&panther, records).unwrap();
+    inputs.push(panther);
+    let (alerts, summary) = same_alerts(&pack, &inputs);
+    assert!(alerts > 100, "the cloud samples raise more alerts than {alerts}");
+    println!("cloud samples, SigmaHQ cloud rules: {summary}; identical from both runtimes");
+}

@@ -1,0 +1,214 @@
+//! A hunt over JSON Lines as one sequential caller runs it: each line parsed (a CloudTrail
+//! `Records` line gives several events) and laid flat, evaluated, its alerts written as the JSON
+//! `sigil hunt --format jsonl` prints, and correlations fed in input order.
+//!
+//! The Wasm guest runs exactly this, batch by batch; `sigil hunt` runs the same steps spread
+//! over threads (parsing and detection per worker, correlation in its ordered writer), using
+//! [`events_in_line`] and [`Session::write_detections`] so both print the same bytes. Errors
+//! are values: a malformed line is counted and reported, never a panic.
+
+use crate::alert::{event_time_ms, Alert, CorrelationAlertJson, EventSource};
+use crate::correlate::{Correlator, EventRef, Feed, Readers};
+use crate::eval::{Detection, Engine, EngineError, Routing, Scratch};
+use crate::json::Json;
+use crate::layout;
+use crate::plan::Plan;
+use std::sync::Arc;
+
+/// One event of a line and whether the line is its text alone, or why it is not an event.
+pub type LineEvent<'a> = Result<(Json<'a>, bool), String>;
+
+/// Calls `out` for each event of one JSON Lines line: `(position, event, whole_text)`. The
+/// position is `None` for the line itself and the 1-based record for a `{"Records": [...]}`
+/// line; `whole_text` says whether the line's text is this event's alone (then the engine may
+/// search it in one pass). A line that is not a JSON object gives one error.
+pub fn events_in_line<'a>(text: &'a str, out: &mut dyn FnMut(Option<u64>, LineEvent<'a>)) {
+    match Json::parse(text) {
+        Ok(Json::Object(mut obj)) if matches!(obj.get("Records"), Some(Json::Array(_))) => {
+            let Some(Json::Array(records)) = obj.remove("Records") else { unreachable!("checked above") };
+            for (i, record) in records.into_iter().enumerate() {
+                let position = Some(i as u64 + 1);
+                match record {
+                    doc @ Json::Object(_) => out(position, Ok((layout::flatten(doc), false))),
+                    other => out(position, Err(format!("expected a JSON object, found {}", kind(&other)))),
+                }
+            }
+        }
+        Ok(doc @ Json::Object(_)) => out(None, Ok((layout::flatten(doc), true))),
+        Ok(other) => out(None, Err(format!("expected a JSON object, found {}", kind(&other)))),
+        Err(e) => out(None, Err(format!("invalid JSON: {e}"))),
+    }
+}
+
+/// How a JSON value is named in messages.
+pub fn kind(v: &Json<'_>) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
+/// What one batch came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub events: u64,
+    pub rejected: u64,
+    pub alerts: u64,
+    /// `file:line: malformed event: reason`, one per rejected event.
+    pub notes: Vec<String>,
+}
+
+/// A loaded plan with its correlation state, fed batch after batch.
+pub struct Session {
+    engine: Engine,
+    readers: Readers,
+    correlator: Correlator,
+    scratch: Scratch,
+    timestamp_field: Option<String>,
+    /// Events without a readable time take the time of the event before them.
+    last_time: i64,
+}
+
+impl Session {
+    pub fn new(plan: Plan, max_groups: usize) -> Result<Session, EngineError> {
+        let engine = Engine::new(plan)?;
+        let readers = Readers::new(engine.plan());
+        let correlator = Correlator::new(engine.plan(), max_groups);
+        Ok(Session { engine, readers, correlator, scratch: Scratch::default(), timestamp_field: None, last_time: 0 })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Evaluates JSON Lines `text` whose first line is line `first_line` of `source`, appending
+    /// alerts (detections, then any correlation they complete) to `out` as JSON Lines.
+    pub fn eval_jsonl(
+        &mut self,
+        source: &str,
+        first_line: u64,
+        text: &str,
+        routing: &Routing,
+        out: &mut Vec<u8>,
+    ) -> BatchReport {
+        let mut report = BatchReport::default();
+        let file: Arc<str> = Arc::from(source);
+        let mut detections = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line_number = first_line + i as u64;
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let Session { engine, readers, correlator, scratch, timestamp_field, last_time } = self;
+            events_in_line(line, &mut |position, event| {
+                let at = position.unwrap_or(line_number);
+                report.events += 1;
+                let (doc, whole) = match event {
+                    Ok(event) => event,
+                    Err(reason) => {
+                        report.rejected += 1;
+                        report.notes.push(format!("sigil: {source}:{at}: malformed event: {reason}"));
+                        return;
+                    }
+                };
+                detections.clear();
+                if whole {
+                    engine.evaluate_text(scratch, &doc, line, routing, &mut detections);
+                } else {
+                    engine.evaluate_with(scratch, &doc, routing, &mut detections);
+                }
+                if detections.is_empty() {
+                    return;
+                }
+                let evidence = EventSource { file: source.to_string(), line: at };
+                let mut feeds = Vec::new();
+                report.alerts += write_detections(
+                    engine,
+                    readers,
+                    &detections,
+                    &doc,
+                    &evidence,
+                    timestamp_field.as_deref(),
+                    &mut feeds,
+                    out,
+                );
+                if !feeds.is_empty() {
+                    let time = event_time_ms(&doc, timestamp_field.as_deref()).unwrap_or(*last_time);
+                    *last_time = time;
+                    let evidence = EventRef { file: Arc::clone(&file), line: at };
+                    report.alerts += observe(correlator, time, evidence, feeds, out);
+                }
+            });
+        }
+        report
+    }
+}
+
+/// Writes the alerts of an event's detections as JSON Lines and collects what correlations
+/// read from it; returns the number of alerts written.
+#[allow(clippy::too_many_arguments)]
+pub fn write_detections(
+    engine: &Engine,
+    readers: &Readers,
+    detections: &[Detection],
+    event: &Json<'_>,
+    source: &EventSource,
+    timestamp_field: Option<&str>,
+    feeds: &mut Vec<Feed>,
+    out: &mut Vec<u8>,
+) -> u64 {
+    let mut alerts = 0;
+    for detection in detections {
+        if readers.reads(detection.rule) {
+            readers.feeds_for_rule(detection.rule, event, feeds);
+        }
+        if !engine.rules()[detection.rule].alert {
+            continue;
+        }
+        alerts += 1;
+        json_line(out, &Alert::detection(engine, detection, event, source, timestamp_field));
+    }
+    alerts
+}
+
+/// Feeds one event's correlation inputs, in input order, writing the correlation alerts that
+/// fire; returns how many were written.
+pub fn observe(correlator: &mut Correlator, time: i64, evidence: EventRef, feeds: Vec<Feed>, out: &mut Vec<u8>) -> u64 {
+    let mut alerts = 0;
+    for alert in correlator.observe(time, evidence, feeds) {
+        let corr = correlator.correlation(alert.correlation);
+        if corr.emit {
+            alerts += 1;
+            json_line(out, &CorrelationAlertJson::new(corr, &alert));
+        }
+    }
+    alerts
+}
+
+/// One value as a JSON Lines line: the alert contract's serialisation.
+pub fn json_line(out: &mut Vec<u8>, value: &impl serde::Serialize) {
+    // Serialising into memory can only fail for maps with non-string keys, which alerts have not.
+    if serde_json::to_writer(&mut *out, value).is_ok() {
+        out.push(b'\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_lines_give_positioned_events_and_bad_lines_one_error() {
+        let mut got = Vec::new();
+        events_in_line(r#"{"Records": [{"a": 1}, 2, {"b": 3}]}"#, &mut |p, e| got.push((p, e.is_ok())));
+        assert_eq!(got, vec![(Some(1), true), (Some(2), false), (Some(3), true)]);
+        let mut got = Vec::new();
+        events_in_line("[1]", &mut |p, e| got.push((p, e.map(|_| ()))));
+        assert_eq!(got, vec![(None, Err("expected a JSON object, found an array".to_string()))]);
+    }
+}

@@ -1,0 +1,207 @@
+//! The Sigil engine as a WebAssembly guest, with two faces over one global [`Session`]:
+//!
+//! * the component face (feature `component`): the WIT world `sigil` of `wasm-host/wit/sigil.wit`
+//!   through wit-bindgen, for component-model hosts (wasmtime; `wasm-host/src`);
+//! * the C-ABI face (feature `c-abi`): `sigil_*` exports over pointers and lengths in linear
+//!   memory, for core-module hosts (wazero, Chicory, V8, WAMR, wasmtime-py); `wasm-host/ABI.md`.
+//!
+//! Both are on by default and live in the same core module: `wit-component` ignores exports
+//! that are not in the world when it wraps the module into a component, and a C-ABI host
+//! ignores the component's exports. Both call [`load`], [`eval_batch`] and [`version`].
+//!
+//! Errors are values. `wasm32-unknown-unknown` aborts on panic (a trap), so the guarantee is
+//! that no code path here panics on its inputs: packs are checked when the engine is made
+//! (`Plan::check`), lines that are not UTF-8 become rejected events, and nothing unwraps input.
+//! Each entry point is also wrapped in `catch_unwind`, which turns a panic into an error where
+//! unwinding exists (native builds, tests). What is left — a trap such as running out of
+//! memory — is the host's to turn into an error (and to start a fresh instance after it).
+//!
+//! [`Session`]: sigil_engine::session::Session
+
+#[cfg(feature = "c-abi")]
+pub mod c_abi;
+// Only for wasm32: its export names (`sigil:engine/engine@0.1.0#load`) are not valid native
+// symbol names, and a native build has no component host anyway.
+#[cfg(all(feature = "component", target_arch = "wasm32"))]
+mod component;
+
+use sigil_engine::pack;
+use sigil_engine::session::Session;
+use sigil_engine::{Routing, PLAN_FORMAT_VERSION};
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Correlation groups kept at most (the `sigil hunt --max-groups` default).
+pub const MAX_GROUPS: usize = 100_000;
+
+/// What one batch came to (the WIT `batch` record).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// Alerts as JSON Lines, exactly as `sigil hunt --format jsonl` prints them.
+    pub alerts: Vec<u8>,
+    pub events: u64,
+    pub rejected: u64,
+    pub alert_count: u64,
+    /// `sigil: FILE:LINE: malformed event: REASON`, one per rejected event.
+    pub notes: Vec<String>,
+}
+
+thread_local! {
+    // wasm32-unknown-unknown has one thread: this is one global session per instance.
+    static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
+}
+
+/// `sigil 0.1.0 (plan format 3)`.
+pub fn version() -> String {
+    format!("sigil {} (plan format {PLAN_FORMAT_VERSION})", env!("CARGO_PKG_VERSION"))
+}
+
+/// Loads pack bytes (`sigil compile -o PACK`), replacing the loaded pack and its correlation
+/// state; returns the number of rules. On error the loaded pack, if any, stays.
+pub fn load(pack_bytes: &[u8]) -> Result<u32, String> {
+    guarded(|| {
+        let plan = pack::from_bytes(pack_bytes).map_err(|e| e.to_string())?;
+        let rules = u32::try_from(plan.rules.len()).map_err(|_| "the pack has too many rules".to_string())?;
+        let session = Session::new(plan, MAX_GROUPS).map_err(|e| e.to_string())?;
+        with_session(|slot| *slot = Some(session))?;
+        Ok(rules)
+    })
+}
+
+/// Evaluates a batch of JSON Lines whose first line is line `first_line` of `source`.
+/// `routing` is `auto` (also when empty), `all` or `product=..,category=..,service=..`.
+/// Lines must be whole: a batch ends at a line end (or the end of the input).
+pub fn eval_batch(source: &str, first_line: u64, events: &[u8], routing: &str) -> Result<Batch, String> {
+    guarded(|| {
+        let routing: Routing = if routing.trim().is_empty() { Ok(Routing::Auto) } else { routing.parse() }
+            .map_err(|e| format!("routing: {e}"))?;
+        // Line numbers must not overflow: at most one line per byte.
+        if first_line.checked_add(events.len() as u64).is_none() {
+            return Err(format!("first line {first_line} is too large for a batch of {} bytes", events.len()));
+        }
+        with_session(|slot| {
+            let session = slot.as_mut().ok_or_else(|| "no pack loaded: call load first".to_string())?;
+            Ok(eval_lines(session, source, first_line, events, &routing))
+        })?
+    })
+}
+
+/// Runs the session over `events`, text that is not UTF-8 included: such a line is one
+/// rejected event (as `sigil hunt` reports it), the valid runs of lines around it are evaluated.
+fn eval_lines(session: &mut Session, source: &str, first_line: u64, events: &[u8], routing: &Routing) -> Batch {
+    let mut batch = Batch::default();
+    let mut run = |batch: &mut Batch, text: &str, line: u64| {
+        let report = session.eval_jsonl(source, line, text, routing, &mut batch.alerts);
+        batch.events += report.events;
+        batch.rejected += report.rejected;
+        batch.alert_count += report.alerts;
+        batch.notes.extend(report.notes);
+    };
+    if let Ok(text) = std::str::from_utf8(events) {
+        run(&mut batch, text, first_line);
+        return batch;
+    }
+    // The start (byte offset, line number) of the run of valid lines not evaluated yet.
+    let (mut start, mut start_line) = (0, first_line);
+    let (mut offset, mut line) = (0, first_line);
+    for bytes in events.split_inclusive(|&b| b == b'\n') {
+        let end = offset + bytes.len();
+        if let Err(e) = std::str::from_utf8(bytes) {
+            if let Some(Ok(text)) = events.get(start..offset).map(std::str::from_utf8) {
+                run(&mut batch, text, start_line);
+            }
+            batch.events += 1;
+            batch.rejected += 1;
+            batch.notes.push(format!(
+                "sigil: {source}:{line}: malformed event: not UTF-8 text (byte {})",
+                e.valid_up_to() + 1
+            ));
+            (start, start_line) = (end, line + 1);
+        }
+        (offset, line) = (end, line + 1);
+    }
+    if let Some(Ok(text)) = events.get(start..).map(std::str::from_utf8) {
+        run(&mut batch, text, start_line);
+    }
+    batch
+}
+
+fn with_session<T>(f: impl FnOnce(&mut Option<Session>) -> T) -> Result<T, String> {
+    SESSION.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => Ok(f(&mut slot)),
+        Err(_) => Err("the engine is busy (a call re-entered it)".to_string()),
+    })
+}
+
+/// Runs an entry point, turning a panic (where it unwinds) into an error. The session may be
+/// half-updated after one, so it is dropped: the caller loads the pack again.
+fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string());
+        let _ = with_session(|slot| *slot = None);
+        Err(format!("internal error in the engine ({what}); the pack was unloaded: load it again"))
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use sigil_engine::plan::{
+        CompiledRule, LogSource, Node, Plan, Predicate, RuleInfo, StrPattern, Target, Test, Token,
+    };
+
+    /// A one-rule pack: `eventName` equals `StopLogging` (any case).
+    pub fn pack_bytes() -> Vec<u8> {
+        let plan = Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            predicates: vec![Predicate {
+                target: Target::Field("eventName".into()),
+                test: Test::Str(StrPattern { tokens: vec![Token::Lit("stoplogging".into())], cased: false }),
+            }],
+            nodes: vec![Node::Pred(0)],
+            rules: vec![CompiledRule {
+                info: RuleInfo { id: "r1".into(), title: "Trail stopped".into(), ..RuleInfo::default() },
+                logsource: LogSource::new(Some("aws"), None, Some("cloudtrail")),
+                root: 0,
+                alert: true,
+            }],
+            correlations: Vec::new(),
+        };
+        pack::to_bytes(&plan)
+    }
+
+    #[test]
+    fn one_flow_from_load_to_alerts_with_errors_as_values() {
+        SESSION.with(|s| *s.borrow_mut() = None);
+        assert_eq!(eval_batch("x", 1, b"{}", "auto").unwrap_err(), "no pack loaded: call load first");
+        assert!(load(b"not a pack").unwrap_err().contains("not a Sigil compiled pack"));
+        assert_eq!(load(&pack_bytes()), Ok(1));
+        assert!(eval_batch("x", 1, b"{}", "nonsense").unwrap_err().starts_with("routing: "));
+        assert!(eval_batch("x", u64::MAX, b"{}", "auto").is_err());
+
+        let events = b"{\"eventName\":\"StopLogging\"}\n\xff\xfe\n\n[1]\r\n{\"eventName\":\"stoplogging\"}";
+        let batch = eval_batch("ev.jsonl", 10, events, "").unwrap();
+        assert_eq!((batch.events, batch.rejected, batch.alert_count), (4, 2, 2));
+        assert_eq!(
+            batch.notes,
+            [
+                "sigil: ev.jsonl:11: malformed event: not UTF-8 text (byte 1)",
+                "sigil: ev.jsonl:13: malformed event: expected a JSON object, found an array"
+            ]
+        );
+        let alerts = String::from_utf8(batch.alerts).unwrap();
+        let lines: Vec<serde_json::Value> = alerts.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["source"]["line"], 10);
+        assert_eq!(lines[1]["source"]["line"], 14);
+        assert_eq!(lines[1]["source"]["file"], "ev.jsonl");
+
+        // A failed load keeps the loaded pack.
+        assert!(load(&pack_bytes()[..20]).is_err());
+        assert_eq!(eval_batch("x", 1, b"{\"eventName\":\"StopLogging\"}", "all").unwrap().alert_count, 1);
+    }
+}
