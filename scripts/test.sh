@@ -53,6 +53,12 @@ cargo test --workspace --all-targets 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
+step "the rule pack's unit tests (sigil test sigma-rules/)"
+set +e
+target/debug/sigil test sigma-rules/ 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+set -e
+
 step "the Python embedder (wasmtime-py) against sigil hunt, line for line"
 scripts/setup-python-wasmtime.sh
 # Its closing line (`N passed, N failed`) joins the count below.

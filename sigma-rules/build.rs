@@ -8,7 +8,9 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.path();
         if path.is_dir() {
             collect(&path, out);
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
+            && !path.to_string_lossy().ends_with(".tests.yml")
+        {
             out.push(path);
         }
     }

@@ -70,17 +70,7 @@ pub fn list_of<'a>(node: &'a Node, key: &str) -> &'a [Node] {
 
 /// A YAML node holding JSON-shaped data, as a JSON value.
 pub fn to_json(node: &Node) -> Value {
-    match &node.kind {
-        Kind::Null => Value::Null,
-        Kind::Bool(b) => Value::Bool(*b),
-        Kind::Int(i) => Value::from(*i),
-        Kind::Float(f) => Value::from(*f),
-        Kind::Str(s) => Value::String(s.clone()),
-        Kind::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
-        Kind::Map(entries) => {
-            Value::Object(entries.iter().map(|(k, v)| (k.scalar_text().unwrap_or_default(), to_json(v))).collect())
-        }
-    }
+    node.to_json()
 }
 
 /// Compiles one rule text and prepares an engine for it.

@@ -4,6 +4,7 @@
 //! files, and prints; everything it decides about rules or events comes from the libraries.
 
 mod check;
+mod coverage;
 mod hunt;
 mod hunt_wasm;
 mod input;
@@ -11,6 +12,7 @@ mod lookup;
 mod normalize;
 mod ocsf;
 mod output;
+mod rule_tests;
 mod rules;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -32,8 +34,35 @@ enum Command {
     Check(CheckArgs),
     /// Compile rules into a pack that `hunt --pack` (or a Wasm host) loads without YAML.
     Compile(CompileArgs),
+    /// Run each rule's unit tests (the `RULE.tests.yml` beside `RULE.yml`): `match` cases must
+    /// raise an alert, `no_match` cases must not.
+    Test(TestArgs),
+    /// Which ATT&CK tactics and techniques the rules cover (from their tags), as a table and
+    /// optionally an ATT&CK Navigator layer.
+    Coverage(CoverageArgs),
     /// Map events to a common schema (OCSF 1.8.0); events no mapping covers pass through unchanged.
     Normalize(NormalizeArgs),
+}
+
+#[derive(clap::Args)]
+pub struct CoverageArgs {
+    /// Rule files or directories.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Also write an ATT&CK Navigator layer (JSON) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub navigator: Option<PathBuf>,
+    #[command(flatten)]
+    pub rule_args: RuleArgs,
+}
+
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Rule files or directories.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rule_args: RuleArgs,
 }
 
 #[derive(clap::Args)]
@@ -175,6 +204,8 @@ fn main() -> ExitCode {
         Command::Hunt(args) => hunt::run(args),
         Command::Check(args) => check::run(args),
         Command::Compile(args) => check::compile(args),
+        Command::Test(args) => rule_tests::run(args),
+        Command::Coverage(args) => coverage::run(args),
         Command::Normalize(args) => normalize::run(args),
     };
     match result {

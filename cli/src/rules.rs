@@ -26,7 +26,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for path in entries {
         if path.is_dir() {
             walk(&path, out)?;
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) && !is_test_file(&path) {
             out.push(path);
         }
     }
@@ -107,4 +107,9 @@ pub fn compile(paths: &[PathBuf], options: Options) -> Result<Output, String> {
         }
     }
     Ok(compiler.finish())
+}
+
+/// A rule's test events (`RULE.tests.yml`, beside `RULE.yml`): not a rule.
+pub fn is_test_file(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".tests.yml"))
 }

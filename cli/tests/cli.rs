@@ -492,3 +492,58 @@ level: medium
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("bad.csv:3: a row of 1 fields, but the header has 2"), "{}", stderr(&out));
 }
+
+#[test]
+fn sigil_test_runs_each_rules_sidecar_and_explains_failures() {
+    // The embedded pack's own tests pass.
+    let out = sigil(&["test", repo().join("sigma-rules").to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{stdout}{}", stderr(&out));
+    let last = stdout.lines().last().unwrap_or_default().to_string();
+    assert!(last.ends_with(" passed, 0 failed"), "{stdout}");
+    // A rule with a wrong expectation, a case routing keeps away, and too few cases elsewhere.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "stop.yml", STOP_LOGGING_RULE);
+    let stop = r#"{"eventVersion":"1.08","eventTime":"2026-01-01T00:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"us-east-1","requestParameters":{"name":"t"}}"#;
+    let describe = r#"{"eventVersion":"1.08","eventTime":"2026-01-01T00:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"DescribeTrails","awsRegion":"us-east-1"}"#;
+    let windows =
+        r#"{"Channel":"Security","EventID":4688,"eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging"}"#;
+    let sidecar = format!("match:\n  - {stop}\n  - {windows}\nno_match:\n  - {describe}\n  - {stop}\n");
+    write(dir.path(), "stop.tests.yml", &sidecar);
+    write(
+        dir.path(),
+        "lonely.yml",
+        &STOP_LOGGING_RULE.replace("5a8e1f7c-1111-4c2d-9b1e-000000000001", "5a8e1f7c-1111-4c2d-9b1e-000000000002"),
+    );
+    let out = sigil(&["test", dir.path().to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("lonely.yml: no tests: write"), "{stdout}");
+    assert!(stdout.contains("stop.yml: match case 2 (") && stdout.contains("routed as [product=windows"), "{stdout}");
+    assert!(
+        stdout.contains("stop.yml: no_match case 2 (") && stdout.contains("expected no alert, got \"Trail stopped\""),
+        "{stdout}"
+    );
+    assert!(stdout.lines().last().unwrap().ends_with("2 passed, 3 failed"), "{stdout}");
+}
+
+#[test]
+fn coverage_tables_the_attack_techniques_and_writes_a_navigator_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer_path = dir.path().join("layer.json");
+    let pack = repo().join("sigma-rules");
+    let out = sigil(&["coverage", pack.to_str().unwrap(), "--navigator", layer_path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    let trail_rules =
+        table.lines().find(|l| l.starts_with("defense-evasion") && l.contains(" T1562.008 ")).expect(&table);
+    assert!(trail_rules.contains("AWS CloudTrail Logging Stopped"), "{trail_rules}");
+    let layer: Value = serde_json::from_str(&std::fs::read_to_string(&layer_path).unwrap()).unwrap();
+    assert_eq!(layer["domain"], "enterprise-attack");
+    let techniques = layer["techniques"].as_array().unwrap();
+    let trail =
+        techniques.iter().find(|t| t["techniqueID"] == "T1562.008" && t["tactic"] == "defense-evasion").unwrap();
+    let count: u64 = trail_rules.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert_eq!(trail["score"], count);
+    assert!(table.lines().last().unwrap().contains(" techniques and sub-techniques in "), "{table}");
+}

@@ -72,6 +72,24 @@ impl Node {
 }
 
 /// Parses every document of a YAML stream. Empty documents are skipped.
+impl Node {
+    /// The node as JSON, for YAML that holds JSON-shaped data (test events): keys become strings.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            Kind::Null => Value::Null,
+            Kind::Bool(b) => Value::Bool(*b),
+            Kind::Int(i) => Value::from(*i),
+            Kind::Float(f) => Value::from(*f),
+            Kind::Str(s) => Value::String(s.clone()),
+            Kind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            Kind::Map(entries) => {
+                Value::Object(entries.iter().map(|(k, v)| (k.scalar_text().unwrap_or_default(), v.to_json())).collect())
+            }
+        }
+    }
+}
+
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, Error> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
