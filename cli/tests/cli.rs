@@ -65,7 +65,12 @@ fn hunt_on_the_embedded_pack_and_examples_points_at_each_evidence_line() {
     assert!(out.status.success(), "{}", stderr(&out));
     let alerts = alerts(&out);
     assert!(alerts.len() >= 8, "the examples fire the pack: {} alerts", alerts.len());
-    for a in &alerts {
+    // The one correlation of the story (a failed console sign-in, then a successful one) points
+    // at both events; every detection points at its line.
+    let correlations: Vec<_> = alerts.iter().filter(|a| a["kind"] == "correlation").collect();
+    assert_eq!(correlations.len(), 1, "{correlations:?}");
+    assert_eq!(correlations[0]["events"].as_array().map(Vec::len), Some(2), "{}", correlations[0]);
+    for a in alerts.iter().filter(|a| a["kind"] != "correlation") {
         assert_eq!(a["kind"], "detection");
         for key in ["id", "title", "level", "status", "author", "tags"] {
             assert!(!a["rule"][key].is_null(), "rule.{key} in {a}");
