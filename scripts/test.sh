@@ -48,24 +48,25 @@ if [ ! -d ../shared/sigma ]; then
 fi
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-set +e
-cargo test --workspace --all-targets 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-set -e
+status=0
+# Runs a test command with its output added to the log; a failure fails the run at the end,
+# after the remaining test commands and the closing count.
+logged() {
+  set +e
+  "$@" 2>&1 | tee -a "$log"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  [ "$rc" = 0 ] || status=$rc
+}
+logged cargo test --workspace --all-targets
 
 step "the rule pack's unit tests (sigil test sigma-rules/)"
-set +e
-target/debug/sigil test sigma-rules/ 2>&1 | tee -a "$log"
-[ "${PIPESTATUS[0]}" = 0 ] || status=1
-set -e
+logged target/debug/sigil test sigma-rules/
 
 step "the Python embedder (wasmtime-py) against sigil hunt, line for line"
 scripts/setup-python-wasmtime.sh
 # Its closing line (`N passed, N failed`) joins the count below.
-set +e
-SIGIL_BIN=target/debug/sigil python3 wasm-host/embedders/python/test_embed.py 2>&1 | tee -a "$log"
-[ "${PIPESTATUS[0]}" = 0 ] || status=1
-set -e
+SIGIL_BIN=target/debug/sigil logged python3 wasm-host/embedders/python/test_embed.py
 # One closing line for the whole workspace (cargo prints one per test binary, the last often empty).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      /^[0-9]+ passed, [0-9]+ failed$/ { p += $1; f += $3 }

@@ -9,10 +9,10 @@ use crate::input::{self, Raw};
 use crate::output;
 use crate::{rules, HuntArgs, HuntFormat};
 use indicatif::{ProgressBar, ProgressStyle};
-use sigil_engine::alert::{event_time_ms, CorrelationAlertJson};
+use sigil_engine::alert::event_time_ms;
 use sigil_engine::correlate::{Correlator, EventRef, Feed, Readers};
 use sigil_engine::enrich::Lookup;
-use sigil_engine::{Alert, Engine, EventSource, Routing, Scratch};
+use sigil_engine::{session, Engine, EventSource, Routing, Scratch};
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -276,17 +276,16 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
             }
             let source = EventSource { file: batch.file.to_string(), line };
             let mut feeds = Vec::new();
-            for detection in &detections {
-                if readers.reads(detection.rule) {
-                    readers.feeds_for_rule(detection.rule, &event, &mut feeds);
-                }
-                if !engine.rules()[detection.rule].alert {
-                    continue;
-                }
-                done.alerts += 1;
-                let alert = Alert::detection(engine, detection, &event, &source, timestamp_field);
-                output::write_alert(&mut text, &alert, format).expect("writing to memory");
-            }
+            done.alerts += session::write_detections(
+                engine,
+                readers,
+                &detections,
+                &event,
+                &source,
+                timestamp_field,
+                &mut feeds,
+                &mut |alert| output::write_alert(&mut text, alert, format).expect("writing to memory"),
+            );
             if !feeds.is_empty() {
                 if !text.is_empty() {
                     done.items.push(Item::Text(std::mem::take(&mut text)));
@@ -336,17 +335,9 @@ fn write_in_order(
                         let time = time.unwrap_or(last_time);
                         last_time = time;
                         let mut bytes = Vec::new();
-                        for alert in correlator.observe(time, evidence, feeds) {
-                            let corr = correlator.correlation(alert.correlation);
-                            if corr.emit {
-                                totals.alerts += 1;
-                                output::write_correlation(
-                                    &mut bytes,
-                                    &CorrelationAlertJson::new(corr, &alert),
-                                    format,
-                                )?;
-                            }
-                        }
+                        totals.alerts += session::observe(&mut correlator, time, evidence, feeds, &mut |alert| {
+                            output::write_correlation(&mut bytes, alert, format).expect("writing to memory")
+                        });
                         bytes
                     }
                 };

@@ -107,18 +107,7 @@ fn emit_list(items: Vec<Value>, sink: &mut dyn FnMut(Raw)) {
 fn as_event(v: Value) -> Record {
     match v {
         Value::Object(_) => Ok(v),
-        other => Err(format!("expected a JSON object, found {}", kind(&other))),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        other => Err(format!("expected a JSON object, found {}", session::kind(&Json::from_value(&other)))),
     }
 }
 

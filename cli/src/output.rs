@@ -61,8 +61,7 @@ pub fn write_correlation(out: &mut Vec<u8>, alert: &CorrelationAlertJson<'_>, fo
 }
 
 fn json_line(out: &mut Vec<u8>, value: &impl serde::Serialize) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, value)?;
-    out.push(b'\n');
+    sigil_engine::session::json_line(out, value);
     Ok(())
 }
 

@@ -135,13 +135,13 @@ impl Session {
                     &evidence,
                     timestamp_field.as_deref(),
                     &mut feeds,
-                    out,
+                    &mut |alert| json_line(out, alert),
                 );
                 if !feeds.is_empty() {
                     let time = event_time_ms(&doc, timestamp_field.as_deref()).unwrap_or(*last_time);
                     *last_time = time;
                     let evidence = EventRef { file: Arc::clone(&file), line: at };
-                    report.alerts += observe(correlator, time, evidence, feeds, out);
+                    report.alerts += observe(correlator, time, evidence, feeds, &mut |alert| json_line(out, alert));
                 }
             });
         }
@@ -149,8 +149,8 @@ impl Session {
     }
 }
 
-/// Writes the alerts of an event's detections as JSON Lines and collects what correlations
-/// read from it; returns the number of alerts written.
+/// Hands the alerts of an event's detections to `write` and collects what correlations read
+/// from it; returns the number of alerts written.
 #[allow(clippy::too_many_arguments)]
 pub fn write_detections(
     engine: &Engine,
@@ -160,7 +160,7 @@ pub fn write_detections(
     source: &EventSource,
     timestamp_field: Option<&str>,
     feeds: &mut Vec<Feed>,
-    out: &mut Vec<u8>,
+    write: &mut dyn FnMut(&Alert<'_>),
 ) -> u64 {
     let mut alerts = 0;
     for detection in detections {
@@ -171,20 +171,26 @@ pub fn write_detections(
             continue;
         }
         alerts += 1;
-        json_line(out, &Alert::detection(engine, detection, event, source, timestamp_field));
+        write(&Alert::detection(engine, detection, event, source, timestamp_field));
     }
     alerts
 }
 
-/// Feeds one event's correlation inputs, in input order, writing the correlation alerts that
-/// fire; returns how many were written.
-pub fn observe(correlator: &mut Correlator, time: i64, evidence: EventRef, feeds: Vec<Feed>, out: &mut Vec<u8>) -> u64 {
+/// Feeds one event's correlation inputs, in input order, handing the correlation alerts that
+/// fire (and emit) to `write`; returns how many were written.
+pub fn observe(
+    correlator: &mut Correlator,
+    time: i64,
+    evidence: EventRef,
+    feeds: Vec<Feed>,
+    write: &mut dyn FnMut(&CorrelationAlertJson<'_>),
+) -> u64 {
     let mut alerts = 0;
     for alert in correlator.observe(time, evidence, feeds) {
         let corr = correlator.correlation(alert.correlation);
         if corr.emit {
             alerts += 1;
-            json_line(out, &CorrelationAlertJson::new(corr, &alert));
+            write(&CorrelationAlertJson::new(corr, &alert));
         }
     }
     alerts

@@ -15,7 +15,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 
@@ -174,20 +174,19 @@ impl WasmHunt {
         let (store, sigil) = self.instance.as_mut().expect("instantiated above");
         let ticks = (self.limits.deadline.as_millis() / TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
-        let started = Instant::now();
         match f(store, sigil) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(guest)) => Err(HostError::Guest(guest)),
             Err(e) => {
                 self.instance = None;
-                Err(self.classify(e, started.elapsed()))
+                Err(self.classify(e))
             }
         }
     }
 
-    fn classify(&self, e: wasmtime::Error, elapsed: Duration) -> HostError {
+    fn classify(&self, e: wasmtime::Error) -> HostError {
         match e.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => HostError::Deadline(self.limits.deadline.max(elapsed.min(self.limits.deadline))),
+            Some(Trap::Interrupt) => HostError::Deadline(self.limits.deadline),
             _ if format!("{e:?}").contains("forcing trap when growing memory") => {
                 HostError::Memory(self.limits.memory_bytes)
             }
