@@ -67,6 +67,13 @@ step "the Python embedder (wasmtime-py) against sigil hunt, line for line"
 scripts/setup-python-wasmtime.sh
 # Its closing line (`N passed, N failed`) joins the count below.
 SIGIL_BIN=target/debug/sigil logged python3 wasm-host/embedders/python/test_embed.py
+
+step "the browser playground (Playwright, headless Chromium)"
+scripts/setup-chromium.sh
+scripts/playground.sh
+# Its closing line (`N passed, N failed`) joins the count below.
+SIGIL_BIN=target/debug/sigil logged node web-playground/www/tests/e2e.mjs
+
 # One closing line for the whole workspace (cargo prints one per test binary, the last often empty).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      /^[0-9]+ passed, [0-9]+ failed$/ { p += $1; f += $3 }

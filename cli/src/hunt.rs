@@ -3,18 +3,24 @@
 //!
 //! One reader thread splits the inputs into batches of raw records; worker threads parse and
 //! evaluate batches and format their alerts; the calling thread writes the batches' output in
-//! sequence order, so the output is the same whatever the number of threads.
+//! sequence order, so the output is the same whatever the number of threads. What needs the
+//! stream in order (correlations, and silence rules with `--silence`) runs in that writer, on
+//! what the workers read from each event.
 
 use crate::input::{self, Raw};
 use crate::output;
+use crate::seal::{self, LineSink, SealKey};
 use crate::{rules, HuntArgs, HuntFormat};
 use indicatif::{ProgressBar, ProgressStyle};
 use sigil_engine::alert::event_time_ms;
 use sigil_engine::correlate::{Correlator, EventRef, Feed, Readers};
+use sigil_engine::edge::select;
 use sigil_engine::enrich::Lookup;
+use sigil_engine::plan::Silence;
+use sigil_engine::silence::{self, Sighting, SilenceWatch};
 use sigil_engine::{session, Engine, EventSource, Routing, Scratch};
 use std::collections::BTreeMap;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -53,16 +59,35 @@ enum Item {
     Text(Vec<u8>),
     /// An event that fired rules which correlations read: they see it in input order.
     Correlate { time: Option<i64>, evidence: EventRef, feeds: Vec<Feed> },
+    /// With `--silence`, every event, before its detections: its time moves the silence clock
+    /// (which may reveal silences) and the sources it speaks for are heard, in input order.
+    Silence { time: Option<i64>, evidence: EventRef, sightings: Vec<Sighting> },
+}
+
+/// What the writer keeps across the stream, in input order.
+struct Ordered {
+    correlator: Correlator,
+    /// `None` without `--silence` (or without silence rules).
+    silence: Option<SilenceWatch>,
 }
 
 pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     let routing = parse_routing(args.logsource.as_deref())?;
+    let seal = sealing(&args)?;
+    if args.silence && args.engine.runtime == crate::Runtime::Wasm {
+        return Err(
+            "--silence is not available with --runtime wasm yet: use --runtime native (or `sigil edge --runtime wasm --silence`)"
+                .into(),
+        );
+    }
     let plan = load_plan(&args)?;
-    if args.runtime == crate::Runtime::Wasm {
+    report_silence(args.silence, plan.silences.len());
+    if args.engine.runtime == crate::Runtime::Wasm {
         return crate::hunt_wasm::run(&args, plan);
     }
     let engine = Engine::new(plan).map_err(|e| e.to_string())?;
-    let format = args.format.unwrap_or(if io::stdout().is_terminal() { HuntFormat::Table } else { HuntFormat::Jsonl });
+    let terminal = io::stdout().is_terminal() && seal.is_none();
+    let format = args.format.unwrap_or(if terminal { HuntFormat::Table } else { HuntFormat::Jsonl });
     let threads = match args.threads {
         Some(0) => return Err("--threads must be at least 1".into()),
         Some(n) => n,
@@ -80,6 +105,8 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     let progress = progress_bar();
 
     let readers = Readers::new(engine.plan());
+    let silences = &engine.plan().silences;
+    let watched = args.silence && !silences.is_empty();
     let context = Context {
         engine: &engine,
         readers: &readers,
@@ -87,7 +114,9 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
         format,
         timestamp_field: args.timestamp_field.as_deref(),
         lookups: &lookups,
+        silences: watched.then_some(silences.as_slice()),
     };
+    let silence = watched.then(|| SilenceWatch::new(silences.clone(), args.max_groups));
     let mut correlator = Correlator::new(engine.plan(), args.max_groups);
     if let Some(path) = args.state.as_ref().filter(|p| p.exists()) {
         let text =
@@ -121,12 +150,12 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
             });
         }
         drop(done_tx);
-        write_in_order(done_rx, correlator, format, progress.as_ref())
+        write_in_order(done_rx, Ordered { correlator, silence }, format, seal, progress.as_ref())
     });
     if let Some(p) = progress {
         p.finish_and_clear();
     }
-    let (totals, correlator) = totals.map_err(|e| format!("cannot write alerts: {e}"))?;
+    let (totals, Ordered { correlator, silence }) = totals.map_err(|e| format!("cannot write alerts: {e}"))?;
     if let Some(path) = &args.state {
         let text = serde_json::to_string(&correlator.save()).expect("the state serializes");
         std::fs::write(path, text).map_err(|e| format!("cannot write the state {}: {e}", path.display()))?;
@@ -138,17 +167,51 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
             correlator.evicted()
         );
     }
+    if let Some(untracked) = silence.map(|watch| watch.untracked()).filter(|&n| n > 0) {
+        eprintln!("sigil: silence: {untracked} sources first heard past --max-groups were not watched");
+    }
     eprintln!("events: {} read, {} rejected; alerts: {}", totals.read, totals.rejected, totals.alerts);
     Ok(if totals.unreadable > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
+/// Whether the rules' silence rules are watched, said before the stream starts (as `sigil edge`
+/// says it).
+fn report_silence(enabled: bool, rules: usize) {
+    match (enabled, rules) {
+        (true, 0) => eprintln!("sigil: silence detection is on, but the rules hold no silence rule"),
+        (true, n) => eprintln!("sigil: watching {n} silence rules"),
+        (false, 0) => {}
+        (false, n) => eprintln!("sigil: {n} silence rules ignored: enable them with --silence"),
+    }
+}
+
+/// `--seal KEYFILE`: the key and checkpoint interval, refused with a format it cannot seal.
+fn sealing(args: &HuntArgs) -> Result<Option<(SealKey, u64)>, String> {
+    let Some(path) = &args.seal else { return Ok(None) };
+    if args.format.is_some_and(|f| f != HuntFormat::Jsonl) {
+        return Err("--seal seals JSON Lines alerts: use --format jsonl (or leave --format out)".into());
+    }
+    if args.engine.runtime == crate::Runtime::Wasm {
+        return Err("--seal is not available with --runtime wasm yet: use --runtime native".into());
+    }
+    Ok(Some((seal::load_key(path)?, args.checkpoint_every)))
+}
+
 fn load_plan(args: &HuntArgs) -> Result<sigil_engine::Plan, String> {
-    let plan = match &args.pack {
+    load_rules(&args.rules, args.pack.as_deref(), &args.rule_args)
+}
+
+/// The rules of `--rules` (or the embedded pack) or `--pack`, as `hunt` and `serve` load them.
+pub fn load_rules(
+    rules: &[std::path::PathBuf],
+    pack: Option<&std::path::Path>,
+    rule_args: &crate::RuleArgs,
+) -> Result<sigil_engine::Plan, String> {
+    let plan = match pack {
         Some(path) => {
-            if !args.rules.is_empty() {
+            if !rules.is_empty() {
                 return Err("--pack and --rules exclude each other: a pack already holds its rules".into());
             }
-            let rule_args = &args.rule_args;
             if !rule_args.pipelines.is_empty()
                 || !rule_args.placeholders.is_empty()
                 || !rule_args.placeholder_files.is_empty()
@@ -163,8 +226,8 @@ fn load_plan(args: &HuntArgs) -> Result<sigil_engine::Plan, String> {
             plan
         }
         None => {
-            let options = rules::options(&args.rule_args)?;
-            let compiled = rules::compile(&args.rules, options)?;
+            let options = rules::options(rule_args)?;
+            let compiled = rules::compile(rules, options)?;
             for d in &compiled.diagnostics {
                 eprintln!("sigil: rule rejected: {d}");
             }
@@ -242,10 +305,12 @@ struct Context<'a> {
     format: HuntFormat,
     timestamp_field: Option<&'a str>,
     lookups: &'a [Lookup],
+    /// The plan's silence rules when they are watched: then every event is an item.
+    silences: Option<&'a [Silence]>,
 }
 
 fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) -> Done {
-    let Context { engine, readers, routing, format, timestamp_field, lookups } = *context;
+    let Context { engine, readers, routing, format, timestamp_field, lookups, silences } = *context;
     let mut done = Done { seq: batch.seq, notes: batch.notes, unreadable: batch.unreadable, ..Done::default() };
     let mut detections = Vec::new();
     let mut text = Vec::new();
@@ -265,6 +330,16 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
                 if table.apply(&mut event) {
                     source_text = None;
                 }
+            }
+            if let Some(silences) = silences {
+                // Silences the event's time reveals come before its detections.
+                if !text.is_empty() {
+                    done.items.push(Item::Text(std::mem::take(&mut text)));
+                }
+                let sightings = silence::sightings(silences, &event, &select::event_source(&event, routing));
+                let time = event_time_ms(&event, timestamp_field);
+                let evidence = EventRef { file: Arc::clone(&batch.file), line };
+                done.items.push(Item::Silence { time, evidence, sightings });
             }
             detections.clear();
             match source_text {
@@ -302,15 +377,16 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
     done
 }
 
-/// Writes finished batches in sequence order, runs the correlations over them in that order,
-/// and adds up the counts.
+/// Writes finished batches in sequence order, runs the correlations (and silence rules) over
+/// them in that order, and adds up the counts.
 fn write_in_order(
     done: mpsc::Receiver<Done>,
-    mut correlator: Correlator,
+    mut ordered: Ordered,
     format: HuntFormat,
+    seal: Option<(SealKey, u64)>,
     progress: Option<&ProgressBar>,
-) -> io::Result<(Done, Correlator)> {
-    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+) -> io::Result<(Done, Ordered)> {
+    let mut out = LineSink::new(io::BufWriter::with_capacity(1 << 16, io::stdout().lock()), seal);
     let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
     let mut next = 0u64;
     let mut totals = Done::default();
@@ -335,17 +411,29 @@ fn write_in_order(
                         let time = time.unwrap_or(last_time);
                         last_time = time;
                         let mut bytes = Vec::new();
-                        totals.alerts += session::observe(&mut correlator, time, evidence, feeds, &mut |alert| {
+                        let correlator = &mut ordered.correlator;
+                        totals.alerts += session::observe(correlator, time, evidence, feeds, &mut |alert| {
                             output::write_correlation(&mut bytes, alert, format).expect("writing to memory")
                         });
+                        bytes
+                    }
+                    Item::Silence { time, evidence, sightings } => {
+                        let mut bytes = Vec::new();
+                        if let Some(watch) = &mut ordered.silence {
+                            totals.alerts += watch.advance(time, &evidence, sightings, &mut |alert| {
+                                output::write_silence(&mut bytes, alert, format).expect("writing to memory")
+                            });
+                        }
                         bytes
                     }
                 };
                 if bytes.is_empty() || broken_pipe {
                     continue;
                 }
-                let written =
-                    header.take().map_or(Ok(()), |h| out.write_all(h.as_bytes())).and_then(|_| out.write_all(&bytes));
+                let written = header
+                    .take()
+                    .map_or(Ok(()), |h| out.write_lines(h.as_bytes()))
+                    .and_then(|_| out.write_lines(&bytes));
                 unless_pipe_closed(written, &mut broken_pipe)?;
             }
             // Streaming: what has been written reaches the reader without waiting for more input.
@@ -364,7 +452,11 @@ fn write_in_order(
             }
         }
     }
-    Ok((totals, correlator))
+    // Sealed, the closing record marks a clean end.
+    if !broken_pipe {
+        unless_pipe_closed(out.finish().map(drop), &mut broken_pipe)?;
+    }
+    Ok((totals, ordered))
 }
 
 /// A reader that closed the pipe (`sigil hunt … | head`) ends the output, not the run: the

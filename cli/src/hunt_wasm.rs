@@ -6,63 +6,52 @@
 //! guest answers with the alert lines `--runtime native` prints. A batch that overruns or traps
 //! is reported with its range of lines and counted as rejected, and the hunt goes on.
 
-use crate::input::{self, Raw};
-use crate::HuntArgs;
+use crate::batches::{self, Batch, Step};
+use crate::{EngineArgs, HuntArgs};
 use sigil_engine::Plan;
 use sigil_wasm_host::{HostError, Limits, WasmHunt};
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-
-/// Lines per batch, and the text size at which a batch goes out early.
-const BATCH_LINES: usize = 2048;
-const BATCH_BYTES: usize = 4 << 20;
 
 pub fn run(args: &HuntArgs, plan: Plan) -> Result<ExitCode, String> {
     if args.format.is_some_and(|f| f != crate::HuntFormat::Jsonl) {
         return Err("--runtime wasm prints the JSON Lines alerts: use --format jsonl".into());
     }
-    if args.state.is_some() || !args.lookups.is_empty() {
-        return Err("--runtime wasm does not take --state or --lookup: use --runtime native".into());
+    if !args.lookups.is_empty() {
+        return Err("--runtime wasm does not take --lookup: use --runtime native".into());
     }
-    let component = component_path(args)?;
-    let limits =
-        Limits { memory_bytes: args.wasm_memory_mb << 20, deadline: Duration::from_millis(args.wasm_deadline_ms) };
-    let mut host = WasmHunt::new(&component, limits, cache_dir().as_deref()).map_err(|e| e.to_string())?;
+    let mut host = start_host(&args.engine)?;
     host.load_pack(&sigil_engine::pack::to_bytes(&plan)).map_err(|e| e.to_string())?;
+    if let Some(path) = args.state.as_ref().filter(|p| p.exists()) {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read the state {}: {e}", path.display()))?;
+        let dropped =
+            host.restore_state(&text).map_err(|e| format!("{}: {e}: remove it to start afresh", path.display()))?;
+        if dropped > 0 {
+            eprintln!("sigil: {dropped} saved correlation groups belong to correlations no longer loaded: dropped");
+        }
+    }
     let routing = args.logsource.as_deref().unwrap_or("auto").to_string();
     let mut run = Run { host, routing, out: io::BufWriter::new(io::stdout().lock()), totals: Totals::default() };
     let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
-    for path in &inputs {
-        let reader = match input::open(path) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("sigil: cannot read {path}: {e}");
-                run.totals.unreadable += 1;
-                continue;
-            }
-        };
-        let mut batch = Chunk::default();
-        let mut failed = None;
-        let result = input::read_raw(reader, &mut |raw| {
-            if failed.is_some() {
-                return;
-            }
-            if let Err(e) = run.take(path, &mut batch, raw) {
-                failed = Some(e);
-            }
-        });
-        if let Some(e) = failed {
-            return Err(format!("cannot write alerts: {e}"));
+    let unreadable = batches::read_inputs(&inputs, &mut |path, step| match step {
+        Step::Batch(batch) => run.evaluate(path, batch),
+        Step::Rejected { position, reason } => {
+            run.totals.read += 1;
+            run.totals.rejected += 1;
+            eprintln!("sigil: {path}:{position}: malformed event: {reason}");
+            Ok(())
         }
-        run.flush(path, &mut batch).map_err(|e| format!("cannot write alerts: {e}"))?;
-        if let Err(e) = result {
-            eprintln!("sigil: error while reading {path}: {e}");
-            run.totals.unreadable += 1;
-        }
-    }
+    })
+    .map_err(|e| format!("cannot write alerts: {e}"))?;
+    run.totals.unreadable += unreadable;
     run.out.flush().map_err(|e| format!("cannot write alerts: {e}"))?;
+    if let Some(path) = &args.state {
+        let text = run.host.save_state().map_err(|e| format!("cannot save the correlation state: {e}"))?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write the state {}: {e}", path.display()))?;
+    }
     let t = &run.totals;
     eprintln!("events: {} read, {} rejected; alerts: {}", t.read, t.rejected, t.alerts);
     Ok(if t.unreadable > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
@@ -76,15 +65,6 @@ struct Totals {
     unreadable: u64,
 }
 
-/// Consecutive lines of one input, numbered from `first`.
-#[derive(Default)]
-struct Chunk {
-    first: u64,
-    next: u64,
-    lines: usize,
-    text: String,
-}
-
 struct Run<W: Write> {
     host: WasmHunt,
     routing: String,
@@ -93,46 +73,7 @@ struct Run<W: Write> {
 }
 
 impl<W: Write> Run<W> {
-    fn take(&mut self, path: &str, chunk: &mut Chunk, raw: Raw) -> io::Result<()> {
-        let (number, line) = match raw {
-            Raw::Idle => return self.flush(path, chunk),
-            Raw::Line { number, text } => (number, text),
-            Raw::Parsed { position, record: Ok(value) } => (position, value.to_string()),
-            Raw::Parsed { position, record: Err(reason) } => {
-                self.flush(path, chunk)?;
-                self.totals.read += 1;
-                self.totals.rejected += 1;
-                eprintln!("sigil: {path}:{position}: malformed event: {reason}");
-                return Ok(());
-            }
-        };
-        if chunk.lines > 0 && number < chunk.next {
-            self.flush(path, chunk)?;
-        }
-        if chunk.lines == 0 {
-            chunk.first = number;
-            chunk.next = number;
-        }
-        // Blank lines keep the numbering: the guest counts lines from `first`.
-        while chunk.next < number {
-            chunk.text.push('\n');
-            chunk.next += 1;
-        }
-        chunk.text.push_str(line.trim_end_matches(['\n', '\r']));
-        chunk.text.push('\n');
-        chunk.next += 1;
-        chunk.lines += 1;
-        if chunk.lines >= BATCH_LINES || chunk.text.len() >= BATCH_BYTES {
-            self.flush(path, chunk)?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self, path: &str, chunk: &mut Chunk) -> io::Result<()> {
-        if chunk.lines == 0 {
-            return Ok(());
-        }
-        let batch = std::mem::take(chunk);
+    fn evaluate(&mut self, path: &str, batch: Batch) -> io::Result<()> {
         match self.host.eval_batch(path, batch.first, batch.text.as_bytes(), &self.routing) {
             Ok(result) => {
                 for note in &result.notes {
@@ -155,11 +96,21 @@ impl<W: Write> Run<W> {
     }
 }
 
-/// `--wasm-component`, else `SIGIL_WASM_COMPONENT`, else `wasm/sigil_engine.component.wasm`
-/// beside the folder of the `sigil` binary (`target/wasm/` for `target/release/sigil`).
-fn component_path(args: &HuntArgs) -> Result<PathBuf, String> {
+/// The engine component in a wasmtime host with the command line's limits: compiled, or taken
+/// from the cache of compiled components.
+pub(crate) fn start_host(args: &EngineArgs) -> Result<WasmHunt, String> {
+    let component = component_path(args.wasm_component.as_deref())?;
+    let limits =
+        Limits { memory_bytes: args.wasm_memory_mb << 20, deadline: Duration::from_millis(args.wasm_deadline_ms) };
+    WasmHunt::new(&component, limits, cache_dir().as_deref()).map_err(|e| e.to_string())
+}
+
+/// `--wasm-component` (`given`), else `SIGIL_WASM_COMPONENT`, else
+/// `wasm/sigil_engine.component.wasm` beside the folder of the `sigil` binary (`target/wasm/`
+/// for `target/release/sigil`). `hunt` and `edge` both find it through [`start_host`].
+fn component_path(given: Option<&Path>) -> Result<PathBuf, String> {
     if let Some(path) =
-        args.wasm_component.clone().or_else(|| std::env::var_os("SIGIL_WASM_COMPONENT").map(PathBuf::from))
+        given.map(Path::to_path_buf).or_else(|| std::env::var_os("SIGIL_WASM_COMPONENT").map(PathBuf::from))
     {
         return Ok(path);
     }

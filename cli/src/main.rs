@@ -3,8 +3,10 @@
 //! Architecture invariant: no detection logic lives here. This crate parses arguments, reads
 //! files, and prints; everything it decides about rules or events comes from the libraries.
 
+mod batches;
 mod check;
 mod coverage;
+mod edge;
 mod hunt;
 mod hunt_wasm;
 mod input;
@@ -14,6 +16,9 @@ mod ocsf;
 mod output;
 mod rule_tests;
 mod rules;
+mod seal;
+mod serve;
+mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -42,6 +47,36 @@ enum Command {
     Coverage(CoverageArgs),
     /// Map events to a common schema (OCSF 1.8.0); events no mapping covers pass through unchanged.
     Normalize(NormalizeArgs),
+    /// Filter a stream at the edge with a policy (keep, drop, sample, aggregate, tag), after
+    /// every rule has seen every event: events to stdout, alerts apart, counts per action.
+    Edge(edge::EdgeArgs),
+    /// Make a key for `--seal` (32 random bytes as hex, in a new file readable by you only).
+    Keygen(KeygenArgs),
+    /// Check a file written with `--seal`: report every record modified, deleted, inserted or
+    /// moved, and a cut tail (exit 1 if any).
+    Verify(VerifyArgs),
+    /// Evaluate events posted as JSON Lines over HTTP (`POST /events`) as `hunt` would.
+    Serve(serve::ServeArgs),
+}
+
+#[derive(clap::Args)]
+pub struct KeygenArgs {
+    /// Where to write the key (an existing file is never overwritten).
+    #[arg(short = 'o', long = "output", value_name = "KEYFILE")]
+    pub output: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// The sealed file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The key it was sealed with.
+    #[arg(long, value_name = "KEYFILE")]
+    pub key: PathBuf,
+    /// Print the findings as JSON Lines (line, expected, found, kind, message).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::Args)]
@@ -92,6 +127,26 @@ pub struct RuleArgs {
     pub pipelines: Vec<String>,
 }
 
+/// Where the rules run (`hunt`, `edge`), and the limits of the Wasm engine.
+#[derive(clap::Args)]
+pub struct EngineArgs {
+    /// Where the rules run: `native`, or `wasm` (the engine compiled to WebAssembly, in a
+    /// wasmtime host with a deadline and a memory cap per batch; same output).
+    #[arg(long, value_enum, default_value = "native")]
+    pub runtime: Runtime,
+    /// The engine component for `--runtime wasm` (default: `SIGIL_WASM_COMPONENT`, else
+    /// `wasm/sigil_engine.component.wasm` beside the binary's folder, as scripts/build-wasm.sh
+    /// writes it).
+    #[arg(long, value_name = "FILE")]
+    pub wasm_component: Option<PathBuf>,
+    /// `--runtime wasm`: the memory cap of the engine, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    pub wasm_memory_mb: usize,
+    /// `--runtime wasm`: how long one batch of events may take, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 60_000)]
+    pub wasm_deadline_ms: u64,
+}
+
 #[derive(clap::Args)]
 pub struct HuntArgs {
     /// Rule files or directories (searched recursively for *.yml, *.yaml). Repeatable.
@@ -108,6 +163,11 @@ pub struct HuntArgs {
     /// Cap on open correlation groups; past it the stalest groups are evicted (and counted).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_groups: usize,
+    /// Watch the rules' `silence:` rules (off by default): a watched source that sends nothing
+    /// for a rule's timespan of event time raises one alert, as with `sigil edge --silence`.
+    /// --max-groups also caps the watched sources; --state does not carry them across runs.
+    #[arg(long)]
+    pub silence: bool,
     /// Worker threads (default: every core). The output order does not depend on it.
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -128,21 +188,15 @@ pub struct HuntArgs {
     /// field to join on, the others become fields NAME.COLUMN for rules and alerts (repeatable).
     #[arg(long = "lookup", value_name = "NAME=FILE.csv")]
     pub lookups: Vec<String>,
-    /// Where the rules run: `native`, or `wasm` (the engine compiled to WebAssembly, in a
-    /// wasmtime host with a deadline and a memory cap per batch; same alerts).
-    #[arg(long, value_enum, default_value = "native")]
-    pub runtime: Runtime,
-    /// The engine component for `--runtime wasm` (default: `SIGIL_WASM_COMPONENT`, else
-    /// `wasm/sigil_engine.component.wasm` beside the binary's folder, as scripts/build-wasm.sh
-    /// writes it).
-    #[arg(long, value_name = "FILE")]
-    pub wasm_component: Option<PathBuf>,
-    /// `--runtime wasm`: the memory cap of the engine, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 2048)]
-    pub wasm_memory_mb: usize,
-    /// `--runtime wasm`: how long one batch of events may take, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 60_000)]
-    pub wasm_deadline_ms: u64,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Seal the alerts (JSON Lines only) with the key in KEYFILE: a hash chain that `sigil
+    /// verify` checks (see `sigil keygen`).
+    #[arg(long, value_name = "KEYFILE")]
+    pub seal: Option<PathBuf>,
+    /// With --seal: alert records between two checkpoints.
+    #[arg(long, value_name = "N", default_value_t = seal::DEFAULT_CHECKPOINT_EVERY)]
+    pub checkpoint_every: u64,
     #[command(flatten)]
     pub rule_args: RuleArgs,
     /// Event files: JSON Lines, a JSON array, a CloudTrail {"Records": [...]} file, or .gz of
@@ -207,6 +261,10 @@ fn main() -> ExitCode {
         Command::Test(args) => rule_tests::run(args),
         Command::Coverage(args) => coverage::run(args),
         Command::Normalize(args) => normalize::run(args),
+        Command::Edge(args) => edge::run(args),
+        Command::Keygen(args) => seal::keygen(&args.output),
+        Command::Verify(args) => verify::run(&args.file, &args.key, args.json),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,8 +1,9 @@
-//! Printing alerts: JSON Lines (the stable contract), a table for people, or OCSF Detection
-//! Findings (one per line).
+//! Printing alerts (detections, correlations, silences): JSON Lines (the stable contract), a
+//! table for people, or OCSF Detection Findings (one per line).
 
 use crate::{ocsf, HuntFormat};
-use sigil_engine::alert::CorrelationAlertJson;
+use sigil_engine::alert::{AlertRule, CorrelationAlertJson};
+use sigil_engine::silence::SilenceAlertJson;
 use sigil_engine::Alert;
 use std::io::{self, Write};
 
@@ -39,25 +40,51 @@ pub fn write_correlation(out: &mut Vec<u8>, alert: &CorrelationAlertJson<'_>, fo
         HuntFormat::Jsonl => json_line(out, alert),
         HuntFormat::Ocsf => json_line(out, &ocsf::correlation_finding(alert)),
         HuntFormat::Table => {
-            let group: Vec<String> = alert.group.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect();
             let measure = match (alert.count, alert.value) {
                 (Some(n), _) => format!("count={n}"),
                 (_, Some(v)) => format!("value={v}"),
                 _ => String::new(),
             };
             let first = alert.events.first().map(|e| format!("{}:{}", e.file, e.line)).unwrap_or_default();
-            writeln!(
-                out,
-                "{:<24}  {:<8}  {:<48}  {:<28}  {} {}",
-                clip(&alert.timestamp, 24),
-                alert.rule.level.unwrap_or("-"),
-                clip(alert.rule.title, 48),
-                clip(&first, 28),
-                measure,
-                clip(&group.join(" "), 70),
-            )
+            window_row(out, &alert.timestamp, &alert.rule, &first, &measure, alert.group)
         }
     }
+}
+
+/// Appends one silence alert in the chosen format: as a correlation alert is, with the source's
+/// last event where a correlation shows its first.
+pub fn write_silence(out: &mut Vec<u8>, alert: &SilenceAlertJson<'_>, format: HuntFormat) -> io::Result<()> {
+    match format {
+        HuntFormat::Jsonl => json_line(out, alert),
+        HuntFormat::Ocsf => json_line(out, &ocsf::silence_finding(alert)),
+        HuntFormat::Table => {
+            let last = format!("{}:{}", alert.last_event.file, alert.last_event.line);
+            window_row(out, &alert.timestamp, &alert.rule, &last, "silent", &alert.group)
+        }
+    }
+}
+
+/// A table line of an alert over a window (a correlation or a silence): its time, rule, the
+/// event it points at, what it measured and its group.
+fn window_row(
+    out: &mut Vec<u8>,
+    timestamp: &str,
+    rule: &AlertRule<'_>,
+    event: &str,
+    measure: &str,
+    group: &serde_json::Map<String, serde_json::Value>,
+) -> io::Result<()> {
+    let group: Vec<String> = group.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect();
+    writeln!(
+        out,
+        "{:<24}  {:<8}  {:<48}  {:<28}  {} {}",
+        clip(timestamp, 24),
+        rule.level.unwrap_or("-"),
+        clip(rule.title, 48),
+        clip(event, 28),
+        measure,
+        clip(&group.join(" "), 70),
+    )
 }
 
 fn json_line(out: &mut Vec<u8>, value: &impl serde::Serialize) -> io::Result<()> {

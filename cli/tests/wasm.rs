@@ -111,3 +111,52 @@ fn cloud_samples_give_the_same_alerts() {
     assert!(alerts > 100, "the cloud samples raise more alerts than {alerts}");
     println!("cloud samples, SigmaHQ cloud rules: {summary}; identical from both runtimes");
 }
+
+/// `--state` carries correlation windows across runs in both runtimes, in the same file format:
+/// a sign-in failure in one run and the success in the next complete the pack's correlation,
+/// whichever runtime saved the state and whichever reads it.
+#[test]
+fn correlation_state_carries_over_between_runs_and_runtimes() {
+    if !component().is_file() {
+        println!("SKIPPED correlation_state_carries_over_between_runs_and_runtimes: the component is not built");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let story = std::fs::read_to_string(repo().join("examples/cloudtrail.jsonl")).unwrap();
+    let lines: Vec<&str> = story.lines().collect();
+    // Line 11 is the failed console sign-in, line 12 the success after it.
+    let (first, second) = (tmp.path().join("first.jsonl"), tmp.path().join("second.jsonl"));
+    std::fs::write(&first, lines[..11].join("\n") + "\n").unwrap();
+    std::fs::write(&second, lines[11..].join("\n") + "\n").unwrap();
+    let run = |state: &Path, input: &Path, runtime: &str| {
+        let out = sigil(&[
+            "hunt",
+            "--state",
+            state.to_str().unwrap(),
+            "--runtime",
+            runtime,
+            "--format",
+            "jsonl",
+            input.to_str().unwrap(),
+        ]);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let correlations = |alerts: &str| alerts.lines().filter(|l| l.contains(r#""kind":"correlation""#)).count();
+
+    let (native_state, wasm_state) = (tmp.path().join("native.state"), tmp.path().join("wasm.state"));
+    assert_eq!(run(&native_state, &first, "native"), run(&wasm_state, &first, "wasm"));
+    let saved = std::fs::read_to_string(&native_state).unwrap();
+    assert_eq!(saved, std::fs::read_to_string(&wasm_state).unwrap(), "both runtimes save the same state");
+    assert!(saved.contains("first.jsonl"), "the failed sign-in is in an open window: {saved}");
+    let crossed = tmp.path().join("crossed.state");
+    std::fs::copy(&native_state, &crossed).unwrap();
+
+    let native = run(&native_state, &second, "native");
+    assert_eq!(correlations(&native), 1, "the correlation completes across the runs: {native}");
+    assert_eq!(native, run(&wasm_state, &second, "wasm"));
+    assert_eq!(native, run(&crossed, &second, "wasm"), "a state saved natively restores into the Wasm engine");
+
+    // Without the first run's state, the second run alone completes nothing.
+    let fresh = tmp.path().join("fresh.state");
+    assert_eq!(correlations(&run(&fresh, &second, "wasm")), 0);
+}

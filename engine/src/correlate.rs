@@ -140,6 +140,14 @@ impl Correlator {
         self.groups.len()
     }
 
+    /// Drops every open window (an embedder starting a new stream, or rotating its state);
+    /// returns how many groups were dropped.
+    pub fn clear(&mut self) -> usize {
+        let open = self.groups.len();
+        self.groups.clear();
+        open
+    }
+
     /// What the correlations reading `rule` need from an event on which it fired.
     pub fn feeds_for_rule(&self, rule: usize, event: &Json<'_>, out: &mut Vec<Feed>) {
         self.readers.feeds_for_rule(rule, event, out);

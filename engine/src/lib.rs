@@ -16,18 +16,23 @@
 //! * [`eval`] — the [`Engine`] that evaluates every rule's condition for one event;
 //! * [`enrich`] — lookup tables (CSV on the command line) joined onto events before rules run;
 //! * [`correlate`] — correlation windows per group, fed with detections in input order;
+//! * [`silence`] — silence rules: a watched source that goes quiet (in event time) alerts;
+//! * [`edge`] — edge policies (keep, drop, sample, aggregate, tag) run after the detections;
 //! * [`session`] — a sequential hunt over JSON Lines (what the Wasm guest runs), and the
 //!   per-line and per-detection steps `sigil hunt` shares with it;
-//! * [`alert`] — the stable alert JSON that callers print.
+//! * [`alert`] — the stable alert JSON that callers print;
+//! * [`explain`] — why one rule fires or not on one event, in the rule's own terms.
 //!
 //! Architecture invariant: this crate does no file, network, thread or clock access of its own,
 //! so it builds unchanged for `wasm32-unknown-unknown`.
 
 pub mod alert;
 pub mod correlate;
+pub mod edge;
 pub mod enrich;
 pub mod eval;
 pub mod event;
+pub mod explain;
 pub mod index;
 pub mod json;
 pub mod layout;
@@ -36,6 +41,7 @@ pub mod pack;
 pub mod plan;
 pub mod route;
 pub mod session;
+pub mod silence;
 pub mod time;
 
 pub use alert::{Alert, EventSource};

@@ -95,6 +95,37 @@ impl Matcher {
     }
 }
 
+/// Evidence for explanations ([`crate::explain`]): which value made a test hold. Verdicts still
+/// come from [`Matcher::test_field`] and [`Matcher::test_keywords`]; these only point at the value.
+impl Matcher {
+    /// The first value among `found` that passes this test, for tests decided value by value
+    /// (`None` for `null` and `exists`, which look at the field as a whole).
+    pub fn matching_leaf<'a, 'e>(&self, event: &Json<'_>, found: &Found<'a, 'e>) -> Option<&'a Json<'e>> {
+        match self {
+            Matcher::Null | Matcher::Exists(_) => None,
+            Matcher::FieldRef { other, mode, cased } => {
+                let theirs = event::lookup(event, other);
+                found.leaves().find(|mine| {
+                    theirs.leaves().any(|t| match (scalar_text(mine), scalar_text(t)) {
+                        (Some(a), Some(b)) => compare_ref(&a, &b, *mode, *cased),
+                        _ => false,
+                    })
+                })
+            }
+            _ => found.leaves().find(|v| self.test_value(v)),
+        }
+    }
+
+    /// Whether one string of the event passes this test as a keyword (field-less) value.
+    pub fn keyword_matches(&self, text: &str) -> bool {
+        match self {
+            Matcher::Str(m) => m.is_match(text),
+            Matcher::Regex(re) => re.is_match(text),
+            _ => false,
+        }
+    }
+}
+
 impl Matcher {
     /// Literals of which at least one occurs (ASCII case-insensitively) in every value this
     /// matcher accepts, when there are such literals: a scan for them rules the matcher out

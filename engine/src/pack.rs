@@ -72,6 +72,7 @@ mod tests {
                 alert: true,
             }],
             correlations: Vec::new(),
+            silences: Vec::new(),
         }
     }
 

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the serialized shape of [`Plan`] changes meaning.
-pub const PLAN_FORMAT_VERSION: u32 = 3;
+pub const PLAN_FORMAT_VERSION: u32 = 4;
 
 /// A compiled rule pack: one graph shared by every rule. Predicates are its leaves, boolean
 /// nodes combine them, and each rule names the node that decides it.
@@ -22,6 +22,22 @@ pub struct Plan {
     pub rules: Vec<CompiledRule>,
     /// Correlation rules, each after the correlations it reads (chains).
     pub correlations: Vec<Correlation>,
+    /// Silence rules (Sigil's `silence:` documents): watched only when the caller enables
+    /// silence detection ([`crate::session::Session::enable_silence`]).
+    pub silences: Vec<Silence>,
+}
+
+/// A silence rule: a source (a logsource, and optionally each value of some fields, such as a
+/// host or an account) that sends no event for `timespan_ms` of event time raises an alert.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Silence {
+    pub info: RuleInfo,
+    /// The events it watches: those whose recognised (or declared) source has every field set here.
+    pub logsource: LogSource,
+    /// Each combination of these fields' values is watched on its own; empty: the source as a whole.
+    pub group_by: Vec<String>,
+    /// How long a watched source may stay quiet, in milliseconds of event time.
+    pub timespan_ms: i64,
 }
 
 /// A correlation rule: counts, distinct values, sums or sequences of detections per group
@@ -326,6 +342,9 @@ impl Plan {
             if corr.timespan_ms < 0 {
                 return Err(format!("correlation {c} has a negative timespan"));
             }
+        }
+        if let Some(s) = plan.silences.iter().position(|s| s.timespan_ms <= 0) {
+            return Err(format!("silence rule {s} has a timespan that is not positive"));
         }
         Ok(())
     }

@@ -4,15 +4,18 @@
 //!
 //! The Wasm guest runs exactly this, batch by batch; `sigil hunt` runs the same steps spread
 //! over threads (parsing and detection per worker, correlation in its ordered writer), using
-//! [`events_in_line`] and [`Session::write_detections`] so both print the same bytes. Errors
-//! are values: a malformed line is counted and reported, never a panic.
+//! [`events_in_line`], [`write_detections`] and the two steps of [`crate::silence`] so both
+//! print the same bytes. Errors are values: a malformed line is counted and reported, never a
+//! panic.
 
 use crate::alert::{event_time_ms, Alert, CorrelationAlertJson, EventSource};
-use crate::correlate::{Correlator, EventRef, Feed, Readers};
+use crate::correlate::{Correlator, EventRef, Feed, Readers, SavedState};
+use crate::edge::select;
 use crate::eval::{Detection, Engine, EngineError, Routing, Scratch};
 use crate::json::Json;
 use crate::layout;
 use crate::plan::Plan;
+use crate::silence::SilenceWatch;
 use std::sync::Arc;
 
 /// One event of a line and whether the line is its text alone, or why it is not an event.
@@ -71,6 +74,9 @@ pub struct Session {
     timestamp_field: Option<String>,
     /// Events without a readable time take the time of the event before them.
     last_time: i64,
+    /// Silence rules, once enabled ([`Session::enable_silence`]): they read the time of every
+    /// event, not only of those that fire.
+    silence: Option<SilenceWatch>,
 }
 
 impl Session {
@@ -78,15 +84,53 @@ impl Session {
         let engine = Engine::new(plan)?;
         let readers = Readers::new(engine.plan());
         let correlator = Correlator::new(engine.plan(), max_groups);
-        Ok(Session { engine, readers, correlator, scratch: Scratch::default(), timestamp_field: None, last_time: 0 })
+        Ok(Session {
+            engine,
+            readers,
+            correlator,
+            scratch: Scratch::default(),
+            timestamp_field: None,
+            last_time: 0,
+            silence: None,
+        })
+    }
+
+    /// Reads event times from `field` instead of the usual timestamp fields.
+    pub fn set_timestamp_field(&mut self, field: Option<String>) {
+        self.timestamp_field = field;
+    }
+
+    /// Watches the plan's silence rules from now on (they are ignored until this is called),
+    /// keeping at most `max_groups` sources.
+    pub fn enable_silence(&mut self, max_groups: usize) {
+        if self.silence.is_none() && !self.engine.plan().silences.is_empty() {
+            self.silence = Some(SilenceWatch::new(self.engine.plan().silences.clone(), max_groups));
+        }
     }
 
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
+    /// The open correlation windows, as `sigil hunt --state FILE` saves them.
+    pub fn save_state(&self) -> SavedState {
+        self.correlator.save()
+    }
+
+    /// Restores saved windows (see [`Correlator::restore`]); returns how many groups were
+    /// dropped because their correlation is not in this plan.
+    pub fn restore_state(&mut self, state: SavedState) -> Result<usize, String> {
+        self.correlator.restore(state)
+    }
+
+    /// Drops the open correlation windows; returns how many groups were open.
+    pub fn flush_state(&mut self) -> usize {
+        self.correlator.clear()
+    }
+
     /// Evaluates JSON Lines `text` whose first line is line `first_line` of `source`, appending
-    /// alerts (detections, then any correlation they complete) to `out` as JSON Lines.
+    /// alerts (silences when enabled, detections, then any correlation they complete) to `out`
+    /// as JSON Lines.
     pub fn eval_jsonl(
         &mut self,
         source: &str,
@@ -104,48 +148,75 @@ impl Session {
             if line.is_empty() {
                 continue;
             }
-            let Session { engine, readers, correlator, scratch, timestamp_field, last_time } = self;
             events_in_line(line, &mut |position, event| {
                 let at = position.unwrap_or(line_number);
                 report.events += 1;
-                let (doc, whole) = match event {
-                    Ok(event) => event,
+                match event {
+                    Ok((doc, whole)) => {
+                        let text = whole.then_some(line);
+                        report.alerts += self.eval_event(&file, at, &doc, text, routing, &mut detections, out);
+                    }
                     Err(reason) => {
                         report.rejected += 1;
                         report.notes.push(format!("sigil: {source}:{at}: malformed event: {reason}"));
-                        return;
                     }
-                };
-                detections.clear();
-                if whole {
-                    engine.evaluate_text(scratch, &doc, line, routing, &mut detections);
-                } else {
-                    engine.evaluate_with(scratch, &doc, routing, &mut detections);
-                }
-                if detections.is_empty() {
-                    return;
-                }
-                let evidence = EventSource { file: source.to_string(), line: at };
-                let mut feeds = Vec::new();
-                report.alerts += write_detections(
-                    engine,
-                    readers,
-                    &detections,
-                    &doc,
-                    &evidence,
-                    timestamp_field.as_deref(),
-                    &mut feeds,
-                    &mut |alert| json_line(out, alert),
-                );
-                if !feeds.is_empty() {
-                    let time = event_time_ms(&doc, timestamp_field.as_deref()).unwrap_or(*last_time);
-                    *last_time = time;
-                    let evidence = EventRef { file: Arc::clone(&file), line: at };
-                    report.alerts += observe(correlator, time, evidence, feeds, &mut |alert| json_line(out, alert));
                 }
             });
         }
         report
+    }
+
+    /// Evaluates one event, at line (or position) `at` of `file`, appending its alerts to `out`
+    /// in the order of [`Session::eval_jsonl`]: silences the event's time reveals, detections,
+    /// then the correlations they complete. `text` is the event's own JSON text when the line
+    /// holds it alone (the engine may search it in one pass). `detections` is cleared and left
+    /// holding the rules that fired. Returns the number of alerts written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn eval_event(
+        &mut self,
+        file: &Arc<str>,
+        at: u64,
+        doc: &Json<'_>,
+        text: Option<&str>,
+        routing: &Routing,
+        detections: &mut Vec<Detection>,
+        out: &mut Vec<u8>,
+    ) -> u64 {
+        let Session { engine, readers, correlator, scratch, timestamp_field, last_time, silence } = self;
+        let mut alerts = 0;
+        if let Some(watch) = silence {
+            let time = event_time_ms(doc, timestamp_field.as_deref());
+            let source = select::event_source(doc, routing);
+            let evidence = EventRef { file: Arc::clone(file), line: at };
+            alerts += watch.observe(doc, &source, time, &evidence, &mut |alert| json_line(out, alert));
+        }
+        detections.clear();
+        match text {
+            Some(text) => engine.evaluate_text(scratch, doc, text, routing, detections),
+            None => engine.evaluate_with(scratch, doc, routing, detections),
+        }
+        if detections.is_empty() {
+            return alerts;
+        }
+        let evidence = EventSource { file: file.to_string(), line: at };
+        let mut feeds = Vec::new();
+        alerts += write_detections(
+            engine,
+            readers,
+            detections,
+            doc,
+            &evidence,
+            timestamp_field.as_deref(),
+            &mut feeds,
+            &mut |alert| json_line(out, alert),
+        );
+        if !feeds.is_empty() {
+            let time = event_time_ms(doc, timestamp_field.as_deref()).unwrap_or(*last_time);
+            *last_time = time;
+            let evidence = EventRef { file: Arc::clone(file), line: at };
+            alerts += observe(correlator, time, evidence, feeds, &mut |alert| json_line(out, alert));
+        }
+        alerts
     }
 }
 

@@ -14,6 +14,8 @@ pub enum Document {
     Detection(Box<DetectionRule>),
     Correlation(Box<crate::correlation::CorrelationDoc>),
     Filter(Box<crate::filter::FilterDoc>),
+    /// Sigil's extension: a source that must keep sending events ([`crate::silence`]).
+    Silence(Box<sigil_engine::plan::Silence>),
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +118,9 @@ pub fn document(node: &Node) -> Result<Document> {
     }
     if node.get("filter").is_some() {
         return crate::filter::document(node).map(|f| Document::Filter(Box::new(f)));
+    }
+    if node.get("silence").is_some() {
+        return crate::silence::document(node).map(|s| Document::Silence(Box::new(s)));
     }
     detection_rule(node).map(|r| Document::Detection(Box::new(r)))
 }

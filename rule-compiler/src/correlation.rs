@@ -151,7 +151,7 @@ fn string_list(node: &Node, key: &str) -> Result<Vec<(String, Pos)>> {
 }
 
 /// `<int><unit>`, unit one of s m h d w.
-fn timespan(node: &Node) -> Result<i64> {
+pub(crate) fn timespan(node: &Node) -> Result<i64> {
     let text = node.scalar_text().unwrap_or_default();
     let bad = || {
         Error::new(

@@ -13,6 +13,9 @@
 //! * [`lower`] — a rule → one expression over the plan's shared predicates;
 //! * [`graph`] — every rule's expression merged into one petgraph DAG (shared nodes,
 //!   simplified), written out as the plan's node arena;
+//! * [`outline`] — each rule's condition as written (names, items), for explanations;
+//! * [`silence`] — Sigil's `silence:` documents (a source that must keep sending events);
+//! * [`edge_policy`] — `sigil edge` policy files, read into the engine's policy data;
 //! * [`pipeline`] — pySigma processing pipelines (field mappings, added conditions, ...) that
 //!   rewrite each typed rule before it is lowered;
 //! * this module — the driver: files in, a plan and diagnostics out.
@@ -24,11 +27,14 @@ pub mod ast;
 pub mod condition;
 pub mod correlation;
 pub mod diagnostics;
+pub mod edge_policy;
 pub mod filter;
 pub mod graph;
 pub mod lower;
 pub mod modifiers;
+pub mod outline;
 pub mod pipeline;
+pub mod silence;
 pub mod templates;
 pub mod value;
 pub mod yaml;
@@ -60,6 +66,7 @@ pub struct Compiler {
     rules: Vec<(RuleInfo, LogSource, Expr)>,
     correlations: Vec<correlation::Pending>,
     filters: Vec<(filter::FilterDoc, Expr)>,
+    silences: Vec<sigil_engine::plan::Silence>,
     diagnostics: Vec<Diagnostic>,
     documents: usize,
 }
@@ -107,6 +114,14 @@ impl Compiler {
                         Ok(condition) => self.filters.push((*doc, condition)),
                         Err(e) => self.reject(name, e.pos, e.message, title),
                     }
+                    continue;
+                }
+                Ok(ast::Document::Silence(mut doc)) => {
+                    doc.info.origin = name.to_string();
+                    // Pipelines rename the group-by fields as they rename the fields of rules.
+                    let logsource = doc.logsource.clone();
+                    doc.group_by.iter_mut().for_each(|f| *f = self.chain.map_field(&logsource, f));
+                    self.silences.push(*doc);
                     continue;
                 }
                 Ok(ast::Document::Correlation(mut doc)) => {
@@ -181,6 +196,7 @@ impl Compiler {
                 nodes,
                 rules,
                 correlations,
+                silences: self.silences,
             },
             diagnostics: self.diagnostics,
             rules_seen: self.documents,

@@ -175,14 +175,8 @@ fn resolve(cond: &Cond, defined: &[(&str, Tree)], at: &dyn Fn(usize) -> Pos) -> 
         Cond::And(items) => and(items.iter().map(|c| resolve(c, defined, at)).collect::<Result<_>>()?),
         Cond::Or(items) => or(items.iter().map(|c| resolve(c, defined, at)).collect::<Result<_>>()?),
         Cond::Of { all, target, offset } => {
-            let chosen: Vec<Tree> = defined
-                .iter()
-                .filter(|(n, _)| match target {
-                    OfTarget::Them => !n.starts_with('_'),
-                    OfTarget::Pattern(p) => pattern_matches(p, n) && (p.starts_with('_') || !n.starts_with('_')),
-                })
-                .map(|(_, t)| t.clone())
-                .collect();
+            let chosen: Vec<Tree> =
+                defined.iter().filter(|(n, _)| of_selects(target, n)).map(|(_, t)| t.clone()).collect();
             if chosen.is_empty() {
                 let what = match target {
                     OfTarget::Them => "them".to_string(),
@@ -197,6 +191,15 @@ fn resolve(cond: &Cond, defined: &[(&str, Tree)], at: &dyn Fn(usize) -> Pos) -> 
             }
         }
     })
+}
+
+/// Whether `1 of`/`all of` with this target takes the search identifier `name` (`them` and
+/// patterns skip names starting with `_` unless the pattern does too).
+pub(crate) fn of_selects(target: &OfTarget, name: &str) -> bool {
+    match target {
+        OfTarget::Them => !name.starts_with('_'),
+        OfTarget::Pattern(p) => pattern_matches(p, name) && (p.starts_with('_') || !name.starts_with('_')),
+    }
 }
 
 /// Full match of an identifier pattern where `*` is any sequence.

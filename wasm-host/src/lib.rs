@@ -82,6 +82,18 @@ pub struct BatchResult {
     pub notes: Vec<String>,
 }
 
+/// An edge batch's result, as the guest reports it (the WIT `edge-result`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EdgeBatchResult {
+    /// Forwarded lines (events, tagged events, summaries), JSON Lines.
+    pub forwarded: Vec<u8>,
+    /// Alerts as JSON Lines, as `sigil hunt --format jsonl` prints them.
+    pub alerts: Vec<u8>,
+    pub notes: Vec<String>,
+    /// The stream's counts so far, a JSON object.
+    pub counts: String,
+}
+
 struct State {
     limits: StoreLimits,
 }
@@ -109,6 +121,10 @@ impl WasmHunt {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
+        // For profiling the guest with `perf record`: JIT symbols go to /tmp/perf-PID.map.
+        if std::env::var_os("SIGIL_WASM_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| HostError::Setup(e.to_string()))?;
         let component = load_component(&engine, &bytes, cache_dir)?;
         let linker = Linker::new(&engine);
@@ -154,6 +170,46 @@ impl WasmHunt {
             rejected: batch.rejected,
             alert_count: batch.alert_count,
             notes: batch.notes,
+        })
+    }
+
+    /// Drops the open correlation windows (the pack stays); returns how many groups were open.
+    pub fn flush(&mut self) -> Result<u64, HostError> {
+        self.call(|store, sigil| sigil.sigil_engine_engine().call_flush(store))
+    }
+
+    /// The open correlation windows, as the JSON text `sigil hunt --state FILE` holds.
+    pub fn save_state(&mut self) -> Result<String, HostError> {
+        self.call(|store, sigil| sigil.sigil_engine_engine().call_save_state(store))
+    }
+
+    /// Restores windows saved by [`WasmHunt::save_state`] or `sigil hunt --state`; returns how
+    /// many saved groups belong to correlations the loaded pack does not have (dropped).
+    /// A trap later loses them, as it loses all correlation state: the fresh instance starts
+    /// with the pack only.
+    pub fn restore_state(&mut self, state: &str) -> Result<u64, HostError> {
+        self.call(|store, sigil| sigil.sigil_engine_engine().call_restore_state(store, state))
+    }
+
+    /// Runs a batch through the loaded rules and an edge policy (its compiled JSON); see the
+    /// WIT's `edge-batch`. A trap loses the edge stream's windows with the instance.
+    pub fn edge_batch(
+        &mut self,
+        policy: &str,
+        source: &str,
+        first_line: u64,
+        events: &[u8],
+        routing: &str,
+        end: bool,
+    ) -> Result<EdgeBatchResult, HostError> {
+        let result = self.call(|store, sigil| {
+            sigil.sigil_engine_engine().call_edge_batch(store, policy, source, first_line, events, routing, end)
+        })?;
+        Ok(EdgeBatchResult {
+            forwarded: result.forwarded,
+            alerts: result.alerts,
+            notes: result.notes,
+            counts: result.counts,
         })
     }
 

@@ -81,3 +81,33 @@ fn a_malformed_pack_is_an_error_value_and_nothing_is_loaded() {
     check_still_works(&mut host);
     assert!(host.version().unwrap().contains("sigil"));
 }
+
+/// Correlation windows survive a move to a fresh host through `save_state`/`restore_state`,
+/// and `flush` drops them.
+#[test]
+fn correlation_state_moves_between_instances_and_flush_drops_it() {
+    let Some(path) = component("correlation_state_moves_between_instances_and_flush_drops_it") else { return };
+    let story =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cloudtrail.jsonl")).unwrap();
+    let lines: Vec<&str> = story.lines().collect();
+    // Line 11: a failed console sign-in; line 12: the success that completes the correlation.
+    let (failure, success) = (format!("{}\n", lines[10]), format!("{}\n", lines[11]));
+    let correlations = |r: &sigil_wasm_host::BatchResult| {
+        String::from_utf8_lossy(&r.alerts).matches(r#""kind":"correlation""#).count()
+    };
+    let mut host = WasmHunt::new(&path, Limits::default(), Some(&cache())).unwrap();
+    host.load_pack(&pack()).unwrap();
+    host.eval_batch("story.jsonl", 11, failure.as_bytes(), "auto").unwrap();
+    let state = host.save_state().unwrap();
+
+    let mut moved = WasmHunt::new(&path, Limits::default(), Some(&cache())).unwrap();
+    moved.load_pack(&pack()).unwrap();
+    assert_eq!(moved.restore_state(&state).unwrap(), 0);
+    let done = moved.eval_batch("story.jsonl", 12, success.as_bytes(), "auto").unwrap();
+    assert_eq!(correlations(&done), 1, "{}", String::from_utf8_lossy(&done.alerts));
+
+    assert!(host.flush().unwrap() >= 1, "the failure's window was open");
+    let after_flush = host.eval_batch("story.jsonl", 12, success.as_bytes(), "auto").unwrap();
+    assert_eq!(correlations(&after_flush), 0);
+    assert!(matches!(host.restore_state("not json"), Err(HostError::Guest(_))));
+}

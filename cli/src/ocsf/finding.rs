@@ -1,12 +1,15 @@
 //! Alerts as OCSF Detection Findings (2004), for `sigil hunt --format ocsf`.
 //!
-//! The finding's `time` is the event's (a correlation's: the end of its window). OCSF requires
-//! `time` and Sigil never reads the clock for it, so a detection on an event without a
-//! readable time has `time` 0 (the timestamp as written, if any, is kept in `unmapped`).
+//! The finding's `time` is the event's (a correlation's: the end of its window; a silence's:
+//! the moment it reached the rule's timespan). OCSF requires `time` and Sigil never reads the
+//! clock for it, so a detection on an event without a readable time has `time` 0 (the
+//! timestamp as written, if any, is kept in `unmapped`).
 
 use super::{base, prune, severity, time_ms, DETECTION_FINDING};
 use serde_json::{json, Map, Value};
 use sigil_engine::alert::{AlertRule, CorrelationAlertJson};
+use sigil_engine::correlate::EventRef;
+use sigil_engine::silence::SilenceAlertJson;
 use sigil_engine::Alert;
 
 /// A detection alert as a Detection Finding. Its `uid` is the rule id and the event's
@@ -34,28 +37,76 @@ pub fn detection_finding(alert: &Alert<'_>) -> Value {
 /// A correlation alert as a Detection Finding: `time` is the end of the window, the events
 /// that made it fire are its related events.
 pub fn correlation_finding(alert: &CorrelationAlertJson<'_>) -> Value {
-    let ms = |s: &str| sigil_engine::time::parse_str(s).map(|dt| dt.timestamp_millis());
-    let (start, end) = (ms(&alert.window.start), ms(&alert.timestamp));
-    let group = serde_json::to_string(alert.group).expect("a group serializes");
-    let uid = format!("{}:{}:{group}", alert.rule.id, end.unwrap_or(0));
-    let mut obj = finding(&alert.rule, uid, end.unwrap_or(0));
-    let related: Vec<Value> =
-        alert.events.iter().map(|e| json!({"uid": format!("{}:{}", e.file, e.line), "type": "Event"})).collect();
-    let info = obj["finding_info"].as_object_mut().expect("finding_info is an object");
-    info.insert("first_seen_time".into(), start.into());
-    info.insert("last_seen_time".into(), end.into());
-    info.insert("related_events".into(), related.into());
-    info.insert("related_events_count".into(), alert.events_total.into());
-    obj.insert("start_time".into(), start.into());
-    obj.insert("end_time".into(), end.into());
-    obj.insert("count".into(), alert.count.into());
-    obj.insert(
-        "evidences".into(),
-        json!([{"data": {"group": alert.group, "count": alert.count, "value": alert.value}}]),
-    );
+    let raw = serde_json::to_string(alert).expect("an alert serializes");
+    let window = WindowFinding {
+        rule: &alert.rule,
+        timestamp: &alert.timestamp,
+        start: &alert.window.start,
+        group: alert.group,
+        related: alert.events,
+        related_total: alert.events_total,
+        count: alert.count.into(),
+        evidence: json!({"group": alert.group, "count": alert.count, "value": alert.value}),
+    };
+    let mut obj = window.finding();
     obj.insert("unmapped".into(), json!({"rule": alert.rule}));
-    obj.insert("raw_data".into(), serde_json::to_string(alert).expect("an alert serializes").into());
+    obj.insert("raw_data".into(), raw.into());
     prune(Value::Object(obj))
+}
+
+/// A silence alert as a Detection Finding, shaped as a correlation's: `time` is the moment the
+/// silence reached the timespan, `count` 0, and the related event the last one the source sent.
+/// `unmapped.kind` says `silence` (a correlation's finding has none).
+pub fn silence_finding(alert: &SilenceAlertJson<'_>) -> Value {
+    let raw = serde_json::to_string(alert).expect("an alert serializes");
+    let window = WindowFinding {
+        rule: &alert.rule,
+        timestamp: &alert.timestamp,
+        start: &alert.window.start,
+        group: &alert.group,
+        related: std::slice::from_ref(alert.last_event),
+        related_total: 1,
+        count: alert.count.into(),
+        evidence: json!({"group": alert.group, "count": alert.count, "last_event": alert.last_event}),
+    };
+    let mut obj = window.finding();
+    obj.insert("unmapped".into(), json!({"rule": alert.rule, "kind": alert.kind}));
+    obj.insert("raw_data".into(), raw.into());
+    prune(Value::Object(obj))
+}
+
+/// What an alert over a window of events (a correlation, a silence) gives its finding.
+struct WindowFinding<'a> {
+    rule: &'a AlertRule<'a>,
+    timestamp: &'a str,
+    start: &'a str,
+    group: &'a Map<String, Value>,
+    related: &'a [EventRef],
+    related_total: usize,
+    count: Value,
+    evidence: Value,
+}
+
+impl WindowFinding<'_> {
+    fn finding(self) -> Map<String, Value> {
+        let ms = |s: &str| sigil_engine::time::parse_str(s).map(|dt| dt.timestamp_millis());
+        let (start, end) = (ms(self.start), ms(self.timestamp));
+        let group = serde_json::to_string(self.group).expect("a group serializes");
+        let uid = format!("{}:{}:{group}", self.rule.id, end.unwrap_or(0));
+        let mut obj = finding(self.rule, uid, end.unwrap_or(0));
+        let related: Vec<Value> =
+            self.related.iter().map(|e| json!({"uid": format!("{}:{}", e.file, e.line), "type": "Event"})).collect();
+        let info = obj["finding_info"].as_object_mut().expect("finding_info is an object");
+        info.insert("first_seen_time".into(), start.into());
+        info.insert("last_seen_time".into(), end.into());
+        info.insert("related_events".into(), related.into());
+        info.insert("related_events_count".into(), self.related_total.into());
+        obj.insert("start_time".into(), start.into());
+        obj.insert("end_time".into(), end.into());
+        obj.insert("count".into(), self.count);
+        obj.insert("evidences".into(), json!([{"data": self.evidence}]));
+        obj
+    }
 }
 
 /// What both kinds of finding share: the rule as the analytic, its severity and ATT&CK tags.

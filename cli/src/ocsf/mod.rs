@@ -16,7 +16,7 @@ mod finding;
 mod okta;
 mod windows;
 
-pub use finding::{correlation_finding, detection_finding};
+pub use finding::{correlation_finding, detection_finding, silence_finding};
 
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;

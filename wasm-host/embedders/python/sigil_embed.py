@@ -183,9 +183,9 @@ class SigilCore(_Engine):
 
 
 class SigilComponent(_Engine):
-    """The component through wasmtime-py's component API (`sigil:engine/engine@0.1.0`)."""
+    """The component through wasmtime-py's component API (`sigil:engine/engine@0.2.0`)."""
 
-    INTERFACE = "sigil:engine/engine@0.1.0"
+    INTERFACE = "sigil:engine/engine@0.2.0"
 
     def __init__(self, wasm_path: str = COMPONENT_WASM):
         from wasmtime import component

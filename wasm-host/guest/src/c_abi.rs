@@ -7,7 +7,8 @@
 //! * [`sigil_load`] and [`sigil_eval_batch`] return `-1` on error, with a UTF-8 message at
 //!   [`sigil_last_error_ptr`]/[`sigil_last_error_len`];
 //! * a batch's result is one JSON object at [`sigil_result_ptr`]/[`sigil_result_len`], owned by
-//!   the guest and valid until the next `sigil_load` or `sigil_eval_batch`.
+//!   the guest and valid until the next call;
+//! * correlation state: [`sigil_flush`], [`sigil_save_state`] and [`sigil_restore_state`].
 //!
 //! Pointers and lengths are `i32` on wasm32 (to be read as unsigned); `first_line` is `i64`.
 //! Natively (tests) the same functions take native pointers.
@@ -91,20 +92,7 @@ pub unsafe extern "C" fn sigil_load(ptr: *const u8, len: usize) -> i32 {
     let result = unsafe { bytes(ptr, len, "pack") }
         .and_then(crate::load)
         .and_then(|n| i32::try_from(n).map_err(|_| "the pack has too many rules".to_string()));
-    OUT.with(|out| {
-        let mut out = out.borrow_mut();
-        out.result.clear();
-        match result {
-            Ok(n) => {
-                out.error.clear();
-                n
-            }
-            Err(e) => {
-                out.error = e;
-                -1
-            }
-        }
-    })
+    finish(result.map(|n| (i64::from(n), Vec::new()))) as i32
 }
 
 /// Evaluates a batch of JSON Lines events (whole lines) whose first line is line `first_line`
@@ -139,14 +127,48 @@ pub unsafe extern "C" fn sigil_eval_batch(
         };
         serde_json::to_vec(&report).map_err(|e| format!("cannot write the result: {e}"))
     };
-    let result = run();
+    finish(run().map(|json| (0, json))) as i32
+}
+
+/// Drops the open correlation windows, keeping the pack. Returns how many groups were open,
+/// or `-1` (see [`sigil_last_error_ptr`]).
+#[unsafe(no_mangle)]
+pub extern "C" fn sigil_flush() -> i64 {
+    finish(crate::flush().map(|n| (n as i64, Vec::new())))
+}
+
+/// Puts the open correlation windows (JSON text, the file `sigil hunt --state` writes) at
+/// [`sigil_result_ptr`]. Returns `0`, or `-1` (see [`sigil_last_error_ptr`]).
+#[unsafe(no_mangle)]
+pub extern "C" fn sigil_save_state() -> i32 {
+    finish(crate::save_state().map(|state| (0, state.into_bytes()))) as i32
+}
+
+/// Restores windows saved by [`sigil_save_state`] from `len` bytes at `ptr`. Returns how many
+/// saved groups were dropped (their correlation is not in the loaded pack), or `-1`.
+///
+/// # Safety
+/// `ptr..ptr+len` must be readable memory (it is only read during the call).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sigil_restore_state(ptr: *const u8, len: usize) -> i64 {
+    // SAFETY: forwarded from the caller's contract.
+    let result = unsafe { bytes(ptr, len, "state") }
+        .and_then(|b| text(b, "state"))
+        .and_then(crate::restore_state)
+        .map(|dropped| (dropped as i64, Vec::new()));
+    finish(result)
+}
+
+/// Records a call's outcome: `Ok((status, result))` sets the result and clears the error;
+/// `Err` clears the result, sets the error and gives `-1`.
+fn finish(outcome: Result<(i64, Vec<u8>), String>) -> i64 {
     OUT.with(|out| {
         let mut out = out.borrow_mut();
-        match result {
-            Ok(json) => {
-                out.result = json;
+        match outcome {
+            Ok((status, result)) => {
+                out.result = result;
                 out.error.clear();
-                0
+                status
             }
             Err(e) => {
                 out.result.clear();
@@ -157,14 +179,14 @@ pub unsafe extern "C" fn sigil_eval_batch(
     })
 }
 
-/// Where the last batch's JSON object starts (valid until the next `sigil_load` or
-/// `sigil_eval_batch`).
+/// Where the last result starts: a batch's JSON object or a saved state (valid until the
+/// next call).
 #[unsafe(no_mangle)]
 pub extern "C" fn sigil_result_ptr() -> *const u8 {
     OUT.with(|out| out.borrow().result.as_ptr())
 }
 
-/// The length in bytes of the last batch's JSON object (0 after an error or a load).
+/// The length in bytes of the last result (0 after an error, a load, a flush or a restore).
 #[unsafe(no_mangle)]
 pub extern "C" fn sigil_result_len() -> usize {
     OUT.with(|out| out.borrow().result.len())
@@ -182,7 +204,7 @@ pub extern "C" fn sigil_last_error_len() -> usize {
     OUT.with(|out| out.borrow().error.len())
 }
 
-/// Where the version text (`sigil 0.1.0 (plan format 3)`) starts; valid for the instance's life.
+/// Where the version text (`sigil 0.1.0 (plan format 4)`) starts; valid for the instance's life.
 #[unsafe(no_mangle)]
 pub extern "C" fn sigil_version_ptr() -> *const u8 {
     VERSION.get_or_init(crate::version).as_ptr()

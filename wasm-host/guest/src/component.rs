@@ -4,7 +4,7 @@
 
 wit_bindgen::generate!({ path: "../wit", world: "sigil" });
 
-use exports::sigil::engine::engine::{Batch, Guest};
+use exports::sigil::engine::engine::{Batch, EdgeResult, Guest};
 
 struct Engine;
 
@@ -20,6 +20,34 @@ impl Guest for Engine {
             rejected: b.rejected,
             alert_count: b.alert_count,
             notes: b.notes,
+        })
+    }
+
+    fn flush() -> Result<u64, String> {
+        crate::flush()
+    }
+
+    fn save_state() -> Result<String, String> {
+        crate::save_state()
+    }
+
+    fn restore_state(state: String) -> Result<u64, String> {
+        crate::restore_state(&state)
+    }
+
+    fn edge_batch(
+        policy: String,
+        source: String,
+        first_line: u64,
+        events: Vec<u8>,
+        routing: String,
+        end: bool,
+    ) -> Result<EdgeResult, String> {
+        crate::edge::edge_batch(&policy, &source, first_line, &events, &routing, end).map(|b| EdgeResult {
+            forwarded: b.forwarded,
+            alerts: b.alerts,
+            notes: b.notes,
+            counts: b.counts,
         })
     }
 

@@ -7,7 +7,9 @@
 //!
 //! Both are on by default and live in the same core module: `wit-component` ignores exports
 //! that are not in the world when it wraps the module into a component, and a C-ABI host
-//! ignores the component's exports. Both call [`load`], [`eval_batch`] and [`version`].
+//! ignores the component's exports. Both call [`load`], [`eval_batch`], the correlation-state
+//! calls ([`flush`], [`save_state`], [`restore_state`]) and [`version`]; the component also
+//! exports [`edge::edge_batch`] (`sigil edge`'s policies over the same session).
 //!
 //! Errors are values. `wasm32-unknown-unknown` aborts on panic (a trap), so the guarantee is
 //! that no code path here panics on its inputs: packs are checked when the engine is made
@@ -20,7 +22,8 @@
 
 #[cfg(feature = "c-abi")]
 pub mod c_abi;
-// Only for wasm32: its export names (`sigil:engine/engine@0.1.0#load`) are not valid native
+pub mod edge;
+// Only for wasm32: its export names (`sigil:engine/engine@0.2.0#load`) are not valid native
 // symbol names, and a native build has no component host anyway.
 #[cfg(all(feature = "component", target_arch = "wasm32"))]
 mod component;
@@ -51,7 +54,7 @@ thread_local! {
     static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
 }
 
-/// `sigil 0.1.0 (plan format 3)`.
+/// `sigil 0.1.0 (plan format 4)`.
 pub fn version() -> String {
     format!("sigil {} (plan format {PLAN_FORMAT_VERSION})", env!("CARGO_PKG_VERSION"))
 }
@@ -64,6 +67,7 @@ pub fn load(pack_bytes: &[u8]) -> Result<u32, String> {
         let rules = u32::try_from(plan.rules.len()).map_err(|_| "the pack has too many rules".to_string())?;
         let session = Session::new(plan, MAX_GROUPS).map_err(|e| e.to_string())?;
         with_session(|slot| *slot = Some(session))?;
+        edge::forget();
         Ok(rules)
     })
 }
@@ -79,11 +83,36 @@ pub fn eval_batch(source: &str, first_line: u64, events: &[u8], routing: &str) -
         if first_line.checked_add(events.len() as u64).is_none() {
             return Err(format!("first line {first_line} is too large for a batch of {} bytes", events.len()));
         }
+        with_session(|slot| Ok(eval_lines(loaded(slot)?, source, first_line, events, &routing)))?
+    })
+}
+
+/// Drops the open correlation windows, keeping the pack; returns how many groups were open.
+pub fn flush() -> Result<u64, String> {
+    guarded(|| with_session(|slot| Ok(loaded(slot)?.flush_state() as u64))?)
+}
+
+/// The open correlation windows as JSON text: the file `sigil hunt --state FILE` writes.
+pub fn save_state() -> Result<String, String> {
+    guarded(|| {
         with_session(|slot| {
-            let session = slot.as_mut().ok_or_else(|| "no pack loaded: call load first".to_string())?;
-            Ok(eval_lines(session, source, first_line, events, &routing))
+            serde_json::to_string(&loaded(slot)?.save_state()).map_err(|e| format!("cannot write the state: {e}"))
         })?
     })
+}
+
+/// Restores windows saved by [`save_state`] (or `sigil hunt --state`) into the loaded pack's
+/// correlations; returns how many saved groups were dropped because their correlation is not
+/// in the pack. A state of another format is refused and the current windows stay.
+pub fn restore_state(state: &str) -> Result<u64, String> {
+    guarded(|| {
+        let saved = serde_json::from_str(state).map_err(|e| format!("not a Sigil correlation state: {e}"))?;
+        with_session(|slot| Ok(loaded(slot)?.restore_state(saved)? as u64))?
+    })
+}
+
+fn loaded(slot: &mut Option<Session>) -> Result<&mut Session, String> {
+    slot.as_mut().ok_or_else(|| "no pack loaded: call load first".to_string())
 }
 
 /// Runs the session over `events`, text that is not UTF-8 included: such a line is one
@@ -170,6 +199,7 @@ pub(crate) mod tests {
                 alert: true,
             }],
             correlations: Vec::new(),
+            silences: Vec::new(),
         };
         pack::to_bytes(&plan)
     }
@@ -203,5 +233,16 @@ pub(crate) mod tests {
         // A failed load keeps the loaded pack.
         assert!(load(&pack_bytes()[..20]).is_err());
         assert_eq!(eval_batch("x", 1, b"{\"eventName\":\"StopLogging\"}", "all").unwrap().alert_count, 1);
+
+        // Correlation state: a pack without correlations saves an empty state that restores;
+        // text that is not a state is refused.
+        let state: serde_json::Value = serde_json::from_str(&save_state().unwrap()).unwrap();
+        assert_eq!(state["groups"], serde_json::json!([]));
+        assert_eq!(restore_state(&state.to_string()), Ok(0));
+        assert!(restore_state("{\"format\": 999, \"files\": [], \"groups\": [], \"evicted\": 0}")
+            .unwrap_err()
+            .contains("format 999"));
+        assert!(restore_state("[]").unwrap_err().starts_with("not a Sigil correlation state"));
+        assert_eq!(flush(), Ok(0));
     }
 }
