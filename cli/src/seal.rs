@@ -198,11 +198,11 @@ impl<W: Write> SealedWriter<W> {
         self
     }
 
-    /// Seals one JSON value (`json_line`, without its newline; trailing whitespace is
-    /// ignored). Anything but a single JSON value on one line is refused, as it would break
-    /// the line layout.
+    /// Seals one JSON value (`json_line`, without its newline; whitespace around it is
+    /// ignored, as a reader of the line would not see it as part of `content`). Anything but a
+    /// single JSON value on one line is refused, as it would break the line layout.
     pub fn write_record(&mut self, json_line: &[u8]) -> io::Result<()> {
-        let content = json_line.trim_ascii_end();
+        let content = json_line.trim_ascii();
         if content.contains(&b'\n') || content.contains(&b'\r') {
             return Err(invalid_input("a sealed record must be one line: this one holds a line break"));
         }
@@ -397,6 +397,17 @@ mod tests {
         assert!(writer.write_record(b"{\"a\":").is_err());
         assert!(writer.write_record(b"").is_err());
         assert!(writer.write_record(b"{\"a\":1}\n").is_ok(), "a trailing newline is tolerated");
+    }
+
+    #[test]
+    fn a_value_with_whitespace_around_it_is_sealed_so_that_it_verifies() {
+        let mut writer = SealedWriter::new(Vec::new(), key(1));
+        writer.write_record(b"  {\"a\":1}\t\r\n").unwrap();
+        let file = writer.finish().unwrap();
+        let report = crate::verify::verify(&file[..], &key(1)).unwrap();
+        let findings: Vec<_> = report.findings.iter().map(|f| &f.message).collect();
+        assert!(findings.is_empty(), "{findings:?}\n{}", String::from_utf8_lossy(&file));
+        assert_eq!(report.records, 1);
     }
 
     #[test]

@@ -132,7 +132,6 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
              with --token-file FILE or the SIGIL_TOKEN environment variable"
         ));
     }
-    let sink = open_output(&args)?;
     let routing = hunt::parse_routing(args.logsource.as_deref())?;
     let plan = hunt::load_rules(&args.rules, args.pack.as_deref(), &args.rule_args)?;
     let engine = Engine::new(plan).map_err(|e| e.to_string())?;
@@ -143,6 +142,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
     let listener = TcpListener::bind(address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| format!("cannot listen on {address}: {e}"))?;
     listener.set_nonblocking(true).map_err(|e| format!("cannot listen on {bound}: {e}"))?;
+    // Only once listening: a sealed file is created once and never overwritten, so one left
+    // by a server that could not start would refuse the next start.
+    let sink = open_output(&args)?;
     let stop = Arc::new(AtomicBool::new(false));
     let on_signal = Arc::clone(&stop);
     ctrlc::set_handler(move || on_signal.store(true, Ordering::SeqCst))

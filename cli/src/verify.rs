@@ -174,8 +174,22 @@ fn check_line(line: u64, text: &[u8], key: &SealKey, claimed_key: &mut Option<St
     if !key.verify(kind, record.seq, &prev, content, &mac) {
         return damaged(seq, "the MAC does not match: the record was modified, or forged".into());
     }
+    // The MAC leaves the line's layout open; readers that take the format at its word (the
+    // content last, lines found by how they start) would read a relaid line otherwise.
+    if text != layout(kind, record.seq, &prev, &mac, content).as_slice() {
+        return damaged(seq, "not laid out as the format writes a record: the line was modified".into());
+    }
     let tally = matches!(kind, Kind::Checkpoint | Kind::End).then(|| serde_json::from_slice(content).ok()).flatten();
     Checked::Authentic(Authentic { line, kind, seq: record.seq, prev, mac, tally })
+}
+
+/// A record's line, exactly as `crate::seal` writes it (without its line end).
+fn layout(kind: Kind, seq: u64, prev: &[u8; 32], mac: &[u8; 32], content: &[u8]) -> Vec<u8> {
+    let (kind, prev, mac) = (kind.as_str(), hex::encode(prev), hex::encode(mac));
+    let mut line = format!(r#"{{"seal":"{kind}","seq":{seq},"prev":"{prev}","mac":"{mac}","content":"#).into_bytes();
+    line.extend_from_slice(content);
+    line.push(b'}');
+    line
 }
 
 fn digest(text: &str) -> Option<[u8; 32]> {

@@ -345,4 +345,38 @@ fn the_documented_python_verifier_agrees() {
     let i = record_at(&lines, 2);
     lines[i] = lines[i].replacen(r#""kind":""#, r#""kind":"x"#, 1);
     assert!(run(&lines).contains(&format!("line {}: modified or forged", i + 1)));
+    let mut lines = sealed.lines.clone();
+    lines[i] = lines[i].replacen(r#""seal":"#, r#""seal": "#, 1);
+    assert!(run(&lines).contains(&format!("line {}: modified or forged", i + 1)), "a relaid line");
+}
+
+/// A line whose MAC holds but which is not written as the format lays it out is reported:
+/// readers that take the format at its word (`"content"` last, as the documented verifier
+/// does; lines picked by their `{"seal":"record"` start) would read it otherwise.
+#[test]
+fn an_authentic_record_rewritten_out_of_its_layout_is_reported_as_modified() {
+    let sealed = Sealed::of_examples("1000");
+    let i = record_at(&sealed.lines, 3);
+    let line = &sealed.lines[i];
+    let content_at = line.find(r#","content":"#).unwrap();
+    let (members, content) = (&line[1..content_at], &line[content_at + 1..line.len() - 1]);
+    let (seal, rest) = members.split_once(',').unwrap();
+    let rewritten = [
+        ("members in another order", format!("{{{rest},{content},{seal}}}")),
+        ("a space after a colon", line.replacen(r#""seal":"#, r#""seal": "#, 1)),
+        ("the MAC in capitals", {
+            let mac = &line[line.find(r#""mac":""#).unwrap() + 7..][..64];
+            line.replacen(mac, &mac.to_uppercase(), 1)
+        }),
+        ("a carriage return before the line end", format!("{line}\r")),
+    ];
+    for (what, changed) in rewritten {
+        assert_ne!(&changed, line, "{what}");
+        let mut lines = sealed.lines.clone();
+        lines[i] = changed;
+        let (code, findings) = sealed.verify(&lines, false);
+        assert_eq!(code, 1, "{what}: {findings:?}");
+        let seq = i as u64;
+        assert_eq!(summary(&findings), vec![finding("modified", i as u64 + 1, Some(seq), Some(seq))], "{what}");
+    }
 }

@@ -85,6 +85,14 @@ impl Server {
     }
 }
 
+/// A test that fails leaves no server behind.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A keep-alive HTTP/1.1 client that reconnects when the server closes the connection.
 struct Client {
     address: String,
@@ -533,4 +541,101 @@ fn max_requests_stops_the_server_and_a_wrong_token_never_shows() {
     let everything = stdout + &stderr;
     assert!(!everything.contains(TOKEN) && !everything.contains("wrong-token"), "a token leaked: {everything}");
     assert!(everything.contains(r#""ok":2,"bad":1"#), "{everything}");
+}
+
+/// Sends `request` on a new connection and reads until the server closes it (or 10 s pass);
+/// returns everything the server wrote.
+fn exchange(address: &str, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(address).expect("connects");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    text(&answer)
+}
+
+#[test]
+fn ambiguous_body_framing_is_refused_and_what_follows_is_never_run_as_a_request() {
+    let server = Server::start(&["--listen", "127.0.0.1:0"], None);
+    // Each hides a second request (`GET /stats`) in what one reading of the head calls the
+    // body: only one answer may come back, a refusal, and the connection must close.
+    let smuggled = "GET /stats HTTP/1.1\r\nHost: sigil\r\n\r\n";
+    let cases = [
+        ("two Content-Lengths", format!("Content-Length: 3\r\nContent-Length: {}\r\n", 3 + smuggled.len()), 400),
+        ("a signed Content-Length", "Content-Length: +3\r\n".to_string(), 400),
+        (
+            "a chunked encoding after an identity one",
+            "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n".to_string(),
+            411,
+        ),
+    ];
+    for (what, headers, status) in cases {
+        let request = format!("POST /events HTTP/1.1\r\nHost: sigil\r\n{headers}\r\n{{}}\n{smuggled}");
+        let answer = exchange(&server.address, request.as_bytes());
+        assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "{what}: one answer only: {answer}");
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status} ")), "{what}: {answer}");
+        assert!(answer.contains("Connection: close"), "{what}: {answer}");
+    }
+    let stats = server.client().get("/stats", None);
+    assert_eq!(stats.body["events"]["read"], json!(0), "no smuggled body was evaluated: {}", stats.body);
+    server.client().post("/shutdown", b"", None);
+    let (code, _, stderr) = server.wait();
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn idle_connections_and_clients_that_never_read_cannot_hold_the_server() {
+    let server = Server::start(&["--listen", "127.0.0.1:0", "--max-connections", "2"], None);
+    // One connection that never sends a byte, one that sends requests but never reads the
+    // answers: together they take every connection the server allows.
+    let idle = TcpStream::connect(&server.address).unwrap();
+    let mut deaf = TcpStream::connect(&server.address).unwrap();
+    deaf.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+    let requests = "GET /stats HTTP/1.1\r\nHost: sigil\r\n\r\n".repeat(1000);
+    while deaf.write_all(requests.as_bytes()).is_ok() {}
+    // (Sending nothing: a request left unread when the server closes would reset the
+    // connection, and the answer with it.)
+    let refused = exchange(&server.address, b"");
+    assert!(refused.starts_with("HTTP/1.1 503 "), "both connections are taken: {refused}");
+    // Both are dropped after the server's timeouts (30 s), and two others are served at once.
+    let deadline = Instant::now() + Duration::from_secs(50);
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let mut first = TcpStream::connect(&server.address).unwrap();
+        first.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = first.write_all(b"GET /stats HTTP/1.1\r\nHost: sigil\r\n\r\n");
+        let mut answer = [0u8; 64];
+        let got = first.read(&mut answer).unwrap_or(0);
+        let one = text(&answer[..got]);
+        let two = exchange(&server.address, b"GET /stats HTTP/1.1\r\nHost: sigil\r\nConnection: close\r\n\r\n");
+        if one.starts_with("HTTP/1.1 200 ") && two.starts_with("HTTP/1.1 200 ") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the held connections were never dropped: {one} and {two}");
+    }
+    server.client().post("/shutdown", b"", None);
+    let (code, _, stderr) = server.wait();
+    assert_eq!(code, Some(0), "{stderr}");
+    drop((idle, deaf));
+}
+
+#[test]
+fn a_server_that_cannot_start_leaves_no_sealed_file_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k");
+    let made =
+        Command::new(env!("CARGO_BIN_EXE_sigil")).args(["keygen", "-o", key.to_str().unwrap()]).output().unwrap();
+    assert!(made.status.success());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let sealed = dir.path().join("alerts.sealed.jsonl");
+    let failed = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(["serve", "--listen", &address, "--seal", key.to_str().unwrap(), "-o", sealed.to_str().unwrap()])
+        .env_remove("SIGIL_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(2), "{}", text(&failed.stderr));
+    assert!(text(&failed.stderr).contains("cannot listen"), "{}", text(&failed.stderr));
+    // Else the operator's second try, on a free port, is refused: a sealed file is never overwritten.
+    assert!(!sealed.exists(), "an empty sealed file was left at {}", sealed.display());
 }

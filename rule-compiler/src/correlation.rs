@@ -172,7 +172,8 @@ pub(crate) fn timespan(node: &Node) -> Result<i64> {
     if number <= 0 {
         return Err(bad());
     }
-    Ok(number * seconds * 1000)
+    // A span past i64 milliseconds would wrap (to zero or below, in a release build).
+    number.checked_mul(seconds * 1000).ok_or_else(bad)
 }
 
 type ConditionParts = (Vec<(Comparison, f64)>, Vec<String>, Option<u8>);

@@ -280,6 +280,16 @@ mod tests {
             ),
             ("default: sample\nentries: []\n", "p.yml:1:10:", "'default' is keep, drop or tag"),
             ("entrys: []\n", "p.yml:1:1:", "unknown key 'entrys'"),
+            (
+                "entries:\n  - rules: any\n    action: aggregate\n    window: 9223372036854775807s\n",
+                "p.yml:4:13:",
+                "invalid timespan",
+            ),
+            (
+                "entries:\n  - rules: any\n    action: aggregate\n    window: 1m\n    lateness: 2305843009213693952w\n",
+                "p.yml:5:15:",
+                "invalid timespan",
+            ),
         ];
         for (text, at, message) in cases {
             let err = parse("p.yml", text).unwrap_err().to_string();

@@ -98,6 +98,9 @@ mod tests {
         assert!(err.message.contains("unknown key 'groupby'"), "{}", err.message);
         let err = read("title: q\nlogsource: {product: aws}\nsilence:\n  timespan: soon\n").unwrap_err();
         assert_eq!(err.pos.line, 4);
+        let err =
+            read("title: q\nlogsource: {product: aws}\nsilence:\n  timespan: 9223372036854775807s\n").unwrap_err();
+        assert!((err.pos.line, err.message.contains("invalid timespan")) == (4, true), "{}", err.message);
         let err = read("title: q\nlogsource: {}\nsilence: {timespan: 5m}\n").unwrap_err();
         assert!(err.message.contains("sets no product"), "{}", err.message);
         let err = read("title: q\nsilence: {timespan: 5m}\n").unwrap_err();

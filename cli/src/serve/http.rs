@@ -3,8 +3,12 @@
 //!
 //! Every limit is enforced before memory is committed: a head is at most [`MAX_HEAD`] bytes, a
 //! body is refused from its declared length (the connection is then closed, never drained),
-//! and a request that takes longer than [`REQUEST_TIMEOUT`] to arrive is dropped. This module
-//! decides nothing about paths, tokens or events: that is the server's.
+//! a request that takes longer than [`REQUEST_TIMEOUT`] to arrive is dropped, and so is a
+//! connection idle for [`IDLE_TIMEOUT`] or whose client stops reading for [`WRITE_TIMEOUT`],
+//! so no client holds a connection slot for ever. A body is framed by one `Content-Length`
+//! only: any other framing (a second length, a `Transfer-Encoding`) is never guessed at, as a
+//! proxy in front could read it otherwise and smuggle a request in. This module decides
+//! nothing about paths, tokens or events: that is the server's.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -16,6 +20,12 @@ pub const MAX_HEAD: usize = 16 << 10;
 const MAX_HEADERS: usize = 64;
 /// A request must have fully arrived this long after its first byte.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// A keep-alive connection with no request under way is closed after this long.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A response that the client has not taken whole this long after it was sent closes the
+/// connection (a deadline for the response, not for each write: a peer's kernel that frees a
+/// little room now and then would renew a per-write timeout for ever).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a blocked read wakes to notice a shutdown.
 const POLL: Duration = Duration::from_millis(200);
 
@@ -37,7 +47,8 @@ impl Head {
 
 /// Why no request head could be read.
 pub enum HeadError {
-    /// The peer closed the connection, or the server is stopping with the connection idle.
+    /// The peer closed the connection, or the connection is idle and the server stopping or
+    /// done waiting for it.
     Closed,
     /// A malformed or oversized request: answer with this status and message, then close.
     Bad(u16, String),
@@ -53,6 +64,7 @@ pub struct Connection {
 impl Connection {
     pub fn new(stream: TcpStream) -> io::Result<Connection> {
         stream.set_read_timeout(Some(POLL))?;
+        stream.set_write_timeout(Some(POLL))?;
         stream.set_nodelay(true)?;
         Ok(Connection { stream, buffer: Vec::new() })
     }
@@ -91,14 +103,20 @@ impl Connection {
             .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).trim().to_string()))
             .collect();
         let find = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
-        let content_length = match find("content-length") {
-            None => None,
-            Some(v) => Some(
-                v.parse::<usize>()
-                    .map_err(|_| HeadError::Bad(400, format!("Content-Length '{v}' is not a number of bytes")))?,
-            ),
-        };
-        let chunked = find("transfer-encoding").is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
+        let all = |name: &'static str| headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name));
+        let mut content_length = None;
+        for (_, v) in all("content-length") {
+            // Digits only (`+5` parses as a usize), and one value: RFC 9112, section 6.3.
+            let n = Some(v)
+                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|v| v.parse::<usize>().ok())
+                .ok_or_else(|| HeadError::Bad(400, format!("Content-Length '{v}' is not a number of bytes")))?;
+            if content_length.is_some_and(|first| first != n) {
+                return Err(HeadError::Bad(400, "two different Content-Length headers: send one".into()));
+            }
+            content_length = Some(n);
+        }
+        let chunked = all("transfer-encoding").any(|(_, v)| !v.eq_ignore_ascii_case("identity"));
         let connection = find("connection").map(str::to_ascii_lowercase).unwrap_or_default();
         let keep_alive = if version == 0 { connection.contains("keep-alive") } else { !connection.contains("close") };
         let head = Head {
@@ -131,6 +149,7 @@ impl Connection {
     /// Reads more bytes into the buffer; 0 at the end of the stream.
     fn fill(&mut self, started: &mut Option<Instant>, stop: &AtomicBool) -> Result<usize, HeadError> {
         let mut chunk = [0u8; 64 << 10];
+        let waiting = Instant::now();
         loop {
             match self.stream.read(&mut chunk) {
                 Ok(n) => {
@@ -139,7 +158,9 @@ impl Connection {
                     return Ok(n);
                 }
                 Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => match started {
-                    None if stop.load(Ordering::Relaxed) => return Err(HeadError::Closed),
+                    None if stop.load(Ordering::Relaxed) || waiting.elapsed() > IDLE_TIMEOUT => {
+                        return Err(HeadError::Closed)
+                    }
                     Some(t) if t.elapsed() > REQUEST_TIMEOUT => {
                         let waited = REQUEST_TIMEOUT.as_secs();
                         return Err(HeadError::Bad(408, format!("the request did not arrive within {waited} s")));
@@ -166,9 +187,27 @@ impl Connection {
             head.push_str("Connection: close\r\n");
         }
         head.push_str("\r\n");
-        self.stream.write_all(head.as_bytes())?;
-        self.stream.write_all(body)?;
-        self.stream.flush()
+        let deadline = Instant::now() + WRITE_TIMEOUT;
+        self.send(head.as_bytes(), deadline)?;
+        self.send(body, deadline)
+    }
+
+    /// Writes all of `bytes`, unless the client has not taken them by `deadline`.
+    fn send(&mut self, mut bytes: &[u8], deadline: Instant) -> io::Result<()> {
+        while !bytes.is_empty() {
+            match self.stream.write(bytes) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    if Instant::now() > deadline {
+                        return Err(io::ErrorKind::TimedOut.into());
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 }
 

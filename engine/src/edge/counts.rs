@@ -13,7 +13,8 @@ pub struct Counts {
     /// Forwarded unchanged by `keep` (or a default of keep).
     pub kept: u64,
     pub dropped: u64,
-    /// Forwarded by `sample` (or kept because they had none of the key fields).
+    /// Forwarded by `sample` (or kept because they had none of the key fields, or were of an
+    /// authentication logsource).
     pub sampled_in: u64,
     pub sampled_out: u64,
     /// Events counted into summaries.

@@ -201,6 +201,17 @@ impl Edge {
                 write_line(out, &mut self.counts, &with_tags(&body, &self.policy.tag_field, &titles));
             }
             Action::Sample(s) => match sample::key(&doc, &s.key) {
+                // A `rules` selector can take an authentication event its rules' logsources did
+                // not foresee (`--logsource all`, say): the refusal holds for it all the same.
+                Some(_)
+                    if !s.force
+                        && policy::is_authentication(
+                            source.get_or_insert_with(|| select::event_source(&doc, routing)),
+                        ) =>
+                {
+                    self.counts.sampled_in += 1;
+                    forward(out, &mut self.counts);
+                }
                 Some(key) if !sample::keeps(sample::hash(&key, s.seed), s.rate) => self.counts.sampled_out += 1,
                 _ => {
                     self.counts.sampled_in += 1;

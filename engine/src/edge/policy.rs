@@ -8,6 +8,7 @@
 //! never looks at events.
 
 use crate::plan::{LogSource, Plan};
+use crate::route::Source;
 use serde::{Deserialize, Serialize};
 
 /// A position in the policy file, for messages.
@@ -221,6 +222,9 @@ impl Policy {
                     return Err(error(entry.pos, message));
                 }
             }
+            if let Some(message) = out_of_range(&entry.action) {
+                return Err(error(entry.pos, format!("entry '{}': {message}", entry.name)));
+            }
             if let Action::Sample(sample) = &entry.action {
                 if !sample.force {
                     if let Some(reason) = self.authentication_reason(&entry.select, plan) {
@@ -262,6 +266,24 @@ impl Policy {
                 .map(|r| format!("the events of any rule, including '{}'", r.info.title)),
         }
     }
+}
+
+/// What the YAML reader refuses, checked again for a compiled policy that came as JSON (a Wasm
+/// guest's `edge-batch`): a zero window would divide by zero, a rate outside (0, 1] means nothing.
+fn out_of_range(action: &Action) -> Option<&'static str> {
+    match action {
+        Action::Sample(s) if !(s.rate > 0.0 && s.rate <= 1.0) => Some("'rate' is above 0 and at most 1"),
+        Action::Sample(s) if s.key.is_empty() => Some("'key' names at least one field"),
+        Action::Aggregate(a) if a.window_ms <= 0 => Some("'window' is a positive timespan"),
+        Action::Aggregate(a) if a.lateness_ms < 0 => Some("'lateness' is not negative"),
+        _ => None,
+    }
+}
+
+/// Whether an event of `source` is of an authentication logsource (an event of unknown source
+/// is not known to be): what `sample` never drops without `force`, whichever selector took it.
+pub fn is_authentication(source: &Source) -> bool {
+    !matches!(source, Source::Unknown) && authentication_logsources().any(|auth| source.admits(&auth))
 }
 
 /// A rule reads authentication logs when its logsource and an authentication logsource can

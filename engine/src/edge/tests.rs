@@ -195,3 +195,49 @@ fn sums_read_numbers_and_the_group_cap_closes_the_first_window_early() {
     assert_eq!((summaries[1]["group"]["Computer"].as_str(), summaries[1]["value"].as_u64()), (Some("b"), Some(1)));
     assert_eq!((counts.aggregated_in, counts.aggregated_out), (4, 2));
 }
+
+#[test]
+fn a_compiled_policy_out_of_range_is_refused_not_run() {
+    // The compiled form comes as JSON (the Wasm guest's `edge-batch`): its numbers are checked
+    // as the YAML reader checks them, before any event could divide by a zero window.
+    let mut session = Session::new(plan(), 10).unwrap();
+    let aggregate = |window_ms, lateness_ms| {
+        Action::Aggregate(Aggregate { window_ms, lateness_ms, by: vec![], measure: Measure::Count })
+    };
+    let sample = |rate| Action::Sample(Sample { rate, key: vec!["k".into()], seed: 0, force: false });
+    for action in [aggregate(0, 0), aggregate(-60_000, 0), aggregate(60_000, -1), sample(0.0), sample(-0.5)]
+        .into_iter()
+        .chain([sample(1.5), sample(f64::NAN), Action::Sample(Sample { key: vec![], ..sample_of(sample(0.5)) })])
+    {
+        let policy = Policy {
+            origin: "p.json".into(),
+            entries: vec![entry("e", sysmon_network(), action.clone())],
+            ..Policy::default()
+        };
+        let err = Edge::new(policy, &mut session).map(|_| ()).unwrap_err().to_string();
+        assert!(err.starts_with("p.json:3:5: "), "{action:?}: {err}");
+    }
+}
+
+fn sample_of(action: Action) -> Sample {
+    let Action::Sample(s) = action else { panic!("a sample action") };
+    s
+}
+
+#[test]
+fn a_rules_selector_never_samples_an_authentication_event_it_takes_anyway() {
+    // With `--logsource all` every rule sees every event: a rule written for Sysmon network
+    // connections can match a CloudTrail sign-in, which the sampling refusal (made from the
+    // rule's logsource) did not foresee. The event is kept, never sampled out.
+    let mut network_plan = plan();
+    network_plan.rules[0].logsource = LogSource::new(Some("windows"), Some("network_connection"), None);
+    let mut session = Session::new(network_plan, 10).unwrap();
+    let sample = Action::Sample(Sample { rate: 1e-9, key: vec!["eventName".into()], seed: 0, force: false });
+    let policy = Policy { entries: vec![entry("r", Selector::Rules(vec!["r1".into()]), sample)], ..Policy::default() };
+    let mut edge = Edge::new(policy, &mut session).unwrap();
+    let mut out = EdgeOutput::default();
+    let sign_in = r#"{"eventSource":"signin.amazonaws.com","eventName":"StopLogging","eventType":"AwsConsoleSignIn"}"#;
+    edge.eval_jsonl(&mut session, "in", 1, sign_in, &Routing::All, &mut out);
+    assert_eq!(String::from_utf8(out.forwarded).unwrap(), format!("{sign_in}\n"));
+    assert_eq!((edge.counts().sampled_in, edge.counts().sampled_out), (1, 0));
+}
