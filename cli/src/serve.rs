@@ -26,6 +26,7 @@ use sigil_engine::{Engine, Scratch};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -272,7 +273,14 @@ fn accept_until_stopped(server: &Server<'_>, listener: &TcpListener, max_connect
             open.fetch_add(1, Ordering::SeqCst);
             let open = &open;
             scope.spawn(move || {
-                server.serve_connection(connection, peer);
+                // A bug that panics on one request ends that connection only: its ticket gives up
+                // its turn as it unwinds, the slot is freed, and the server goes on.
+                let served = std::panic::catch_unwind(AssertUnwindSafe(|| server.serve_connection(connection, peer)));
+                if served.is_err() {
+                    eprintln!(
+                        "sigil: serve: {peer}: internal error while serving this connection (closed); please report it"
+                    );
+                }
                 open.fetch_sub(1, Ordering::SeqCst);
             });
         }
@@ -412,7 +420,7 @@ impl Server<'_> {
 
     fn authorized(&self, head: &Head) -> bool {
         let Some(expected) = &self.token else { return true };
-        let presented = head.header("authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+        let presented = head.header("authorization").and_then(bearer_token).unwrap_or_default();
         let digest: [u8; 32] = Sha256::digest(presented.trim().as_bytes()).into();
         digest.ct_eq(expected).into()
     }
@@ -476,5 +484,26 @@ impl Server<'_> {
         if self.max_requests.is_some_and(|max| answered >= max) {
             self.stop.store(true, Ordering::SeqCst);
         }
+    }
+}
+
+/// The token of an `Authorization: Bearer TOKEN` value; the scheme name is case-insensitive
+/// (RFC 9110, 11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_required() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER abc"), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
     }
 }
