@@ -8,7 +8,6 @@
 //! engine's.
 
 use sigil_engine::edge::{Edge, EdgeOutput, Policy};
-use sigil_engine::Routing;
 use std::cell::RefCell;
 
 /// What one edge batch came to (the WIT `edge-result` record).
@@ -42,13 +41,9 @@ pub fn edge_batch(
     end: bool,
 ) -> Result<EdgeBatch, String> {
     crate::guarded(|| {
-        let routing: Routing = if routing.trim().is_empty() { Ok(Routing::Auto) } else { routing.parse() }
-            .map_err(|e| format!("routing: {e}"))?;
-        if first_line.checked_add(events.len() as u64).is_none() {
-            return Err(format!("first line {first_line} is too large for a batch of {} bytes", events.len()));
-        }
+        let routing = crate::batch_routing(routing, first_line, events)?;
         crate::with_session(|slot| {
-            let session = slot.as_mut().ok_or_else(|| "no pack loaded: call load first".to_string())?;
+            let session = crate::loaded(slot)?;
             STREAM.with(|cell| {
                 let mut stream =
                     cell.try_borrow_mut().map_err(|_| "the engine is busy (a call re-entered it)".to_string())?;
@@ -60,11 +55,11 @@ pub fn edge_batch(
                 }
                 let Some((_, edge)) = stream.as_mut() else { unreachable!("set above") };
                 let mut out = EdgeOutput::default();
-                for_each_piece(first_line, events, &mut |piece| match piece {
-                    Piece::Text { text, first_line } => {
+                crate::for_each_piece(first_line, events, &mut |piece| match piece {
+                    crate::Piece::Text { text, first_line } => {
                         edge.eval_jsonl(session, source, first_line, text, &routing, &mut out)
                     }
-                    Piece::NotUtf8 { line, reason } => edge.reject(source, line, &reason, &mut out),
+                    crate::Piece::NotUtf8 { line, reason } => edge.reject(source, line, &reason, &mut out),
                 });
                 if end {
                     edge.finish(&mut out);
@@ -78,36 +73,6 @@ pub fn edge_batch(
             })
         })?
     })
-}
-
-/// A part of a batch: a run of UTF-8 lines, or one line that is not UTF-8.
-enum Piece<'a> {
-    Text { text: &'a str, first_line: u64 },
-    NotUtf8 { line: u64, reason: String },
-}
-
-/// Hands the batch to `take` piece by piece, in order.
-fn for_each_piece(first_line: u64, events: &[u8], take: &mut dyn FnMut(Piece<'_>)) {
-    if let Ok(text) = std::str::from_utf8(events) {
-        take(Piece::Text { text, first_line });
-        return;
-    }
-    let (mut start, mut start_line) = (0, first_line);
-    let (mut offset, mut line) = (0, first_line);
-    for bytes in events.split_inclusive(|&b| b == b'\n') {
-        let end = offset + bytes.len();
-        if let Err(e) = std::str::from_utf8(bytes) {
-            if let Some(Ok(text)) = events.get(start..offset).map(std::str::from_utf8) {
-                take(Piece::Text { text, first_line: start_line });
-            }
-            take(Piece::NotUtf8 { line, reason: format!("not UTF-8 text (byte {})", e.valid_up_to() + 1) });
-            (start, start_line) = (end, line + 1);
-        }
-        (offset, line) = (end, line + 1);
-    }
-    if let Some(Ok(text)) = events.get(start..).map(std::str::from_utf8) {
-        take(Piece::Text { text, first_line: start_line });
-    }
 }
 
 #[cfg(test)]

@@ -77,14 +77,20 @@ pub fn load(pack_bytes: &[u8]) -> Result<u32, String> {
 /// Lines must be whole: a batch ends at a line end (or the end of the input).
 pub fn eval_batch(source: &str, first_line: u64, events: &[u8], routing: &str) -> Result<Batch, String> {
     guarded(|| {
-        let routing: Routing = if routing.trim().is_empty() { Ok(Routing::Auto) } else { routing.parse() }
-            .map_err(|e| format!("routing: {e}"))?;
-        // Line numbers must not overflow: at most one line per byte.
-        if first_line.checked_add(events.len() as u64).is_none() {
-            return Err(format!("first line {first_line} is too large for a batch of {} bytes", events.len()));
-        }
+        let routing = batch_routing(routing, first_line, events)?;
         with_session(|slot| Ok(eval_lines(loaded(slot)?, source, first_line, events, &routing)))?
     })
+}
+
+/// Checks the arguments every batch call shares: the routing (`auto` when empty), and a first
+/// line small enough that line numbers cannot overflow (at most one line per byte).
+fn batch_routing(routing: &str, first_line: u64, events: &[u8]) -> Result<Routing, String> {
+    let routing: Routing = if routing.trim().is_empty() { Ok(Routing::Auto) } else { routing.parse() }
+        .map_err(|e| format!("routing: {e}"))?;
+    if first_line.checked_add(events.len() as u64).is_none() {
+        return Err(format!("first line {first_line} is too large for a batch of {} bytes", events.len()));
+    }
+    Ok(routing)
 }
 
 /// Drops the open correlation windows, keeping the pack; returns how many groups were open.
@@ -111,7 +117,7 @@ pub fn restore_state(state: &str) -> Result<u64, String> {
     })
 }
 
-fn loaded(slot: &mut Option<Session>) -> Result<&mut Session, String> {
+pub(crate) fn loaded(slot: &mut Option<Session>) -> Result<&mut Session, String> {
     slot.as_mut().ok_or_else(|| "no pack loaded: call load first".to_string())
 }
 
@@ -119,40 +125,52 @@ fn loaded(slot: &mut Option<Session>) -> Result<&mut Session, String> {
 /// rejected event (as `sigil hunt` reports it), the valid runs of lines around it are evaluated.
 fn eval_lines(session: &mut Session, source: &str, first_line: u64, events: &[u8], routing: &Routing) -> Batch {
     let mut batch = Batch::default();
-    let mut run = |batch: &mut Batch, text: &str, line: u64| {
-        let report = session.eval_jsonl(source, line, text, routing, &mut batch.alerts);
-        batch.events += report.events;
-        batch.rejected += report.rejected;
-        batch.alert_count += report.alerts;
-        batch.notes.extend(report.notes);
-    };
+    for_each_piece(first_line, events, &mut |piece| match piece {
+        Piece::Text { text, first_line } => {
+            let report = session.eval_jsonl(source, first_line, text, routing, &mut batch.alerts);
+            batch.events += report.events;
+            batch.rejected += report.rejected;
+            batch.alert_count += report.alerts;
+            batch.notes.extend(report.notes);
+        }
+        Piece::NotUtf8 { line, reason } => {
+            batch.events += 1;
+            batch.rejected += 1;
+            batch.notes.push(format!("sigil: {source}:{line}: malformed event: {reason}"));
+        }
+    });
+    batch
+}
+
+/// A part of a batch: a run of UTF-8 lines, or one line that is not UTF-8.
+pub(crate) enum Piece<'a> {
+    Text { text: &'a str, first_line: u64 },
+    NotUtf8 { line: u64, reason: String },
+}
+
+/// Hands the batch to `take` piece by piece, in order.
+pub(crate) fn for_each_piece(first_line: u64, events: &[u8], take: &mut dyn FnMut(Piece<'_>)) {
     if let Ok(text) = std::str::from_utf8(events) {
-        run(&mut batch, text, first_line);
-        return batch;
+        take(Piece::Text { text, first_line });
+        return;
     }
-    // The start (byte offset, line number) of the run of valid lines not evaluated yet.
+    // The start (byte offset, line number) of the run of valid lines not handed on yet.
     let (mut start, mut start_line) = (0, first_line);
     let (mut offset, mut line) = (0, first_line);
     for bytes in events.split_inclusive(|&b| b == b'\n') {
         let end = offset + bytes.len();
         if let Err(e) = std::str::from_utf8(bytes) {
             if let Some(Ok(text)) = events.get(start..offset).map(std::str::from_utf8) {
-                run(&mut batch, text, start_line);
+                take(Piece::Text { text, first_line: start_line });
             }
-            batch.events += 1;
-            batch.rejected += 1;
-            batch.notes.push(format!(
-                "sigil: {source}:{line}: malformed event: not UTF-8 text (byte {})",
-                e.valid_up_to() + 1
-            ));
+            take(Piece::NotUtf8 { line, reason: format!("not UTF-8 text (byte {})", e.valid_up_to() + 1) });
             (start, start_line) = (end, line + 1);
         }
         (offset, line) = (end, line + 1);
     }
     if let Some(Ok(text)) = events.get(start..).map(std::str::from_utf8) {
-        run(&mut batch, text, start_line);
+        take(Piece::Text { text, first_line: start_line });
     }
-    batch
 }
 
 fn with_session<T>(f: impl FnOnce(&mut Option<Session>) -> T) -> Result<T, String> {
