@@ -15,7 +15,7 @@ mod sinks;
 mod stats;
 
 use crate::batches::{self, Step};
-use crate::{hunt, hunt_wasm, seal, EngineArgs, RuleArgs, Runtime};
+use crate::{hunt, hunt_wasm, seal, EngineArgs, RuleSource, Runtime};
 use runner::{Batch, Runner};
 use sigil_engine::edge::{Action, Counts, Policy};
 use std::path::PathBuf;
@@ -26,13 +26,8 @@ pub struct EdgeArgs {
     /// The policy (YAML; see docs/edge-policy.md).
     #[arg(long, value_name = "POLICY.yml")]
     pub policy: PathBuf,
-    /// Rule files or directories (searched recursively for *.yml, *.yaml). Repeatable.
-    /// Without it, Sigil's embedded rule pack is used.
-    #[arg(long = "rules", short = 'r', value_name = "PATH")]
-    pub rules: Vec<PathBuf>,
-    /// A compiled pack (from `sigil compile`) instead of rule files.
-    #[arg(long, value_name = "PACK", conflicts_with = "rules")]
-    pub pack: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: RuleSource,
     /// The log source of the inputs, as for `hunt`: `auto` (recognised per event), `all`, or
     /// `product=..,category=..,service=..`. Policy entries select by the same source.
     #[arg(long, value_name = "auto|all|KEY=VALUE,...")]
@@ -70,8 +65,6 @@ pub struct EdgeArgs {
     pub print_policy: bool,
     #[command(flatten)]
     pub engine: EngineArgs,
-    #[command(flatten)]
-    pub rule_args: RuleArgs,
     /// Event files: JSON Lines, a JSON array, a CloudTrail {"Records": [...]} file, EVTX, or .gz
     /// of any of these. `-` or nothing reads standard input.
     #[arg(value_name = "EVENTS")]
@@ -90,7 +83,7 @@ pub fn run(args: EdgeArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     let routing = hunt::parse_routing(args.logsource.as_deref())?;
-    let plan = hunt::load_rules(&args.rules, args.pack.as_deref(), &args.rule_args)?;
+    let plan = hunt::load_rules(&args.source)?;
     report_policy(&policy, &plan);
     let mut runner: Box<dyn Runner> = match args.engine.runtime {
         Runtime::Native => Box::new(runner::Native::new(plan, policy, routing)?),

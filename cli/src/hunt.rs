@@ -80,7 +80,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
                 .into(),
         );
     }
-    let plan = load_plan(&args)?;
+    let plan = load_rules(&args.source)?;
     report_silence(args.silence, plan.silences.len());
     if args.engine.runtime == crate::Runtime::Wasm {
         return crate::hunt_wasm::run(&args, plan);
@@ -197,16 +197,10 @@ fn sealing(args: &HuntArgs) -> Result<Option<(SealKey, u64)>, String> {
     Ok(Some((seal::load_key(path)?, args.checkpoint_every)))
 }
 
-fn load_plan(args: &HuntArgs) -> Result<sigil_engine::Plan, String> {
-    load_rules(&args.rules, args.pack.as_deref(), &args.rule_args)
-}
-
-/// The rules of `--rules` (or the embedded pack) or `--pack`, as `hunt` and `serve` load them.
-pub fn load_rules(
-    rules: &[std::path::PathBuf],
-    pack: Option<&std::path::Path>,
-    rule_args: &crate::RuleArgs,
-) -> Result<sigil_engine::Plan, String> {
+/// The rules of `--rules` (or the embedded pack) or `--pack`, as `hunt`, `edge` and `serve`
+/// load them.
+pub fn load_rules(source: &crate::RuleSource) -> Result<sigil_engine::Plan, String> {
+    let crate::RuleSource { rules, pack, rule_args } = source;
     let plan = match pack {
         Some(path) => {
             if !rules.is_empty() {

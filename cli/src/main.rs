@@ -127,6 +127,20 @@ pub struct RuleArgs {
     pub pipelines: Vec<String>,
 }
 
+/// The rules `hunt`, `edge` and `serve` run: rule files, a compiled pack, or the embedded pack.
+#[derive(clap::Args)]
+pub struct RuleSource {
+    /// Rule files or directories (searched recursively for *.yml, *.yaml). Repeatable.
+    /// Without it, Sigil's embedded rule pack is used.
+    #[arg(long = "rules", short = 'r', value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// A compiled pack (from `sigil compile`) instead of rule files.
+    #[arg(long, value_name = "PACK", conflicts_with = "rules")]
+    pub pack: Option<PathBuf>,
+    #[command(flatten)]
+    pub rule_args: RuleArgs,
+}
+
 /// Where the rules run (`hunt`, `edge`), and the limits of the Wasm engine.
 #[derive(clap::Args)]
 pub struct EngineArgs {
@@ -149,13 +163,8 @@ pub struct EngineArgs {
 
 #[derive(clap::Args)]
 pub struct HuntArgs {
-    /// Rule files or directories (searched recursively for *.yml, *.yaml). Repeatable.
-    /// Without it, Sigil's embedded rule pack is used.
-    #[arg(long = "rules", short = 'r', value_name = "PATH")]
-    pub rules: Vec<PathBuf>,
-    /// A compiled pack (from `sigil compile`) instead of rule files.
-    #[arg(long, value_name = "PACK", conflicts_with = "rules")]
-    pub pack: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: RuleSource,
     /// Carry correlation windows across runs: read from FILE at the start (when it exists)
     /// and written back at the end, so a hunt split over several inputs alerts as one would.
     #[arg(long, value_name = "FILE")]
@@ -197,8 +206,6 @@ pub struct HuntArgs {
     /// With --seal: alert records between two checkpoints.
     #[arg(long, value_name = "N", default_value_t = seal::DEFAULT_CHECKPOINT_EVERY)]
     pub checkpoint_every: u64,
-    #[command(flatten)]
-    pub rule_args: RuleArgs,
     /// Event files: JSON Lines, a JSON array, a CloudTrail {"Records": [...]} file, or .gz of
     /// any of these. `-` or nothing reads standard input.
     #[arg(value_name = "EVENTS")]

@@ -15,7 +15,7 @@ mod ingest;
 mod ordered;
 
 use crate::seal::{self, LineSink};
-use crate::{hunt, RuleArgs};
+use crate::{hunt, RuleSource};
 use http::{Connection, Head, HeadError};
 use ingest::{Correlations, Evaluator};
 use ordered::Stream;
@@ -62,12 +62,8 @@ pub struct ServeArgs {
     /// With --seal: alert records between two checkpoints.
     #[arg(long, value_name = "N", default_value_t = seal::DEFAULT_CHECKPOINT_EVERY)]
     pub checkpoint_every: u64,
-    /// Rule files or directories, as for `hunt` (default: the embedded pack).
-    #[arg(long = "rules", short = 'r', value_name = "PATH")]
-    pub rules: Vec<PathBuf>,
-    /// A compiled pack instead of rule files.
-    #[arg(long, value_name = "PACK", conflicts_with = "rules")]
-    pub pack: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: RuleSource,
     /// As for `hunt`: auto, all, or KEY=VALUE,... declaring the events' log source.
     #[arg(long, value_name = "auto|all|KEY=VALUE,...")]
     pub logsource: Option<String>,
@@ -80,8 +76,6 @@ pub struct ServeArgs {
     /// Cap on open correlation groups.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_groups: usize,
-    #[command(flatten)]
-    pub rule_args: RuleArgs,
 }
 
 /// Running counts, readable without the evaluation lock.
@@ -134,7 +128,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
         ));
     }
     let routing = hunt::parse_routing(args.logsource.as_deref())?;
-    let plan = hunt::load_rules(&args.rules, args.pack.as_deref(), &args.rule_args)?;
+    let plan = hunt::load_rules(&args.source)?;
     let engine = Engine::new(plan).map_err(|e| e.to_string())?;
     let lookups = args.lookups.iter().map(|spec| crate::lookup::load(spec)).collect::<Result<Vec<_>, _>>()?;
     let readers = Readers::new(engine.plan());

@@ -5,27 +5,10 @@
 //! sample, ../shared; each test says SKIPPED without what it needs.
 
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod wasm_support;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn component() -> PathBuf {
-    repo().join("target/wasm/sigil_engine.component.wasm")
-}
-
-fn sigil(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_sigil"))
-        .args(args)
-        .env("SIGIL_WASM_COMPONENT", component())
-        .env("SIGIL_WASM_CACHE", repo().join("target/wasm/cache"))
-        .output()
-        .expect("sigil runs");
-    assert!(out.status.success(), "sigil {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out
-}
+use std::path::Path;
+use wasm_support::{compile_all_sigmahq, component_built, repo, sigil};
 
 /// What one `sigil edge` run wrote.
 #[derive(Debug, PartialEq)]
@@ -49,14 +32,6 @@ fn edge(dir: &Path, runtime: &str, rules: &[&str], policy: &Path, inputs: &[&Pat
         alerts: std::fs::read(&alerts).unwrap(),
         counts: serde_json::from_str(&std::fs::read_to_string(&counts).unwrap()).unwrap(),
     }
-}
-
-fn component_built(test: &str) -> bool {
-    let built = component().is_file();
-    if !built {
-        println!("SKIPPED {test}: {} is not built (scripts/build-wasm.sh)", component().display());
-    }
-    built
 }
 
 const RULES: &str = "title: Connection to port 4444
@@ -170,16 +145,7 @@ fn the_example_policy_over_the_otrf_sample_keeps_every_alert_of_hunt() {
     }
     let dir = tempfile::tempdir().unwrap();
     let pack = dir.path().join("all.pack");
-    let sigma = shared.join("sigma");
-    let mut args = vec!["compile".to_string(), "-o".into(), pack.display().to_string()];
-    for d in ["rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder", "rules-compliance"] {
-        args.push(sigma.join(d).display().to_string());
-    }
-    args.extend([
-        "--placeholder-file".into(),
-        repo().join("tests/data/sigmahq-placeholders.yml").display().to_string(),
-    ]);
-    sigil(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    compile_all_sigmahq(&shared.join("sigma"), &pack);
 
     let hunt = sigil(&["hunt", "--pack", pack.to_str().unwrap(), "--format", "jsonl", sample.to_str().unwrap()]);
     let policy = repo().join("examples/edge-policy.yml");

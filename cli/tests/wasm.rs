@@ -2,32 +2,15 @@
 //! order, over the SigmaHQ rules and real Windows and cloud logs. Needs the engine component
 //! (scripts/build-wasm.sh, which scripts/test.sh runs first) and ../shared.
 
+mod wasm_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn component() -> PathBuf {
-    repo().join("target/wasm/sigil_engine.component.wasm")
-}
-
-fn sigil(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_sigil"))
-        .args(args)
-        .env("SIGIL_WASM_COMPONENT", component())
-        .env("SIGIL_WASM_CACHE", repo().join("target/wasm/cache"))
-        .output()
-        .expect("sigil runs");
-    assert!(out.status.success(), "sigil {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out
-}
+use std::process::Output;
+use wasm_support::{compile_all_sigmahq, component_built, repo, sigil};
 
 fn ready(test: &str) -> Option<PathBuf> {
     let shared = repo().join("../shared");
-    if !component().is_file() {
-        println!("SKIPPED {test}: {} is not built (scripts/build-wasm.sh)", component().display());
+    if !component_built(test) {
         return None;
     }
     if !shared.is_dir() {
@@ -64,14 +47,7 @@ fn windows_sample_with_every_sigmahq_rule_gives_the_same_alerts() {
     let Some(shared) = ready("windows_sample_with_every_sigmahq_rule_gives_the_same_alerts") else { return };
     let tmp = tempfile::tempdir().unwrap();
     let pack = tmp.path().join("all.pack");
-    let sigma = shared.join("sigma");
-    let mut args = vec!["compile".to_string(), "-o".into(), pack.display().to_string()];
-    for dir in ["rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder", "rules-compliance"] {
-        args.push(sigma.join(dir).display().to_string());
-    }
-    args.push("--placeholder-file".into());
-    args.push(repo().join("tests/data/sigmahq-placeholders.yml").display().to_string());
-    sigil(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    compile_all_sigmahq(&shared.join("sigma"), &pack);
     let sample = shared.join("datasets/windows/otrf-windows-sample.jsonl.gz");
     let (alerts, summary) = same_alerts(&pack, &[sample]);
     assert!(alerts > 1000, "the sample raises more alerts than {alerts}");
@@ -117,8 +93,7 @@ fn cloud_samples_give_the_same_alerts() {
 /// whichever runtime saved the state and whichever reads it.
 #[test]
 fn correlation_state_carries_over_between_runs_and_runtimes() {
-    if !component().is_file() {
-        println!("SKIPPED correlation_state_carries_over_between_runs_and_runtimes: the component is not built");
+    if !component_built("correlation_state_carries_over_between_runs_and_runtimes") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
