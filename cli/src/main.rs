@@ -12,7 +12,6 @@ mod hunt_wasm;
 mod input;
 mod lookup;
 mod normalize;
-mod ocsf;
 mod output;
 mod rule_tests;
 mod rules;

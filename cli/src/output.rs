@@ -1,10 +1,11 @@
 //! Printing alerts (detections, correlations, silences): JSON Lines (the stable contract), a
 //! table for people, or OCSF Detection Findings (one per line).
 
-use crate::{ocsf, HuntFormat};
+use crate::HuntFormat;
 use sigil_engine::alert::{AlertRule, CorrelationAlertJson};
 use sigil_engine::silence::SilenceAlertJson;
 use sigil_engine::Alert;
+use sigil_ocsf as ocsf;
 use std::io::{self, Write};
 
 /// The table's header line (JSON Lines and OCSF have none).

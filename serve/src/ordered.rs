@@ -7,7 +7,7 @@
 //! This module owns that ordering only; it never evaluates an event.
 
 use super::ingest::{Correlations, Item};
-use crate::seal::LineSink;
+use sigil_seal::LineSink;
 use std::io::{self, Write};
 use std::sync::{Condvar, Mutex, MutexGuard};
 

@@ -1,0 +1,156 @@
+//! The shape every mapping shares: the attributes every OCSF object carries, the finishing
+//! pass (empties dropped, required attributes checked, `unmapped` and `raw_data` added), and
+//! small conversions (integers, times, severities, outcomes, endpoints). Reads no source format.
+
+use crate::{Activity, Class, Source, OCSF_VERSION};
+use serde_json::{json, Map, Value};
+
+/// The attributes every OCSF event carries: class, activity, type, severity, time, metadata.
+/// `metadata` is completed with the OCSF version.
+pub(crate) fn base(class: &Class, activity: (u64, &str), time: i64, mut metadata: Value) -> Map<String, Value> {
+    let (activity_id, activity_name) = activity;
+    if let Value::Object(m) = &mut metadata {
+        m.insert("version".into(), OCSF_VERSION.into());
+    }
+    let mut obj = Map::new();
+    obj.insert("activity_id".into(), activity_id.into());
+    obj.insert("activity_name".into(), activity_name.into());
+    obj.insert("category_uid".into(), class.category_uid.into());
+    obj.insert("category_name".into(), class.category_name.into());
+    obj.insert("class_uid".into(), class.uid.into());
+    obj.insert("class_name".into(), class.name.into());
+    obj.insert("type_uid".into(), (class.uid * 100 + activity_id).into());
+    obj.insert("type_name".into(), format!("{}: {activity_name}", class.name).into());
+    obj.insert("severity_id".into(), 1.into());
+    obj.insert("severity".into(), "Informational".into());
+    obj.insert("time".into(), time.into());
+    obj.insert("metadata".into(), metadata);
+    obj
+}
+
+/// Completes a mapped object: drops empty attributes, checks that the class's required ones
+/// are there, and adds `unmapped` (what the mapping did not read) and `raw_data`.
+pub(crate) fn finish(class: &Class, obj: Map<String, Value>, src: &Source<'_>) -> Option<Value> {
+    let Value::Object(mut obj) = prune(Value::Object(obj)) else { unreachable!("an object stays an object") };
+    let missing = class.required.iter().any(|k| !obj.contains_key(*k));
+    if missing || (!class.any_of.is_empty() && !class.any_of.iter().any(|k| obj.contains_key(*k))) {
+        return None;
+    }
+    if let Some(unmapped) = src.unmapped() {
+        obj.insert("unmapped".into(), unmapped);
+    }
+    obj.insert("raw_data".into(), serde_json::to_string(src.event).expect("a Value serializes").into());
+    Some(Value::Object(obj))
+}
+
+/// Removes nulls, and objects and arrays left empty, at every depth.
+pub(crate) fn prune(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter().map(|(k, v)| (k, prune(v))).filter(|(_, v)| !is_empty(v)).collect::<Map<_, _>>(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(prune).filter(|v| !is_empty(v)).collect()),
+        other => other,
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// A decimal or `0x` hexadecimal integer.
+pub(crate) fn parse_int(s: &str) -> Option<i64> {
+    let s = s.trim();
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => i64::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// A timestamp (RFC 3339 and the other forms alerts accept, or epoch seconds or milliseconds)
+/// in milliseconds since the epoch.
+pub(crate) fn time_ms(value: &Value) -> Option<i64> {
+    sigil_engine::time::parse_value(&sigil_engine::Json::from_value(value)).map(|dt| dt.timestamp_millis())
+}
+
+/// The OCSF severity of a Sigma level.
+pub(crate) fn severity(level: Option<&str>) -> Activity {
+    match level.map(str::to_ascii_lowercase).as_deref() {
+        Some("informational") => (1, "Informational"),
+        Some("low") => (2, "Low"),
+        Some("medium") => (3, "Medium"),
+        Some("high") => (4, "High"),
+        Some("critical") => (5, "Critical"),
+        _ => (0, "Unknown"),
+    }
+}
+
+/// `status_id` and `status` of an outcome.
+pub(crate) fn status(success: Option<bool>) -> Value {
+    match success {
+        Some(true) => json!({"status_id": 1, "status": "Success"}),
+        Some(false) => json!({"status_id": 2, "status": "Failure"}),
+        None => json!({"status_id": 0, "status": "Unknown"}),
+    }
+}
+
+/// Copies the members of `from` (an object) into `obj`.
+pub(crate) fn merge(obj: &mut Map<String, Value>, from: Value) {
+    if let Value::Object(m) = from {
+        obj.extend(m);
+    }
+}
+
+/// The attributes of which each OCSF object needs at least one (the schema's `anyOf`).
+pub(crate) const USER_KEYS: &[&str] = &["account", "name", "uid"];
+pub(crate) const ACTOR_KEYS: &[&str] = &["process", "user", "invoked_by", "session", "app_name", "app_uid"];
+pub(crate) const ENDPOINT_KEYS: &[&str] =
+    &["ip", "uid", "name", "hostname", "svc_name", "instance_uid", "interface_uid", "interface_name", "domain"];
+pub(crate) const PROCESS_KEYS: &[&str] = &["pid", "uid", "cpid"];
+
+/// `value` without its empty parts, when it still holds one of `keys` (the attributes of which
+/// an OCSF object needs at least one); otherwise null, which [`prune`] removes.
+pub(crate) fn some_of(value: Value, keys: &[&str]) -> Value {
+    match prune(value) {
+        Value::Object(m) if keys.iter().any(|k| m.contains_key(*k)) => Value::Object(m),
+        _ => Value::Null,
+    }
+}
+
+/// A network endpoint from an address that may be an IP or a host name (CloudTrail's
+/// `sourceIPAddress` holds `ecs.amazonaws.com` for calls made by AWS services).
+pub(crate) fn endpoint_of_address(address: Option<&str>) -> Value {
+    match address {
+        Some(a) if a.parse::<std::net::IpAddr>().is_ok() => json!({"ip": a}),
+        Some(a) => json!({"domain": a}),
+        None => Value::Null,
+    }
+}
+
+/// The last component of a Windows or POSIX path.
+pub(crate) fn file_name(path: &str) -> &str {
+    path.rsplit(['\\', '/']).next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prune_drops_nulls_and_empties_at_every_depth() {
+        let v = json!({"a": null, "b": {"c": null}, "d": [null, {}], "e": {"f": 1}, "g": 0});
+        assert_eq!(prune(v), json!({"e": {"f": 1}, "g": 0}));
+    }
+
+    #[test]
+    fn integers_may_be_hexadecimal_strings() {
+        assert_eq!(parse_int("0xbc8"), Some(0xbc8));
+        assert_eq!(parse_int("1328"), Some(1328));
+        assert_eq!(parse_int("-"), None);
+    }
+}
