@@ -26,6 +26,7 @@
 pub mod ast;
 pub mod condition;
 pub mod correlation;
+pub mod coverage;
 pub mod diagnostics;
 pub mod edge_policy;
 pub mod filter;
