@@ -4,7 +4,7 @@
 
 use crate::options::{self, EVENTS_FILE, MAX_GROUPS};
 use crate::rules::{self, Diagnostic, RuleSummary};
-use crate::{hunt, why};
+use crate::{hunt, ocsf, why};
 use serde::Serialize;
 use sigil_engine::PLAN_FORMAT_VERSION;
 
@@ -113,6 +113,21 @@ pub fn explain(rules_yaml: &str, event_json: &str, rule_id: &str, options_json: 
         Ok(options) => to_json(&why::explain(rules_yaml, event_json, rule_id, &options)),
         Err(e) => to_json(&serde_json::json!({ "ok": false, "error": e, "rule_id": rule_id })),
     }
+}
+
+/// The event on one JSON Lines line as OCSF, as `sigil normalize --to ocsf` writes it (for a
+/// `{"Records": [...]}` line, record `options.record`): the OCSF object, or why there is none.
+pub fn normalize(event_json: &str, options_json: &str) -> String {
+    match options::parse(options_json) {
+        Ok(options) => to_json(&ocsf::normalize(event_json, options.record)),
+        Err(e) => to_json(&serde_json::json!({ "ok": false, "error": e })),
+    }
+}
+
+/// Alert lines (`evaluate`'s `alerts_jsonl`) as OCSF Detection Findings: `findings_jsonl` is
+/// what `sigil hunt --format ocsf` prints for the same rules and events, byte for byte.
+pub fn findings(alerts_jsonl: &str) -> String {
+    to_json(&ocsf::findings(alerts_jsonl))
 }
 
 fn has_errors(diagnostics: &[Diagnostic]) -> bool {

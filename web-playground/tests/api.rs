@@ -1,12 +1,18 @@
 //! The playground API, natively: evaluate prints what the engine's session (the code path of
 //! `sigil hunt`) prints, its summaries describe those lines, explain agrees with evaluate, and
-//! compile puts diagnostics where the rule text is broken.
+//! compile puts diagnostics where the rule text is broken, and the OCSF views are what
+//! `sigil_ocsf` gives for the same alerts and events.
 
 use serde_json::{json, Value};
-use sigil_engine::session::Session;
-use sigil_engine::Routing;
+use sigil_engine::alert::event_time_ms;
+use sigil_engine::correlate::{Correlator, EventRef, Readers};
+use sigil_engine::edge::select;
+use sigil_engine::session::{self, Session};
+use sigil_engine::silence::SilenceWatch;
+use sigil_engine::{Engine, EventSource, Routing, Scratch};
 use sigil_playground::api;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -199,4 +205,140 @@ fn a_records_line_names_the_record_that_fired_and_explain_takes_it() {
         let options = json!({ "record": other }).to_string();
         assert_eq!(parse(&api::explain(&rules, &line, id, &options))["matched"], fired_there, "rule {id}");
     }
+}
+
+/// A hunt run from the engine's parts as `sigil hunt` runs them (silences the event's time
+/// reveals, detections, then the correlations they complete), each alert written twice from the
+/// one alert value: as the JSON Lines alert and as the finding `sigil_ocsf` makes of it (what
+/// `--format jsonl` and `--format ocsf` print). Returns (alerts, findings).
+fn hunt_both_ways(rules: &str, events: &str, silence: bool) -> (String, String) {
+    let plan = sigil_compiler::compile_str("rule.yml", rules, &sigil_compiler::Options::default()).plan;
+    let engine = Engine::new(plan).unwrap();
+    let readers = Readers::new(engine.plan());
+    let mut correlator = Correlator::new(engine.plan(), 100_000);
+    let mut watch = silence.then(|| SilenceWatch::new(engine.plan().silences.clone(), 100_000));
+    let (mut scratch, mut detections, mut last_time) = (Scratch::default(), Vec::new(), 0);
+    let (mut alerts, mut findings) = (Vec::new(), Vec::new());
+    let file: Arc<str> = Arc::from("events.jsonl");
+    for (i, line) in events.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        session::events_in_line(line, &mut |position, event| {
+            let (doc, _) = event.expect("the test's events are JSON objects");
+            let at = position.unwrap_or(i as u64 + 1);
+            let evidence = EventRef { file: Arc::clone(&file), line: at };
+            if let Some(watch) = &mut watch {
+                let source = select::event_source(&doc, &Routing::Auto);
+                watch.observe(&doc, &source, event_time_ms(&doc, None), &evidence, &mut |a| {
+                    session::json_line(&mut alerts, a);
+                    session::json_line(&mut findings, &sigil_ocsf::silence_finding(a));
+                });
+            }
+            detections.clear();
+            engine.evaluate_with(&mut scratch, &doc, &Routing::Auto, &mut detections);
+            let source = EventSource { file: file.to_string(), line: at };
+            let mut feeds = Vec::new();
+            session::write_detections(&engine, &readers, &detections, &doc, &source, None, &mut feeds, &mut |a| {
+                session::json_line(&mut alerts, a);
+                session::json_line(&mut findings, &sigil_ocsf::detection_finding(a));
+            });
+            if !feeds.is_empty() {
+                let time = event_time_ms(&doc, None).unwrap_or(last_time);
+                last_time = time;
+                session::observe(&mut correlator, time, evidence, feeds, &mut |a| {
+                    session::json_line(&mut alerts, a);
+                    session::json_line(&mut findings, &sigil_ocsf::correlation_finding(a));
+                });
+            }
+        });
+    }
+    (String::from_utf8(alerts).unwrap(), String::from_utf8(findings).unwrap())
+}
+
+#[test]
+fn findings_are_what_sigil_ocsf_makes_of_each_alert() {
+    let (rules, events) = (aws_rules(), cloudtrail());
+    let evaluated = parse(&api::evaluate(&rules, &events, "{}"));
+    let alerts_jsonl = evaluated["alerts_jsonl"].as_str().unwrap();
+    let (alerts, expected) = hunt_both_ways(&rules, &events, false);
+    assert_eq!(alerts_jsonl, alerts, "the reference hunt raises the page's alerts");
+    let f = parse(&api::findings(alerts_jsonl));
+    assert_eq!((f["ok"].clone(), f["errors"].clone()), (json!(true), json!([])), "{f}");
+    assert_eq!(f["findings_jsonl"], expected.as_str(), "the findings, byte for byte");
+    let lines: Vec<&str> = expected.lines().collect();
+    assert_eq!(lines.len(), alerts.lines().count());
+    assert!(alerts.contains(r#""kind":"correlation""#), "a correlation's finding is compared too");
+    let pretty = f["findings"].as_array().unwrap();
+    assert_eq!(pretty.len(), lines.len());
+    for (shown, line) in pretty.iter().zip(&lines) {
+        let finding = parse(line);
+        assert_eq!(parse(shown.as_str().unwrap()), finding);
+        assert_eq!(finding["class_uid"], 2004);
+    }
+}
+
+#[test]
+fn a_silence_alert_becomes_sigil_ocsfs_finding_too() {
+    let rules = std::fs::read_to_string(repo().join("examples/silence-rules.yml")).unwrap();
+    let ct = |time: &str, account: &str| {
+        json!({"eventVersion": "1.09", "eventTime": time, "eventSource": "s3.amazonaws.com", "eventName": "GetObject", "recipientAccountId": account}).to_string()
+    };
+    let events = [
+        ct("2026-11-20T09:00:00Z", "111"),
+        ct("2026-11-20T09:01:00Z", "222"),
+        ct("2026-11-20T09:20:00Z", "222"),
+        ct("2026-11-20T09:45:00Z", "222"),
+    ]
+    .join("\n");
+    let (alerts, expected) = hunt_both_ways(&rules, &events, true);
+    assert!(alerts.contains(r#""kind":"silence""#), "account 111 went silent: {alerts}");
+    let f = parse(&api::findings(&alerts));
+    assert_eq!(f["ok"], true, "{f}");
+    assert_eq!(f["findings_jsonl"], expected.as_str());
+}
+
+#[test]
+fn normalize_writes_each_event_as_sigil_normalize_does() {
+    let events = cloudtrail();
+    let mut classes = Vec::new();
+    for line in events.lines() {
+        let n = parse(&api::normalize(line, "{}"));
+        assert_eq!(n["ok"], true, "{n}");
+        let (mut out, mut counts) = (Vec::new(), sigil_ocsf::Counts::default());
+        sigil_ocsf::normalize_jsonl(line, 1, &mut out, &mut counts, &mut |_, r| panic!("rejected: {r}"));
+        assert_eq!(format!("{}\n", n["line"].as_str().unwrap()), String::from_utf8(out).unwrap());
+        assert_eq!(n["mapped"], counts.passed == 0);
+        if n["mapped"] == true {
+            let object = parse(n["line"].as_str().unwrap());
+            assert_eq!(parse(n["pretty"].as_str().unwrap()), object);
+            assert_eq!(n["class_uid"], object["class_uid"]);
+            assert_eq!(n["class_name"], object["class_name"]);
+            classes.push(n["class_uid"].as_u64().unwrap());
+        } else {
+            assert_eq!(n["reason"], "no OCSF mapping for this event: it would pass through unchanged");
+            assert_eq!(n["line"], line.trim());
+        }
+    }
+    assert!(
+        classes.contains(&6003) && classes.contains(&3002),
+        "CloudTrail maps to API Activity and Authentication: {classes:?}"
+    );
+    // A Records line: the record asked for, as `sigil normalize` writes it.
+    let values: Vec<Value> = events.lines().map(parse).collect();
+    let records = serde_json::to_string(&json!({ "Records": values })).unwrap();
+    let (mut out, mut counts) = (Vec::new(), sigil_ocsf::Counts::default());
+    sigil_ocsf::normalize_jsonl(&records, 1, &mut out, &mut counts, &mut |_, r| panic!("rejected: {r}"));
+    let written: Vec<&str> = std::str::from_utf8(&out).unwrap().lines().collect();
+    for (record, expected) in [1usize, 7, values.len()].into_iter().map(|r| (r, written[r - 1])) {
+        let n = parse(&api::normalize(&records, &json!({ "record": record }).to_string()));
+        assert_eq!((n["record"].clone(), n["records"].clone()), (json!(record), json!(values.len())));
+        assert_eq!(n["line"], expected);
+    }
+    let okta = std::fs::read_to_string(repo().join("examples/okta.jsonl")).unwrap();
+    let n = parse(&api::normalize(okta.lines().next().unwrap(), ""));
+    assert_eq!(n["mapped"], true, "{n}");
+    let bad = parse(&api::normalize("{oops", "{}"));
+    assert!(bad["error"].as_str().unwrap().starts_with("invalid JSON"), "{bad}");
 }

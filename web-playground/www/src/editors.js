@@ -17,7 +17,7 @@ const theme = EditorView.theme({
   '.cm-gutters': { backgroundColor: 'var(--gutter-bg)', borderRight: '1px solid var(--line)' },
 });
 
-function editor(parent, doc, extensions, onChange) {
+function editor(parent, doc, extensions, onChange, onSelect) {
   return new EditorView({
     parent,
     state: EditorState.create({
@@ -29,6 +29,7 @@ function editor(parent, doc, extensions, onChange) {
         extensions,
         EditorView.updateListener.of((update) => {
           if (update.docChanged) onChange?.();
+          if (update.docChanged || update.selectionSet) onSelect?.(update.state);
         }),
       ],
     }),
@@ -39,8 +40,9 @@ export function ruleEditor(parent, doc, onChange) {
   return editor(parent, doc, [yaml(), lintGutter(), placeholder('title: ...\nlogsource: ...\ndetection: ...')], onChange);
 }
 
-export function eventsEditor(parent, doc, onChange) {
-  return editor(parent, doc, [json(), caseMarks(onChange), placeholder('{"eventName": "..."}  one JSON object per line')], onChange);
+/** `onSelect(state)` follows the cursor (the OCSF view shows the event under it). */
+export function eventsEditor(parent, doc, onChange, onSelect) {
+  return editor(parent, doc, [json(), caseMarks(onChange), placeholder('{"eventName": "..."}  one JSON object per line')], onChange, onSelect);
 }
 
 export function outputEditor(parent) {

@@ -1,12 +1,14 @@
 // The playground page: wires the editors, the options, the engine worker and the result views
 // together. It evaluates what is on screen as the user types (debounced), opens explanations,
-// keeps the rule-test marks' pass/fail current, and restores/creates share links. The engine
-// itself lives in worker.js; this module never blocks on it.
+// keeps the rule-test marks' pass/fail current, shows the selected event and the alerts as OCSF,
+// and restores/creates share links. The engine itself lives in worker.js; this module never
+// blocks on it.
 import { EngineClient, EngineTimeout } from './engine-client.js';
 import { ruleEditor, eventsEditor, outputEditor, setText, showDiagnostics } from './editors.js';
 import { markedCases, markSelection, setCases, setCaseStatus } from './case-marks.js';
 import { renderAlerts, renderHits, renderMalformed, renderTests, summaryText, huntLine, testLine } from './results-view.js';
 import { renderExplanation } from './explain-view.js';
+import { renderOcsf } from './ocsf-view.js';
 import { testsYaml, sidecarName } from './tests-export.js';
 import { encodeState, decodeState } from './share.js';
 import { setupExamplesMenu } from './examples-menu.js';
@@ -15,6 +17,8 @@ import { sampleRule, sampleEvents, sampleCases } from './sample.js';
 import { el, fill } from './dom.js';
 
 const DEBOUNCE_MS = 250;
+// The OCSF view writes the findings of at most this many alerts (the page stays responsive).
+const MAX_FINDINGS = 200;
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 // Test hook: a short limit makes the runaway path testable without a slow rule.
@@ -27,10 +31,13 @@ const page = {
   details: new Map(),
   evaluations: 0,
   downloadUrl: null,
+  // The event the OCSF view shows: {line, record}, from the events cursor or a clicked alert.
+  selected: null,
+  ocsf: { findingsFor: null, findings: null, normalized: null, wanted: 0, token: 0, renders: 0 },
 };
 
 const rule = ruleEditor($('rule-editor'), '', schedule);
-const events = eventsEditor($('events-editor'), '', schedule);
+const events = eventsEditor($('events-editor'), '', schedule, followCursor);
 const output = outputEditor($('output-editor'));
 
 const engine = new EngineClient(new URL('./worker.js', import.meta.url), timeoutMs, (version) => {
@@ -145,6 +152,7 @@ function show(result) {
   renderMalformed($('malformed'), evaluated, jumpToEvent);
   $('alert-count').textContent = String((evaluated.alerts || []).length);
   setText(output, evaluated.alerts_jsonl || '');
+  if (ocsfVisible()) scheduleOcsf();
 
   page.statuses = new Map();
   page.details = new Map();
@@ -187,6 +195,7 @@ async function openExplanation(index) {
   if (!alert) return;
   for (const row of document.querySelectorAll('.alert-row')) row.classList.toggle('selected', row.dataset.index === String(index));
   const eventText = last.snapshot.events.split(/\r?\n/)[alert.line - 1] ?? '';
+  page.selected = { line: alert.line, record: alert.record ?? 1 };
   selectTab('explain');
   fill($('explain'), el('p', { class: 'muted' }, 'Explaining…'));
   try {
@@ -195,6 +204,93 @@ async function openExplanation(index) {
   } catch (e) {
     fill($('explain'), el('div', { class: 'notice notice-error' }, String(e.message || e)));
   }
+}
+
+// ---- OCSF ----------------------------------------------------------------------------------
+
+/** The events cursor picks the event the OCSF view shows (a click on an alert does too). */
+function followCursor(state) {
+  const line = state.doc.lineAt(state.selection.main.head).number;
+  if (page.selected?.line !== line) page.selected = { line, record: 1 };
+  // The same line may have new text: map it again.
+  if (ocsfVisible()) scheduleOcsf();
+}
+
+/** Shows event `line` (record `record` of a Records line) in the OCSF view, with the cursor on it. */
+function selectEvent(line, record = 1) {
+  const doc = events.state.doc;
+  if (line >= 1 && line <= doc.lines) events.dispatch({ selection: { anchor: doc.line(line).from }, scrollIntoView: true });
+  page.selected = { line, record };
+  scheduleOcsf();
+}
+
+function ocsfVisible() {
+  return !document.querySelector('.tab-panel[data-panel=ocsf]').hidden;
+}
+
+let ocsfTimer = null;
+function scheduleOcsf() {
+  clearTimeout(ocsfTimer);
+  page.ocsf.wanted += 1;
+  // Tells the end-to-end test when the view shows what is selected (as `pending` does for results).
+  document.body.dataset.ocsfPending = 'true';
+  ocsfTimer = setTimeout(refreshOcsf, 60);
+}
+
+/** The first `n` lines of `text`, each with its line end. */
+function firstLines(text, n) {
+  let at = -1;
+  for (let i = 0; i < n; i++) {
+    at = text.indexOf('\n', at + 1);
+    if (at < 0) return text;
+  }
+  return text.slice(0, at + 1);
+}
+
+async function refreshOcsf() {
+  const state = page.ocsf;
+  const wanted = state.wanted;
+  const token = ++state.token;
+  const last = page.last;
+  const selection = page.selected;
+  // Findings change only with an evaluation: they are written once per result.
+  const alertsJsonl = last && state.findingsFor !== last ? firstLines(last.evaluated.alerts_jsonl || '', MAX_FINDINGS) : null;
+  const event = selection ? lineText(events.state.doc, selection.line) : null;
+  let answer;
+  try {
+    answer = await engine.request('ocsf', { event, record: selection?.record ?? 1, alertsJsonl });
+  } catch (e) {
+    if (token === state.token) {
+      fill($('ocsf'), el('div', { class: 'notice notice-error' }, String(e.message || e)));
+      if (state.wanted === wanted) document.body.dataset.ocsfPending = 'false';
+    }
+    return;
+  }
+  if (answer.findings && page.last === last) {
+    state.findingsFor = last;
+    state.findings = answer.findings;
+  }
+  if (token !== state.token) return;
+  state.normalized = answer.normalized;
+  const current = page.last;
+  const { routing, pipelines } = options();
+  fill(
+    $('ocsf'),
+    renderOcsf({
+      selection,
+      normalized: answer.normalized,
+      alerts: current?.evaluated.alerts || [],
+      findings: state.findingsFor === current ? state.findings : null,
+      limit: MAX_FINDINGS,
+      onSelectEvent: selectEvent,
+      onCopyEvent: () => copy(state.normalized?.line ?? '', 'ocsf-event-copy'),
+      onCopyFindings: () => copy(state.findings?.findings_jsonl ?? '', 'ocsf-findings-copy'),
+    }),
+    el('p', { class: 'hint ocsf-cli' }, 'The same from the CLI: ', el('code', { class: 'cli-inline' }, huntLine({ ruleFile: ruleFile(), eventsFile: 'events.jsonl', routing, pipelines, format: 'ocsf' }))),
+  );
+  state.renders += 1;
+  document.body.dataset.ocsfRenders = String(state.renders);
+  if (state.wanted === wanted) document.body.dataset.ocsfPending = 'false';
 }
 
 // ---- rule tests ----------------------------------------------------------------------------
@@ -229,6 +325,7 @@ function renderTestsTab() {
 function selectTab(name) {
   for (const tab of document.querySelectorAll('.tab')) tab.setAttribute('aria-selected', String(tab.dataset.tab === name));
   for (const panel of document.querySelectorAll('.tab-panel')) panel.hidden = panel.dataset.panel !== name;
+  if (name === 'ocsf') scheduleOcsf();
 }
 for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => selectTab(tab.dataset.tab));
 
@@ -365,6 +462,9 @@ document.addEventListener('mousedown', (e) => {
 /** Read-only hooks for the end-to-end test and for debugging in the console. */
 window.sigilPlayground = {
   outputText: () => output.state.doc.toString(),
+  /** The OCSF view's findings as JSON Lines (`sigil hunt --format ocsf`), and its event's line (`sigil normalize --to ocsf`). */
+  ocsfFindingsText: () => page.ocsf.findings?.findings_jsonl ?? null,
+  ocsfEventLine: () => page.ocsf.normalized?.line ?? null,
   lastResult: () => page.last && { compiled: page.last.compiled, evaluated: page.last.evaluated, evalMs: page.last.evalMs },
   state: currentState,
 };

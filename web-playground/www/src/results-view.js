@@ -151,10 +151,10 @@ export function shellWord(word) {
 }
 
 /** `sigil hunt ...` for what is on screen. */
-export function huntLine({ ruleFile, eventsFile, routing, pipelines }) {
+export function huntLine({ ruleFile, eventsFile, routing, pipelines, format = 'jsonl' }) {
   const words = ['sigil', 'hunt', '--rules', ruleFile, '--logsource', routing];
   for (const p of pipelines) words.push('--pipeline', p);
-  words.push('--format', 'jsonl', eventsFile);
+  words.push('--format', format, eventsFile);
   return words.map(shellWord).join(' ');
 }
 

@@ -1,8 +1,8 @@
 // The engine's home: a module Web Worker that loads Sigil's wasm build and answers the page's
-// requests (run = compile + evaluate + the marked test cases; explain). It times evaluations
+// requests (run = compile + evaluate + the marked test cases; explain; ocsf). It times evaluations
 // with performance.now(). It never touches the DOM and never decides when to give up on a slow
 // evaluation: the page does, by terminating this worker (engine-client.js).
-import init, { version, compile, evaluate, explain } from 'sigil-engine';
+import init, { version, compile, evaluate, explain, normalize, findings } from 'sigil-engine';
 
 /** The engine's answers are JSON strings; a bad one is reported, not thrown at the page. */
 function parsed(text, what) {
@@ -41,7 +41,18 @@ function explainOne({ rule, event, ruleId, options }) {
   return parsed(explain(rule, event, ruleId, JSON.stringify(options)), 'explain');
 }
 
-const handlers = { run, explain: explainOne };
+/**
+ * OCSF: the event on one line (record `record` of a Records line) as `sigil normalize --to ocsf`
+ * writes it, and, when `alertsJsonl` is given, those alert lines as Detection Findings.
+ */
+function ocsf({ event, record, alertsJsonl }) {
+  return {
+    normalized: event === null ? null : parsed(normalize(event, JSON.stringify({ record })), 'normalize'),
+    findings: alertsJsonl === null ? null : parsed(findings(alertsJsonl), 'findings'),
+  };
+}
+
+const handlers = { run, explain: explainOne, ocsf };
 
 self.onmessage = (message) => {
   const { id, op, args } = message.data;

@@ -1,7 +1,8 @@
 // End-to-end test of the built playground (dist/) in Debian's headless Chromium, driven by npm's
 // playwright-core: it serves dist/ on 127.0.0.1 itself, types rules and events into the page,
-// checks alerts, diagnostics, explanations, share links, the runaway cut-off, rule-test export
-// and examples, and compares the page's alerts with `sigil hunt` byte for byte. It ends with one
+// checks alerts, diagnostics, explanations, share links, the runaway cut-off, rule-test export,
+// examples and the OCSF view, and compares the page's alerts and OCSF findings with `sigil hunt`
+// (and its OCSF event with `sigil normalize`) byte for byte. It ends with one
 // line `N passed, N failed` (scripts/test.sh counts it) and exits non-zero on any failure.
 //
 // Usage: node web-playground/www/tests/e2e.mjs   (after scripts/playground.sh; SIGIL_BIN = the CLI)
@@ -21,7 +22,10 @@ const repo = resolve(www, '..', '..');
 const dist = join(www, 'dist');
 const sigil = resolve(repo, process.env.SIGIL_BIN || 'target/debug/sigil');
 const screenshotPath = join(repo, 'target', 'playground-e2e.png');
+const ocsfScreenshotPath = join(repo, 'target', 'playground-ocsf.png');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+/** The engine's wasm, gzipped, stays under this (it was 815 kB with the OCSF view). */
+const WASM_GZ_LIMIT = 1_500_000;
 
 for (const [what, path, fix] of [
   ['the built page', join(dist, 'index.html'), 'run scripts/playground.sh'],
@@ -136,11 +140,34 @@ async function evaluated(page, after) {
 
 const evaluations = (page) => page.evaluate(() => Number(document.body.dataset.evaluations || 0));
 
-function hunt(ruleText, eventsText) {
+function hunt(ruleText, eventsText, format = 'jsonl') {
   const dir = mkdtempSync(join(temp, 'hunt-'));
   writeFileSync(join(dir, 'rule.yml'), ruleText);
   writeFileSync(join(dir, 'events.jsonl'), eventsText);
-  return execFileSync(sigil, ['hunt', '--rules', 'rule.yml', 'events.jsonl', '--format', 'jsonl'], { cwd: dir, encoding: 'utf8' });
+  return execFileSync(sigil, ['hunt', '--rules', 'rule.yml', 'events.jsonl', '--format', format], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+}
+
+/** `sigil normalize --to ocsf` of one event line: its one output line. */
+function normalizeLine(eventText) {
+  const dir = mkdtempSync(join(temp, 'normalize-'));
+  writeFileSync(join(dir, 'events.jsonl'), eventText + '\n');
+  return execFileSync(sigil, ['normalize', '--to', 'ocsf', 'events.jsonl'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+}
+
+/** Waits until the OCSF view has rendered after `after` renders, with nothing pending (the page's flags). */
+async function ocsfShown(page, after) {
+  await page.waitForFunction(
+    (n) => Number(document.body.dataset.ocsfRenders || 0) > n && document.body.dataset.ocsfPending === 'false' && document.body.dataset.pending === 'false',
+    after,
+    { timeout: 20000 },
+  );
+}
+
+const ocsfRenders = (page) => page.evaluate(() => Number(document.body.dataset.ocsfRenders || 0));
+
+/** Puts the events cursor on a 1-based line, as a click there does. */
+async function clickEventLine(page, line) {
+  await page.locator('.pane-events .cm-line').nth(line - 1).click({ position: { x: 4, y: 4 } });
 }
 
 async function alertsShown(page) {
@@ -324,6 +351,63 @@ await check('9. an example from the rule pack loads with one click and fires on 
 });
 
 await page.screenshot({ path: screenshotPath });
+
+await check('10. the OCSF view shows the selected CloudTrail event as OCSF and each alert as `sigil hunt --format ocsf` prints it', async () => {
+  for (const example of fixtures.ocsfExamples) {
+    await page.click('.tab[data-tab=alerts]');
+    await page.click('#examples-button');
+    const item = page.locator(`.example[data-path="${example.path}"]`);
+    await item.waitFor({ timeout: 10000 });
+    const before = await evaluations(page);
+    await item.click();
+    await evaluated(page, before);
+    const state = await page.evaluate(() => window.sigilPlayground.state());
+    const cli = hunt(state.rule, state.events, 'ocsf');
+    const cliLines = cli.trim().split('\n');
+    assert(cliLines.length >= 1 && cliLines.every((l) => JSON.parse(l).class_uid === 2004), `sigil hunt --format ocsf printed findings: ${cli.slice(0, 200)}`);
+    const shown = await ocsfRenders(page);
+    await page.click('.tab[data-tab=ocsf]');
+    await clickEventLine(page, example.eventLine);
+    await ocsfShown(page, shown);
+    await page.waitForFunction((line) => document.getElementById('ocsf-event-where')?.textContent.startsWith(`line ${line}`), example.eventLine, { timeout: 10000 });
+    // The event: the class the mapping gives, and `sigil normalize --to ocsf`'s line, byte for byte.
+    const classUid = await page.getAttribute('#ocsf-class-uid', 'data-class-uid');
+    equal(Number(classUid), example.eventClass, `${example.path}: class_uid of event line ${example.eventLine}`);
+    const eventText = state.events.split('\n')[example.eventLine - 1];
+    const normalized = normalizeLine(eventText);
+    equal((await page.evaluate(() => window.sigilPlayground.ocsfEventLine())) + '\n', normalized, `${example.path}: the event's OCSF vs sigil normalize`);
+    const eventShown = JSON.parse(await page.textContent('#ocsf-event'));
+    equal(eventShown.class_uid, example.eventClass, 'the class_uid shown');
+    equal(JSON.stringify(eventShown), JSON.stringify(JSON.parse(normalized)), `${example.path}: the OCSF object shown`);
+    // The findings: `sigil hunt --format ocsf`, byte for byte, and each one shown pretty-printed.
+    equal(await page.evaluate(() => window.sigilPlayground.ocsfFindingsText()), cli, `${example.path}: findings vs sigil hunt --format ocsf`);
+    const findingsShown = await page.$$eval('#ocsf .finding pre', (pres) => pres.map((p) => p.textContent));
+    equal(findingsShown.length, cliLines.length, `${example.path}: findings shown`);
+    findingsShown.forEach((text, i) => equal(JSON.stringify(JSON.parse(text)), JSON.stringify(JSON.parse(cliLines[i])), `${example.path}: finding ${i + 1} shown`));
+    equal(await page.textContent('#ocsf-findings-count'), String(cliLines.length), 'the findings count');
+    const kinds = cliLines.map((l) => (JSON.parse(l).finding_info.related_events ? 'correlation' : 'detection'));
+    assert(kinds.includes(example.kind), `${example.path}: a ${example.kind} finding among ${kinds}`);
+  }
+  // An event no mapping covers: the note, and the event passes through unchanged.
+  let shown = await ocsfRenders(page);
+  const lines = (await paneText(page, 'events')).split('\n').length;
+  await editor(page, 'events').click();
+  await page.keyboard.press('ControlOrMeta+End');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Shift+Home');
+  await page.keyboard.insertText(fixtures.unmappedEvent);
+  await ocsfShown(page, shown);
+  await page.waitForFunction((line) => document.getElementById('ocsf-event-where')?.textContent.startsWith(`line ${line}`), lines + 1, { timeout: 10000 });
+  equal(await page.textContent('#ocsf-event-note'), 'no OCSF mapping for this event: it would pass through unchanged', 'the note');
+  equal(await page.evaluate(() => window.sigilPlayground.ocsfEventLine()) + '\n', normalizeLine(fixtures.unmappedEvent), 'passed through as sigil normalize writes it');
+  // A finding's event link selects its event again; leave that on screen for the screenshot.
+  shown = await ocsfRenders(page);
+  await page.locator('#ocsf .finding summary .alert-line').first().click();
+  await ocsfShown(page, shown);
+  await page.locator('#ocsf-class-uid').waitFor({ timeout: 10000 });
+  await page.screenshot({ path: ocsfScreenshotPath });
+});
+
 if (pageErrors.length) console.log(`page errors: ${pageErrors.join(' | ')}`);
 
 // ---- figures -------------------------------------------------------------------------------
@@ -335,7 +419,10 @@ const wasmGz = gz('sigil_playground_bg.wasm');
 const examplesFile = readdirSync(join(dist, 'chunks')).find((f) => f.startsWith('examples'));
 console.log(`page weight (gzipped): wasm ${wasmGz} B + JS ${jsGz} B = ${wasmGz + jsGz} B (css ${gz('styles.css')} B; examples chunk, loaded on first open, ${examplesFile ? gz(`chunks/${examplesFile}`) : 0} B)`);
 console.log(`time to first evaluation: ${firstResultsMs ?? 'n/a'} ms from navigation to first results`);
-console.log(`screenshot: ${screenshotPath}`);
+await check('11. the page stays light: the engine\'s wasm is under 1.5 MB gzipped', async () => {
+  assert(wasmGz < WASM_GZ_LIMIT, `the wasm is ${wasmGz} B gzipped, over ${WASM_GZ_LIMIT} B`);
+});
+console.log(`screenshots: ${screenshotPath}, ${ocsfScreenshotPath}`);
 
 await browser.close();
 server.close();

@@ -95,3 +95,14 @@ export function manyEvents(n) {
 }
 
 export const examplePath = 'sigma-rules/rules/aws/aws_ssm_start_session.yml';
+
+/**
+ * Rule pack examples for the OCSF view: their events (CloudTrail) map to `eventClass`, checked
+ * on event line `eventLine`; the first fires detections, the second a correlation.
+ */
+export const ocsfExamples = [
+  { path: 'sigma-rules/rules/aws/aws_cloudtrail_stop_logging.yml', eventLine: 1, eventClass: 6003, kind: 'detection' },
+  { path: 'sigma-rules/rules/aws/aws_console_login_failures_then_success.yml', eventLine: 2, eventClass: 3002, kind: 'correlation' },
+];
+/** An event of no source Sigil maps to OCSF. */
+export const unmappedEvent = '{"message": "hello from a source Sigil does not map"}';
