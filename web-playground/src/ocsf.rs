@@ -51,7 +51,7 @@ pub struct Normalized {
 pub fn normalize(event_line: &str, record: u64) -> Normalized {
     let line = event_line.trim();
     if line.is_empty() {
-        return Normalized { error: Some("no event: the line is empty".into()), ..Default::default() };
+        return Normalized { error: Some("the line is empty".into()), ..Default::default() };
     }
     // Each event of the line: its output line and OCSF class, or why it is not an event.
     let mut events: Vec<Result<(String, Option<u64>), String>> = Vec::new();
@@ -70,7 +70,7 @@ pub fn normalize(event_line: &str, record: u64) -> Normalized {
     });
     let records = events.len() as u64;
     if records == 0 {
-        return Normalized { error: Some("the line's Records list is empty: no event".into()), ..Default::default() };
+        return Normalized { error: Some("its Records list is empty".into()), ..Default::default() };
     }
     let record = record.clamp(1, records);
     let (written, class) = match events.swap_remove(record as usize - 1) {
