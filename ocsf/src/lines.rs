@@ -48,7 +48,9 @@ pub fn normalize_record(event: &Value, unchanged: impl FnOnce() -> String, count
 
 /// Normalises JSON Lines text (a `{"Records": [...]}` line gives one line per record), its
 /// first line numbered `first_line`: each output line is appended to `out` with its line end,
-/// and `rejected(line, reason)` is called for each malformed event. Blank lines are skipped.
+/// and `rejected(line, reason)` is called for each malformed event (for a record of a `Records`
+/// line, `line` is its 1-based position, as `sigil hunt` and `sigil normalize` report it).
+/// Blank lines are skipped.
 pub fn normalize_jsonl(
     text: &str,
     first_line: u64,
@@ -61,7 +63,7 @@ pub fn normalize_jsonl(
         if line.is_empty() {
             continue;
         }
-        session::events_in_line(line, &mut |_, event| match event {
+        session::events_in_line(line, &mut |position, event| match event {
             Ok((doc, whole)) => {
                 let value = doc.to_value();
                 let written =
@@ -71,7 +73,7 @@ pub fn normalize_jsonl(
             }
             Err(reason) => {
                 counts.rejected += 1;
-                rejected(number, &reason);
+                rejected(position.unwrap_or(number), &reason);
             }
         });
     }
@@ -112,5 +114,12 @@ mod tests {
         assert_eq!(counts.rejected, 1);
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].0, 13);
+
+        // A record of a `Records` line that is not an object is numbered by its position.
+        bad.clear();
+        normalize_jsonl("{\"Records\": [{}, 2]}\n", 10, &mut out, &mut counts, &mut |line, _| {
+            bad.push((line, String::new()))
+        });
+        assert_eq!(bad, [(2, String::new())]);
     }
 }
