@@ -9,8 +9,11 @@
 //! and by wasmtime's compatibility hash.
 //!
 //! This crate knows the component's interface and the limits; what a batch means (events in,
-//! alerts out) is the guest's, which runs `sigil_engine::session::Session`.
+//! alerts out) is the guest's, which runs `sigil_engine::session::Session`. The same holds for
+//! [`WasmHunt::normalize`] (`sigil_ocsf` in the guest) and [`WasmHunt::verify`] (`sigil_seal`),
+//! which need no pack.
 
+use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -92,6 +95,42 @@ pub struct EdgeBatchResult {
     pub notes: Vec<String>,
     /// The stream's counts so far, a JSON object.
     pub counts: String,
+}
+
+/// A batch's normalisation, as the guest reports it (the WIT `normalized`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NormalizeResult {
+    /// The lines `sigil normalize --to ocsf` prints for the batch (JSON Lines).
+    pub lines: Vec<u8>,
+    /// Mapped events per OCSF class uid.
+    pub mapped: BTreeMap<u64, u64>,
+    /// Events written unchanged (no mapping covers them).
+    pub passed: u64,
+    /// Malformed events, one note each.
+    pub rejected: u64,
+    /// `sigil: FILE:LINE: malformed event: REASON`.
+    pub notes: Vec<String>,
+}
+
+/// One finding of [`WasmHunt::verify`]: an object of `sigil verify --json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyFinding {
+    pub line: u64,
+    pub expected: Option<u64>,
+    pub found: Option<u64>,
+    pub kind: String,
+    pub message: String,
+}
+
+/// What a sealed file came to (the WIT `verify-report`); it verified when `findings` is empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyResult {
+    pub lines: u64,
+    pub records: u64,
+    pub checkpoints: u64,
+    /// The key's public id, never the key.
+    pub key_id: String,
+    pub findings: Vec<VerifyFinding>,
 }
 
 struct State {
@@ -210,6 +249,44 @@ impl WasmHunt {
             alerts: result.alerts,
             notes: result.notes,
             counts: result.counts,
+        })
+    }
+
+    /// Maps a batch of JSON Lines to OCSF, as `sigil normalize --to ocsf` (see the WIT's
+    /// `normalize`). Needs no pack; `source` and `first_line` only number the notes.
+    pub fn normalize(&mut self, source: &str, first_line: u64, events: &[u8]) -> Result<NormalizeResult, HostError> {
+        let out =
+            self.call(|store, sigil| sigil.sigil_engine_engine().call_normalize(store, source, first_line, events))?;
+        Ok(NormalizeResult {
+            lines: out.lines,
+            mapped: out.mapped.iter().map(|c| (c.class_uid, c.events)).collect(),
+            passed: out.passed,
+            rejected: out.rejected,
+            notes: out.notes,
+        })
+    }
+
+    /// Checks a sealed file with the key's hex text (a key file's content), as `sigil verify`
+    /// (see the WIT's `verify`). A key that is not one is a [`HostError::Guest`] whose message
+    /// never holds the key. Needs no pack.
+    pub fn verify(&mut self, sealed: &[u8], key: &str) -> Result<VerifyResult, HostError> {
+        let out = self.call(|store, sigil| sigil.sigil_engine_engine().call_verify(store, sealed, key))?;
+        Ok(VerifyResult {
+            lines: out.lines,
+            records: out.records,
+            checkpoints: out.checkpoints,
+            key_id: out.key_id,
+            findings: out
+                .findings
+                .into_iter()
+                .map(|f| VerifyFinding {
+                    line: f.line,
+                    expected: f.expected,
+                    found: f.found,
+                    kind: f.kind,
+                    message: f.message,
+                })
+                .collect(),
         })
     }
 

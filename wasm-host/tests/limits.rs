@@ -111,3 +111,29 @@ fn correlation_state_moves_between_instances_and_flush_drops_it() {
     assert_eq!(correlations(&after_flush), 0);
     assert!(matches!(host.restore_state("not json"), Err(HostError::Guest(_))));
 }
+
+/// `normalize` and `verify` run under the same limits as the batches: an oversized input is
+/// stopped, a long one runs past its deadline, and the host goes on with the pack loaded.
+#[test]
+fn normalize_and_verify_are_held_to_the_same_limits() {
+    let Some(path) = component("normalize_and_verify_are_held_to_the_same_limits") else { return };
+    let limits = Limits { memory_bytes: 64 << 20, deadline: Duration::from_secs(60) };
+    let mut host = WasmHunt::new(&path, limits, Some(&cache())).unwrap();
+    host.load_pack(&pack()).unwrap();
+    let huge = format!("{{\"eventName\": \"{}\"}}\n", "A".repeat(100 << 20));
+    let err = host.normalize("huge.jsonl", 1, huge.as_bytes()).unwrap_err();
+    assert!(matches!(err, HostError::Memory(_) | HostError::Trap(_)), "{err}");
+    let err = host.verify(huge.as_bytes(), &"ab".repeat(32)).unwrap_err();
+    assert!(matches!(err, HostError::Memory(_) | HostError::Trap(_)), "{err}");
+    check_still_works(&mut host);
+
+    let limits = Limits { memory_bytes: 1 << 30, deadline: Duration::from_millis(20) };
+    let mut host = WasmHunt::new(&path, limits, Some(&cache())).unwrap();
+    host.load_pack(&pack()).unwrap();
+    let many = format!("{STOP_LOGGING}\n").repeat(300_000);
+    let err = host.normalize("many.jsonl", 1, many.as_bytes()).unwrap_err();
+    assert!(matches!(err, HostError::Deadline(_)), "{err}");
+    let out = host.normalize("one.jsonl", 1, format!("{STOP_LOGGING}\n").as_bytes()).unwrap();
+    assert_eq!(out.mapped.values().sum::<u64>() + out.passed, 1, "{:?}", String::from_utf8_lossy(&out.lines));
+    check_still_works(&mut host);
+}

@@ -8,7 +8,9 @@
 //!   [`sigil_last_error_ptr`]/[`sigil_last_error_len`];
 //! * a batch's result is one JSON object at [`sigil_result_ptr`]/[`sigil_result_len`], owned by
 //!   the guest and valid until the next call;
-//! * correlation state: [`sigil_flush`], [`sigil_save_state`] and [`sigil_restore_state`].
+//! * correlation state: [`sigil_flush`], [`sigil_save_state`] and [`sigil_restore_state`];
+//! * [`sigil_normalize`] (OCSF, as `sigil normalize`) and [`sigil_verify`] (sealed files, as
+//!   `sigil verify --json`) also leave a JSON object at [`sigil_result_ptr`].
 //!
 //! Pointers and lengths are `i32` on wasm32 (to be read as unsigned); `first_line` is `i64`.
 //! Natively (tests) the same functions take native pointers.
@@ -43,6 +45,29 @@ struct Report<'a> {
     rejected: u64,
     alerts_count: u64,
     notes: &'a [String],
+}
+
+/// The result of [`sigil_normalize`], as the JSON object at [`sigil_result_ptr`].
+#[derive(Serialize)]
+struct NormalizeReport<'a> {
+    /// The lines `sigil normalize --to ocsf` prints, as JSON Lines text.
+    lines: &'a str,
+    /// Mapped events per OCSF class uid (`{"3002": 4, "6003": 8}`).
+    mapped: &'a std::collections::BTreeMap<u64, u64>,
+    passed: u64,
+    rejected: u64,
+    notes: &'a [String],
+}
+
+/// The result of [`sigil_verify`], as the JSON object at [`sigil_result_ptr`].
+#[derive(Serialize)]
+struct VerifyReport<'a> {
+    lines: u64,
+    records: u64,
+    checkpoints: u64,
+    key_id: &'a str,
+    /// Each as `sigil verify --json` prints it.
+    findings: &'a [crate::verify::Finding],
 }
 
 /// `1`: the version of the `sigil_*` exports.
@@ -159,6 +184,70 @@ pub unsafe extern "C" fn sigil_restore_state(ptr: *const u8, len: usize) -> i64 
     finish(result)
 }
 
+/// Maps a batch of JSON Lines events (whole lines) whose first line is line `first_line` of
+/// `source` (which appears in the notes only) to OCSF, as `sigil normalize --to ocsf` does.
+/// Returns `0` with the result at [`sigil_result_ptr`], or `-1` (see [`sigil_last_error_ptr`]).
+/// Needs no pack; keeps no state.
+///
+/// # Safety
+/// Each `(ptr, len)` pair must be readable memory (only read during the call).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sigil_normalize(
+    source_ptr: *const u8,
+    source_len: usize,
+    first_line: u64,
+    events_ptr: *const u8,
+    events_len: usize,
+) -> i32 {
+    let run = || -> Result<Vec<u8>, String> {
+        // SAFETY: forwarded from the caller's contract.
+        let source = text(unsafe { bytes(source_ptr, source_len, "source") }?, "source")?;
+        let events = unsafe { bytes(events_ptr, events_len, "events") }?;
+        let out = crate::normalize::normalize(source, first_line, events)?;
+        let report = NormalizeReport {
+            // UTF-8 already: mapped objects are serialized JSON, passed lines were UTF-8 input.
+            lines: &String::from_utf8_lossy(&out.lines),
+            mapped: &out.counts.mapped,
+            passed: out.counts.passed,
+            rejected: out.counts.rejected,
+            notes: &out.notes,
+        };
+        serde_json::to_vec(&report).map_err(|e| format!("cannot write the result: {e}"))
+    };
+    finish(run().map(|json| (0, json))) as i32
+}
+
+/// Checks a sealed file (`sealed_len` bytes at `sealed_ptr`) with the key whose hex text (a key
+/// file's content) is at `key_ptr`. Returns `0` with the report at [`sigil_result_ptr`]
+/// (findings included: tampering is not an error), or `-1` when the key is not a key (the
+/// message never holds the key's text).
+///
+/// # Safety
+/// Each `(ptr, len)` pair must be readable memory (only read during the call).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sigil_verify(
+    sealed_ptr: *const u8,
+    sealed_len: usize,
+    key_ptr: *const u8,
+    key_len: usize,
+) -> i32 {
+    let run = || -> Result<Vec<u8>, String> {
+        // SAFETY: forwarded from the caller's contract.
+        let sealed = unsafe { bytes(sealed_ptr, sealed_len, "sealed file") }?;
+        let key = unsafe { bytes(key_ptr, key_len, "key") }?;
+        let out = crate::verify::verify(sealed, key)?;
+        let report = VerifyReport {
+            lines: out.lines,
+            records: out.records,
+            checkpoints: out.checkpoints,
+            key_id: &out.key_id,
+            findings: &out.findings,
+        };
+        serde_json::to_vec(&report).map_err(|e| format!("cannot write the result: {e}"))
+    };
+    finish(run().map(|json| (0, json))) as i32
+}
+
 /// Records a call's outcome: `Ok((status, result))` sets the result and clears the error;
 /// `Err` clears the result, sets the error and gives `-1`.
 fn finish(outcome: Result<(i64, Vec<u8>), String>) -> i64 {
@@ -179,8 +268,8 @@ fn finish(outcome: Result<(i64, Vec<u8>), String>) -> i64 {
     })
 }
 
-/// Where the last result starts: a batch's JSON object or a saved state (valid until the
-/// next call).
+/// Where the last result starts: a batch's, normalisation's or verification's JSON object, or
+/// a saved state (valid until the next call).
 #[unsafe(no_mangle)]
 pub extern "C" fn sigil_result_ptr() -> *const u8 {
     OUT.with(|out| out.borrow().result.as_ptr())
@@ -287,5 +376,42 @@ mod tests {
             unsafe { sigil_free(p, l) };
         }
         assert_eq!(unsafe { sigil_eval_batch(std::ptr::null(), 3, 1, std::ptr::null(), 0, std::ptr::null(), 0) }, -1);
+    }
+
+    fn result() -> serde_json::Value {
+        serde_json::from_str(&read(sigil_result_ptr(), sigil_result_len())).unwrap()
+    }
+
+    #[test]
+    fn normalize_and_verify_leave_json_objects_and_need_no_pack() {
+        let (src, src_len) = put(b"in.jsonl");
+        let (ev, ev_len) = put(b"{\"message\": \"hi\"}\n{oops\n");
+        assert_eq!(unsafe { sigil_normalize(src, src_len, 3, ev, ev_len) }, 0);
+        let normalized = result();
+        assert_eq!(normalized["lines"], "{\"message\": \"hi\"}\n");
+        assert_eq!(normalized["mapped"], serde_json::json!({}));
+        assert_eq!((normalized["passed"].as_u64(), normalized["rejected"].as_u64()), (Some(1), Some(1)));
+        assert!(normalized["notes"][0].as_str().unwrap().starts_with("sigil: in.jsonl:4: malformed event: "));
+        assert_eq!(unsafe { sigil_normalize(src, src_len, u64::MAX, ev, ev_len) }, -1);
+        for (p, l) in [(src, src_len), (ev, ev_len)] {
+            unsafe { sigil_free(p, l) };
+        }
+
+        let sealed = crate::verify::tests::sealed();
+        let tampered = String::from_utf8(sealed).unwrap().replacen(r#"{"n":2}"#, r#"{"n":3}"#, 1);
+        let (file, file_len) = put(tampered.as_bytes());
+        let (key, key_len) = put(crate::verify::tests::KEY.as_bytes());
+        assert_eq!(unsafe { sigil_verify(file, file_len, key, key_len) }, 0);
+        let report = result();
+        assert_eq!((report["lines"].as_u64(), report["records"].as_u64()), (Some(5), Some(2)));
+        assert_eq!(report["key_id"].as_str().unwrap().len(), 16);
+        let finding = serde_json::to_string(&report["findings"][0]).unwrap();
+        assert!(finding.starts_with(r#"{"line":4,"expected":3,"found":3,"kind":"modified","message":"#), "{finding}");
+        let (bad, bad_len) = put(b"00112233");
+        assert_eq!(unsafe { sigil_verify(file, file_len, bad, bad_len) }, -1);
+        assert!(read(sigil_last_error_ptr(), sigil_last_error_len()).contains("too short"));
+        for (p, l) in [(file, file_len), (key, key_len), (bad, bad_len)] {
+            unsafe { sigil_free(p, l) };
+        }
     }
 }

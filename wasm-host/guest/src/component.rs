@@ -4,7 +4,8 @@
 
 wit_bindgen::generate!({ path: "../wit", world: "sigil" });
 
-use exports::sigil::engine::engine::{Batch, EdgeResult, Guest};
+use exports::sigil::engine::engine::{Batch, ClassCount, EdgeResult, Finding, Guest, Normalized, VerifyReport};
+use zeroize::Zeroizing;
 
 struct Engine;
 
@@ -48,6 +49,38 @@ impl Guest for Engine {
             alerts: b.alerts,
             notes: b.notes,
             counts: b.counts,
+        })
+    }
+
+    fn normalize(source: String, first_line: u64, events: Vec<u8>) -> Result<Normalized, String> {
+        crate::normalize::normalize(&source, first_line, &events).map(|n| Normalized {
+            lines: n.lines,
+            mapped: n.counts.mapped.iter().map(|(&class_uid, &events)| ClassCount { class_uid, events }).collect(),
+            passed: n.counts.passed,
+            rejected: n.counts.rejected,
+            notes: n.notes,
+        })
+    }
+
+    fn verify(sealed: Vec<u8>, key: String) -> Result<VerifyReport, String> {
+        // The canonical ABI copied the key into this string: wipe it when the call returns.
+        let key = Zeroizing::new(key);
+        crate::verify::verify(&sealed, key.as_bytes()).map(|r| VerifyReport {
+            lines: r.lines,
+            records: r.records,
+            checkpoints: r.checkpoints,
+            key_id: r.key_id,
+            findings: r
+                .findings
+                .into_iter()
+                .map(|f| Finding {
+                    line: f.line,
+                    expected: f.expected,
+                    found: f.found,
+                    kind: f.kind,
+                    message: f.message,
+                })
+                .collect(),
         })
     }
 

@@ -8,8 +8,11 @@
 //! Both are on by default and live in the same core module: `wit-component` ignores exports
 //! that are not in the world when it wraps the module into a component, and a C-ABI host
 //! ignores the component's exports. Both call [`load`], [`eval_batch`], the correlation-state
-//! calls ([`flush`], [`save_state`], [`restore_state`]) and [`version`]; the component also
-//! exports [`edge::edge_batch`] (`sigil edge`'s policies over the same session).
+//! calls ([`flush`], [`save_state`], [`restore_state`]), [`normalize::normalize`] (`sigil
+//! normalize --to ocsf`, through `sigil_ocsf`), [`verify::verify`] (`sigil verify`, through
+//! `sigil_seal`) and [`version`]; the component also exports [`edge::edge_batch`] (`sigil
+//! edge`'s policies over the same session). `normalize` and `verify` need no pack and touch no
+//! session.
 //!
 //! Errors are values. `wasm32-unknown-unknown` aborts on panic (a trap), so the guarantee is
 //! that no code path here panics on its inputs: packs are checked when the engine is made
@@ -23,7 +26,9 @@
 #[cfg(feature = "c-abi")]
 pub mod c_abi;
 pub mod edge;
-// Only for wasm32: its export names (`sigil:engine/engine@0.2.0#load`) are not valid native
+pub mod normalize;
+pub mod verify;
+// Only for wasm32: its export names (`sigil:engine/engine@0.3.0#load`) are not valid native
 // symbol names, and a native build has no component host anyway.
 #[cfg(all(feature = "component", target_arch = "wasm32"))]
 mod component;
@@ -87,10 +92,17 @@ pub fn eval_batch(source: &str, first_line: u64, events: &[u8], routing: &str) -
 fn batch_routing(routing: &str, first_line: u64, events: &[u8]) -> Result<Routing, String> {
     let routing: Routing = if routing.trim().is_empty() { Ok(Routing::Auto) } else { routing.parse() }
         .map_err(|e| format!("routing: {e}"))?;
-    if first_line.checked_add(events.len() as u64).is_none() {
-        return Err(format!("first line {first_line} is too large for a batch of {} bytes", events.len()));
-    }
+    check_first_line(first_line, events)?;
     Ok(routing)
+}
+
+/// Refuses a first line so large that the batch's line numbers could overflow (at most one
+/// line per byte).
+fn check_first_line(first_line: u64, events: &[u8]) -> Result<(), String> {
+    match first_line.checked_add(events.len() as u64) {
+        Some(_) => Ok(()),
+        None => Err(format!("first line {first_line} is too large for a batch of {} bytes", events.len())),
+    }
 }
 
 /// Drops the open correlation windows, keeping the pack; returns how many groups were open.
