@@ -2,123 +2,10 @@
 //! deleted, inserted, reordered and truncated; `sigil verify` must report each case at the
 //! right line and sequence number, and pass the untouched file.
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod seal_support;
 
-fn sigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigil")).args(args).output().expect("sigil runs")
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn examples() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(repo().join("examples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .map(|p| p.display().to_string())
-        .collect();
-    files.sort();
-    files
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn keygen(dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(name);
-    let out = sigil(&["keygen", "-o", path.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    path
-}
-
-/// Runs `hunt` over `events`, sealed with `key` when given; returns its output.
-fn hunt(events: &[String], key: Option<&Path>, checkpoint_every: &str) -> Output {
-    let mut args = vec!["hunt", "--format", "jsonl", "--checkpoint-every", checkpoint_every];
-    if let Some(key) = key {
-        args.extend(["--seal", key.to_str().unwrap()]);
-    }
-    args.extend(events.iter().map(String::as_str));
-    let out = sigil(&args);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    out
-}
-
-/// A sealed file of the examples' alerts, as lines (without their newlines).
-struct Sealed {
-    dir: tempfile::TempDir,
-    key: PathBuf,
-    lines: Vec<String>,
-}
-
-impl Sealed {
-    fn of_examples(checkpoint_every: &str) -> Sealed {
-        let dir = tempfile::tempdir().unwrap();
-        let key = keygen(dir.path(), "seal.key");
-        let out = hunt(&examples(), Some(&key), checkpoint_every);
-        let lines: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
-        assert!(lines.len() >= 10, "the examples give a few alerts: {} lines", lines.len());
-        Sealed { dir, key, lines }
-    }
-
-    /// Verifies `lines` (joined with newlines, plus a final one unless `cut`); returns the
-    /// exit code and the findings.
-    fn verify(&self, lines: &[String], cut: bool) -> (i32, Vec<Value>) {
-        let mut body = lines.join("\n");
-        if !cut {
-            body.push('\n');
-        }
-        self.verify_bytes(body.as_bytes(), &self.key)
-    }
-
-    fn verify_bytes(&self, bytes: &[u8], key: &Path) -> (i32, Vec<Value>) {
-        let file = self.dir.path().join("check.jsonl");
-        std::fs::write(&file, bytes).unwrap();
-        let out = sigil(&["verify", file.to_str().unwrap(), "--key", key.to_str().unwrap(), "--json"]);
-        let findings = text(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-            .collect();
-        (out.status.code().unwrap_or(-1), findings)
-    }
-
-    fn key_hex(&self) -> String {
-        std::fs::read_to_string(&self.key).unwrap().trim().to_string()
-    }
-}
-
-/// (kind, line, expected, found) of each finding.
-fn summary(findings: &[Value]) -> Vec<(String, u64, Option<u64>, Option<u64>)> {
-    findings
-        .iter()
-        .map(|f| {
-            (
-                f["kind"].as_str().unwrap().to_string(),
-                f["line"].as_u64().unwrap(),
-                f["expected"].as_u64(),
-                f["found"].as_u64(),
-            )
-        })
-        .collect()
-}
-
-fn finding(
-    kind: &str,
-    line: u64,
-    expected: Option<u64>,
-    found: Option<u64>,
-) -> (String, u64, Option<u64>, Option<u64>) {
-    (kind.to_string(), line, expected, found)
-}
-
-/// The index of the first `record` line at or after `from` (line `i + 1` holds seq `i`).
-fn record_at(lines: &[String], from: usize) -> usize {
-    (from..lines.len()).find(|&i| lines[i].starts_with(r#"{"seal":"record""#)).expect("a record line")
-}
+use seal_support::{examples, finding, hunt, keygen, record_at, repo, sigil, summary, tamper, text, Sealed};
+use std::process::Command;
 
 #[test]
 fn an_untouched_file_verifies_and_its_records_are_the_plain_alerts_byte_for_byte() {
@@ -142,10 +29,7 @@ fn an_untouched_file_verifies_and_its_records_are_the_plain_alerts_byte_for_byte
 #[test]
 fn a_modified_record_is_reported_at_its_line_and_sequence_number() {
     let sealed = Sealed::of_examples("1000");
-    let mut lines = sealed.lines.clone();
-    let i = record_at(&lines, 4);
-    assert!(lines[i].contains(r#""level":"#), "{}", lines[i]);
-    lines[i] = lines[i].replacen(r#""level":""#, r#""level":"x"#, 1);
+    let (lines, i) = tamper::modified(&sealed.lines);
     let (code, findings) = sealed.verify(&lines, false);
     assert_eq!(code, 1);
     let seq = i as u64;
@@ -155,9 +39,7 @@ fn a_modified_record_is_reported_at_its_line_and_sequence_number() {
 #[test]
 fn a_deleted_record_is_reported_where_the_gap_is() {
     let sealed = Sealed::of_examples("1000");
-    let mut lines = sealed.lines.clone();
-    let i = record_at(&lines, 3);
-    lines.remove(i);
+    let (lines, i) = tamper::deleted(&sealed.lines);
     let (code, findings) = sealed.verify(&lines, false);
     assert_eq!(code, 1);
     // The line that now follows the gap holds seq i + 1 where seq i was expected.
@@ -169,19 +51,13 @@ fn a_deleted_record_is_reported_where_the_gap_is() {
 fn a_forged_record_and_a_duplicated_one_are_reported_as_insertions() {
     let sealed = Sealed::of_examples("1000");
     // A forged record: a copy of a real one with its content changed, placed after it.
-    let mut lines = sealed.lines.clone();
-    let i = record_at(&lines, 2);
-    let forged = lines[i].replacen(r#""kind":"detection""#, r#""kind":"detection","forged":true"#, 1);
-    assert_ne!(forged, lines[i]);
-    lines.insert(i + 1, forged);
+    let (lines, i) = tamper::forged(&sealed.lines);
     let (code, findings) = sealed.verify(&lines, false);
     assert_eq!(code, 1);
     assert_eq!(summary(&findings), vec![finding("inserted", i as u64 + 2, Some(i as u64 + 1), Some(i as u64))]);
 
     // A valid record copied further down.
-    let mut lines = sealed.lines.clone();
-    let copy = lines[i].clone();
-    lines.insert(i + 4, copy);
+    let (lines, i) = tamper::duplicated(&sealed.lines);
     let (code, findings) = sealed.verify(&lines, false);
     assert_eq!(code, 1);
     assert_eq!(summary(&findings), vec![finding("duplicated", i as u64 + 5, Some(i as u64 + 4), Some(i as u64))]);
@@ -190,9 +66,7 @@ fn a_forged_record_and_a_duplicated_one_are_reported_as_insertions() {
 #[test]
 fn two_swapped_records_are_reported_once_by_their_sequence_number() {
     let sealed = Sealed::of_examples("1000");
-    let mut lines = sealed.lines.clone();
-    let i = record_at(&lines, 3);
-    lines.swap(i, i + 1);
+    let (lines, i) = tamper::swapped(&sealed.lines);
     let (code, findings) = sealed.verify(&lines, false);
     assert_eq!(code, 1);
     let found = summary(&findings);
@@ -210,15 +84,13 @@ fn two_swapped_records_are_reported_once_by_their_sequence_number() {
 #[test]
 fn a_cut_tail_and_a_line_cut_short_are_reported() {
     let sealed = Sealed::of_examples("1000");
-    let keep = sealed.lines.len() - 3;
-    let (code, findings) = sealed.verify(&sealed.lines[..keep], false);
+    let (lines, keep) = tamper::cut_tail(&sealed.lines);
+    let (code, findings) = sealed.verify(&lines, false);
     assert_eq!(code, 1);
     assert_eq!(summary(&findings), vec![finding("truncated", keep as u64 + 1, Some(keep as u64), None)]);
 
     // Cut in the middle of the last kept line.
-    let mut lines = sealed.lines[..keep].to_vec();
-    let last = lines.pop().unwrap();
-    lines.push(last[..last.len() / 2].to_string());
+    let (lines, keep) = tamper::cut_short(&sealed.lines);
     let (code, findings) = sealed.verify(&lines, true);
     assert_eq!(code, 1);
     let found = summary(&findings);
@@ -231,11 +103,7 @@ fn a_cut_tail_and_a_line_cut_short_are_reported() {
 #[test]
 fn two_edits_in_one_file_are_both_reported() {
     let sealed = Sealed::of_examples("1000");
-    let mut lines = sealed.lines.clone();
-    let a = record_at(&lines, 2);
-    let b = record_at(&lines, a + 4);
-    lines[a] = lines[a].replacen(r#""title":""#, r#""title":"Not "#, 1);
-    lines.remove(b);
+    let (lines, a, b) = tamper::two_edits(&sealed.lines);
     let (code, findings) = sealed.verify(&lines, false);
     assert_eq!(code, 1);
     assert_eq!(
@@ -293,23 +161,10 @@ fn keygen_writes_a_private_key_once_and_bad_keys_or_formats_are_refused() {
 fn a_larger_run_with_checkpoints_detects_a_deleted_checkpoint() {
     let sealed = Sealed::of_examples("1000");
     // The examples 300 times over: thousands of alerts, so default checkpoints every 1000.
-    let big = sealed.dir.path().join("big.jsonl");
-    let mut events = String::new();
-    for file in examples() {
-        events.push_str(&std::fs::read_to_string(file).unwrap());
-    }
-    std::fs::write(&big, events.repeat(300)).unwrap();
-    let out = hunt(&[big.display().to_string()], Some(&sealed.key), "1000");
-    let lines: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
-    let checkpoints: Vec<usize> =
-        (0..lines.len()).filter(|&i| lines[i].starts_with(r#"{"seal":"checkpoint""#)).collect();
-    assert!(checkpoints.len() >= 2, "{} lines, {} checkpoints", lines.len(), checkpoints.len());
-    assert_eq!(checkpoints[0], 1001, "the first checkpoint follows the first 1000 records");
+    let lines = sealed.big_run();
     let (code, findings) = sealed.verify(&lines, false);
     assert_eq!((code, findings.len()), (0, 0), "{findings:?}");
-    let mut cut = lines.clone();
-    let c = checkpoints[1];
-    cut.remove(c);
+    let (cut, c) = tamper::deleted_checkpoint(&lines);
     let (code, findings) = sealed.verify(&cut, false);
     assert_eq!(code, 1);
     assert_eq!(summary(&findings), vec![finding("deleted", c as u64 + 1, Some(c as u64), Some(c as u64 + 1))]);
@@ -356,24 +211,8 @@ fn the_documented_python_verifier_agrees() {
 #[test]
 fn an_authentic_record_rewritten_out_of_its_layout_is_reported_as_modified() {
     let sealed = Sealed::of_examples("1000");
-    let i = record_at(&sealed.lines, 3);
-    let line = &sealed.lines[i];
-    let content_at = line.find(r#","content":"#).unwrap();
-    let (members, content) = (&line[1..content_at], &line[content_at + 1..line.len() - 1]);
-    let (seal, rest) = members.split_once(',').unwrap();
-    let rewritten = [
-        ("members in another order", format!("{{{rest},{content},{seal}}}")),
-        ("a space after a colon", line.replacen(r#""seal":"#, r#""seal": "#, 1)),
-        ("the MAC in capitals", {
-            let mac = &line[line.find(r#""mac":""#).unwrap() + 7..][..64];
-            line.replacen(mac, &mac.to_uppercase(), 1)
-        }),
-        ("a carriage return before the line end", format!("{line}\r")),
-    ];
-    for (what, changed) in rewritten {
-        assert_ne!(&changed, line, "{what}");
-        let mut lines = sealed.lines.clone();
-        lines[i] = changed;
+    let (rewritten, i) = tamper::relaid(&sealed.lines);
+    for (what, lines) in rewritten {
         let (code, findings) = sealed.verify(&lines, false);
         assert_eq!(code, 1, "{what}: {findings:?}");
         let seq = i as u64;

@@ -6,7 +6,7 @@ mod wasm_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use wasm_support::{compile_all_sigmahq, component_built, repo, sigil};
+use wasm_support::{compile_all_sigmahq, component_built, panther_records, repo, sigil};
 
 fn ready(test: &str) -> Option<PathBuf> {
     let shared = repo().join("../shared");
@@ -68,20 +68,8 @@ fn cloud_samples_give_the_same_alerts() {
         .collect();
     inputs.sort();
     // Panther's tests wrap each record in `{"event": ...}`: unwrap them into plain records.
-    let mut records = String::new();
-    for entry in std::fs::read_dir(shared.join("datasets/cloud/panther-tests")).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            // A few tests are not JSON at all (other log formats): they are not records either.
-            let Ok(test) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-            if let Some(event) = test.get("event").filter(|e| e.is_object()) {
-                records.push_str(&event.to_string());
-                records.push('\n');
-            }
-        }
-    }
     let panther = tmp.path().join("panther-records.jsonl");
-    std::fs::write(&panther, records).unwrap();
+    std::fs::write(&panther, panther_records(&shared.join("datasets/cloud/panther-tests"))).unwrap();
     inputs.push(panther);
     let (alerts, summary) = same_alerts(&pack, &inputs);
     assert!(alerts > 100, "the cloud samples raise more alerts than {alerts}");

@@ -1,6 +1,6 @@
-//! What the tests of `--runtime wasm` share (`wasm.rs`, `edge_wasm.rs`): the repository, the
-//! engine component scripts/build-wasm.sh writes, `sigil` run against it, and the pack of every
-//! SigmaHQ rule.
+//! What the tests of `--runtime wasm` and of the engine component share (`wasm.rs`,
+//! `edge_wasm.rs`, `wasm_library.rs`): the repository, the engine component scripts/build-wasm.sh
+//! writes, `sigil` run against it, the pack of every SigmaHQ rule, and Panther's cloud records.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -34,6 +34,7 @@ pub fn component_built(test: &str) -> bool {
     built
 }
 
+#[allow(dead_code)] // not every test crate that includes this module compiles SigmaHQ
 /// Compiles every active SigmaHQ rule under `sigma` (with the placeholder values the corpus
 /// test uses) into `pack`.
 pub fn compile_all_sigmahq(sigma: &Path, pack: &Path) {
@@ -44,4 +45,25 @@ pub fn compile_all_sigmahq(sigma: &Path, pack: &Path) {
     args.push("--placeholder-file".into());
     args.push(repo().join("tests/data/sigmahq-placeholders.yml").display().to_string());
     sigil(&args.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// The records of Panther's tests under `dir` (`../shared/datasets/cloud/panther-tests`) as JSON
+/// Lines: each test wraps its record in `{"event": ...}`. Tests that are not JSON (other log
+/// formats) or whose event is not an object hold no record.
+#[allow(dead_code)] // not every test crate that includes this module reads them
+pub fn panther_records(dir: &Path) -> String {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    let mut records = String::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path).unwrap();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let Ok(test) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+            if let Some(event) = test.get("event").filter(|e| e.is_object()) {
+                records.push_str(&event.to_string());
+                records.push('\n');
+            }
+        }
+    }
+    records
 }
