@@ -15,6 +15,10 @@ correlation state from batch to batch. Alerts are printed exactly as
 `sigil hunt --pack PACK --format jsonl FILE` prints them; malformed events are reported on
 standard error as `sigil: FILE:LINE: malformed event: REASON`.
 
+The engine also normalises events to OCSF (`normalize`: the lines `sigil normalize --to ocsf`
+prints) and verifies sealed files (`verify`: the findings `sigil verify --json` prints); neither
+needs a pack.
+
 Usage:
     sigil_embed.py --pack PACK [--face core|component] [--wasm MODULE] [--routing ROUTING]
                    [--batch-bytes N] FILE...
@@ -23,6 +27,11 @@ As a library:
     engine.load(open("rules.pack", "rb").read())
     for result in engine.eval_file("events.jsonl"):
         sys.stdout.buffer.write(result.alerts)
+    for result in engine.normalize_file("events.jsonl"):
+        sys.stdout.buffer.write(result.lines)
+    report = engine.verify(open("alerts.sealed.jsonl", "rb").read(), open("seal.key").read())
+    for finding in report.findings:
+        print(finding.to_json())
 """
 
 import argparse
@@ -30,7 +39,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator, List, Tuple
+from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
 
 import wasmtime
 
@@ -60,6 +69,61 @@ class BatchResult:
     rejected: int = 0
     alerts_count: int = 0
     notes: List[str] = field(default_factory=list)
+
+
+@dataclass
+class NormalizeResult:
+    lines: bytes = b""
+    """JSON Lines, one line per event, exactly as `sigil normalize --to ocsf` prints: the OCSF
+    object when a mapping applies, else the event unchanged."""
+    mapped: Dict[int, int] = field(default_factory=dict)
+    """Mapped events per OCSF class_uid."""
+    passed: int = 0
+    rejected: int = 0
+    notes: List[str] = field(default_factory=list)
+
+    def add(self, other: "NormalizeResult") -> None:
+        """Adds another batch's counts and notes (not its lines) to these."""
+        for class_uid, events in other.mapped.items():
+            self.mapped[class_uid] = self.mapped.get(class_uid, 0) + events
+        self.passed += other.passed
+        self.rejected += other.rejected
+        self.notes += other.notes
+
+    def summary(self) -> str:
+        """The closing line `sigil normalize` prints for these counts."""
+        per_class = ", ".join(f"{c}: {n}" for c, n in sorted(self.mapped.items()))
+        return (f"normalized: {sum(self.mapped.values())} events mapped{f' ({per_class})' if per_class else ''}, "
+                f"{self.passed} passed through unmapped, {self.rejected} rejected")
+
+
+@dataclass
+class Finding:
+    line: int
+    expected: Optional[int]
+    found: Optional[int]
+    kind: str
+    """modified, inserted, duplicated, deleted, reordered, truncated, spliced or wrong_key."""
+    message: str
+
+    def to_json(self) -> str:
+        """The finding as `sigil verify --json` prints it."""
+        return json.dumps({"line": self.line, "expected": self.expected, "found": self.found, "kind": self.kind,
+                           "message": self.message}, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class VerifyReport:
+    lines: int
+    records: int
+    checkpoints: int
+    key_id: str
+    """The key's public id, as `sigil verify` prints it (never the key)."""
+    findings: List[Finding]
+
+    @property
+    def verified(self) -> bool:
+        return not self.findings
 
 
 def batches(stream: BinaryIO, batch_bytes: int = BATCH_BYTES) -> Iterator[Tuple[int, bytes]]:
@@ -102,6 +166,23 @@ class _Engine:
     def eval_batch(self, source: str, first_line: int, events: bytes, routing: str = "auto") -> BatchResult:
         raise NotImplementedError
 
+    def normalize(self, source: str, first_line: int, events: bytes) -> NormalizeResult:
+        """Maps a batch of JSON Lines (whole lines) to OCSF, as `sigil normalize --to ocsf`;
+        `source` and `first_line` number the notes. Needs no pack."""
+        raise NotImplementedError
+
+    def verify(self, sealed: bytes, key: Union[str, bytes]) -> VerifyReport:
+        """Checks a whole sealed file with the key's hex text (a key file's content). Tampering
+        gives findings; a key that is not one raises SigilError (whose message never holds it)."""
+        raise NotImplementedError
+
+    def normalize_file(self, path: str, source: str = None,
+                       batch_bytes: int = BATCH_BYTES) -> Iterator[NormalizeResult]:
+        """Normalises a JSON Lines file batch by batch; `source` (default: `path`) is the notes' file."""
+        with open(path, "rb") as stream:
+            for first_line, chunk in batches(stream, batch_bytes):
+                yield self.normalize(source if source is not None else path, first_line, chunk)
+
     def eval_file(self, path: str, routing: str = "auto", source: str = None,
                   batch_bytes: int = BATCH_BYTES) -> Iterator[BatchResult]:
         """Evaluates a JSON Lines file batch by batch; `source` (default: `path` as given) is the
@@ -124,7 +205,7 @@ class SigilCore(_Engine):
         self._fn = {name: exports[name] for name in (
             "sigil_abi_version", "sigil_alloc", "sigil_free", "sigil_load", "sigil_eval_batch",
             "sigil_result_ptr", "sigil_result_len", "sigil_last_error_ptr", "sigil_last_error_len",
-            "sigil_version_ptr", "sigil_version_len")}
+            "sigil_version_ptr", "sigil_version_len", "sigil_normalize", "sigil_verify")}
         abi = self._call("sigil_abi_version")
         if abi != ABI_VERSION:
             raise SigilError(f"{wasm_path}: C ABI version {abi}, this embedder speaks {ABI_VERSION}")
@@ -181,11 +262,42 @@ class SigilCore(_Engine):
         return BatchResult(report["alerts"].encode(), report["events"], report["rejected"],
                            report["alerts_count"], report["notes"])
 
+    def normalize(self, source: str, first_line: int, events: bytes) -> NormalizeResult:
+        inputs = [self._put(source.encode()), self._put(events)]
+        try:
+            (sp, sl), (ep, el) = inputs
+            status = self._call("sigil_normalize", sp, sl, first_line, ep, el)
+        finally:
+            for ptr, length in inputs:
+                self._call("sigil_free", ptr, length)
+        if status != 0:
+            raise self._error()
+        report = json.loads(self._read("sigil_result_ptr", "sigil_result_len"))
+        return NormalizeResult(report["lines"].encode(), {int(c): n for c, n in report["mapped"].items()},
+                               report["passed"], report["rejected"], report["notes"])
+
+    def verify(self, sealed: bytes, key: Union[str, bytes]) -> VerifyReport:
+        key = key.encode() if isinstance(key, str) else key
+        inputs = [self._put(sealed), self._put(key)]
+        try:
+            (fp, fl), (kp, kl) = inputs
+            status = self._call("sigil_verify", fp, fl, kp, kl)
+        finally:
+            # The key's buffer is ours: wipe it before giving it back.
+            self.memory.write(self.store, bytes(len(key)), inputs[1][0])
+            for ptr, length in inputs:
+                self._call("sigil_free", ptr, length)
+        if status != 0:
+            raise self._error()
+        report = json.loads(self._read("sigil_result_ptr", "sigil_result_len"))
+        findings = [Finding(f["line"], f["expected"], f["found"], f["kind"], f["message"]) for f in report["findings"]]
+        return VerifyReport(report["lines"], report["records"], report["checkpoints"], report["key_id"], findings)
+
 
 class SigilComponent(_Engine):
-    """The component through wasmtime-py's component API (`sigil:engine/engine@0.2.0`)."""
+    """The component through wasmtime-py's component API (`sigil:engine/engine@0.3.0`)."""
 
-    INTERFACE = "sigil:engine/engine@0.2.0"
+    INTERFACE = "sigil:engine/engine@0.3.0"
 
     def __init__(self, wasm_path: str = COMPONENT_WASM):
         from wasmtime import component
@@ -204,6 +316,7 @@ class SigilComponent(_Engine):
             return instance.get_func(self.store, index)
 
         self._version, self._load, self._eval = func("version"), func("load"), func("eval-batch")
+        self._normalize, self._verify = func("normalize"), func("verify")
 
     def _call(self, fn, *args):
         try:
@@ -228,6 +341,26 @@ class SigilComponent(_Engine):
             raise SigilError(batch)
         return BatchResult(bytes(batch.alerts), batch.events, batch.rejected, getattr(batch, "alert-count"),
                            list(batch.notes))
+
+    def normalize(self, source: str, first_line: int, events: bytes) -> NormalizeResult:
+        out = self._call(self._normalize, source, first_line, events)
+        if isinstance(out, str):
+            raise SigilError(out)
+        mapped = {getattr(c, "class-uid"): c.events for c in out.mapped}
+        return NormalizeResult(bytes(out.lines), mapped, out.passed, out.rejected, list(out.notes))
+
+    def verify(self, sealed: bytes, key: Union[str, bytes]) -> VerifyReport:
+        if isinstance(key, bytes):
+            try:
+                key = key.decode()
+            except UnicodeDecodeError:
+                # As the engine says it, and without the decoder's message (it quotes a byte).
+                raise SigilError("the key is not a key: it must hold hex digits only (as `sigil keygen` writes)") from None
+        report = self._call(self._verify, sealed, key)
+        if isinstance(report, str):
+            raise SigilError(report)
+        findings = [Finding(f.line, f.expected, f.found, f.kind, f.message) for f in report.findings]
+        return VerifyReport(report.lines, report.records, report.checkpoints, getattr(report, "key-id"), findings)
 
 
 def open_engine(face: str = "core", wasm_path: str = None) -> _Engine:

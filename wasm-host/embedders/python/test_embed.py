@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """The Python embedder against the native CLI: the same pack over the same events must give the
-same alerts, line for line, through either face of the Wasm engine and in batches of any size.
+same alerts, line for line, through either face of the Wasm engine and in batches of any size;
+`normalize` must print what `sigil normalize --to ocsf` prints, and `verify` must find what
+`sigil verify --json` finds in a file `sigil hunt --seal` wrote, untouched and tampered with.
 
 Builds nothing. It needs, from the repository root:
   target/wasm/sigil_engine.core.wasm and .component.wasm   scripts/build-wasm.sh
@@ -77,6 +79,21 @@ def compile_pack(rules, pack):
     if done.returncode != 0:
         raise AssertionError(f"sigil compile {rules} failed: {done.stderr.decode()}")
     return pack
+
+
+def cli_normalize(path):
+    """`sigil normalize --to ocsf FILE`: (output lines, malformed-event notes, closing line)."""
+    done = run([SIGIL, "normalize", "--to", "ocsf", path])
+    if done.returncode != 0:
+        raise AssertionError(f"sigil normalize failed ({done.returncode}): {done.stderr.decode()}")
+    stderr = done.stderr.decode().splitlines()
+    return done.stdout.decode().splitlines(), [l for l in stderr if "malformed event" in l], stderr[-1]
+
+
+def cli_verify(path, key):
+    """`sigil verify FILE --key KEY --json`: (exit status, finding lines)."""
+    done = run([SIGIL, "verify", path, "--key", key, "--json"])
+    return done.returncode, done.stdout.decode().splitlines()
 
 
 def embed(face, pack, path, batch_bytes):
@@ -192,6 +209,76 @@ class Embedder(unittest.TestCase):
         with open(path, "wb") as f:
             f.write(b"\n".join(mangled) + b"\n")
         self.same_as_cli(self.pack, path)
+
+    def test_normalize_prints_what_sigil_normalize_prints(self):
+        mixed = os.path.join(self.tmp.name, "mixed-normalize.jsonl")
+        with open(os.path.join(ROOT, "examples", "okta.jsonl"), "rb") as f:
+            lines = f.read().splitlines(keepends=True)
+        with open(mixed, "wb") as f:
+            f.write(b"".join(lines[:3]) + b"\xff not text\n{oops\n\n  {\"message\": \"no mapping\"}  \r\n"
+                    + b'{"Records": [' + lines[3].strip() + b", 7]}\n" + b"".join(lines[4:]))
+        paths = self.examples + [mixed] + ([OTRF_CLOUDTRAIL] if os.path.isfile(OTRF_CLOUDTRAIL) else [])
+        mapped = 0
+        for path in paths:
+            want, want_notes, want_summary = cli_normalize(path)
+            for face in FACES:
+                engine = sigil_embed.open_engine(face)  # no pack: normalize needs none
+                for batch_bytes in BATCH_SIZES:
+                    with self.subTest(path=path, face=face, batch_bytes=batch_bytes):
+                        got, total = b"", sigil_embed.NormalizeResult()
+                        for result in engine.normalize_file(path, batch_bytes=batch_bytes):
+                            got += result.lines
+                            total.add(result)
+                        self.assertEqual(got.decode().splitlines(), want)
+                        self.assertEqual(total.notes, want_notes)
+                        self.assertEqual(total.summary(), want_summary)
+            mapped += sum(total.mapped.values())
+        self.assertGreater(mapped, 10, "the examples map events: the comparison proves something")
+        self.assertEqual(len(cli_normalize(mixed)[1]), 3, "the mixed file's malformed events")
+
+    def test_verify_finds_a_modified_record_in_a_file_sigil_hunt_sealed(self):
+        key = os.path.join(self.tmp.name, "seal.key")
+        done = run([SIGIL, "keygen", "-o", key])
+        self.assertEqual(done.returncode, 0, done.stderr.decode())
+        done = run([SIGIL, "hunt", "--pack", self.pack, "--seal", key, "--checkpoint-every", "5", "--format", "jsonl",
+                    *self.examples])
+        self.assertIn(done.returncode, (0, 1), done.stderr.decode())  # 1: alerts were found
+        sealed = done.stdout
+        alerts, _ = cli_hunt(self.pack, *self.examples)
+        with open(key) as f:
+            key_text = f.read()
+        lines = sealed.splitlines(keepends=True)
+        i = next(n for n, line in enumerate(lines) if n > 3 and line.startswith(b'{"seal":"record"'))
+        self.assertIn(b'"level":"', lines[i])
+        tampered = b"".join(lines[:i] + [lines[i].replace(b'"level":"', b'"level":"x', 1)] + lines[i + 1:])
+        for name, data in (("sealed", sealed), ("tampered", tampered)):
+            path = os.path.join(self.tmp.name, f"{name}.jsonl")
+            with open(path, "wb") as f:
+                f.write(data)
+            status, want = cli_verify(path, key)
+            for face in FACES:
+                with self.subTest(file=name, face=face):
+                    report = sigil_embed.open_engine(face).verify(data, key_text)
+                    self.assertEqual([f.to_json() for f in report.findings], want)
+                    self.assertEqual(report.lines, len(data.splitlines()))
+                    self.assertEqual(report.verified, status == 0)
+                    if name == "sealed":
+                        self.assertTrue(report.verified, want)
+                        self.assertEqual(report.records, len(alerts))
+                        self.assertGreater(report.checkpoints, 0)
+                    else:
+                        self.assertEqual([(f.kind, f.line, f.expected, f.found) for f in report.findings],
+                                         [("modified", i + 1, i, i)])
+        for face in FACES:
+            with self.subTest(face=face, key="bad"):
+                engine = sigil_embed.open_engine(face)
+                for bad in (key_text.strip()[:40], "", "zq-secret-not-hex", b"\xff\xfe" + key_text.encode()):
+                    with self.assertRaises(sigil_embed.SigilError) as caught:
+                        engine.verify(sealed, bad)
+                    message = str(caught.exception)
+                    self.assertTrue(message.startswith("the key "), message)
+                    shown = bad if isinstance(bad, str) else key_text
+                    self.assertTrue(not shown or shown.strip()[:8] not in message, f"the key leaked: {message}")
 
     def test_errors_are_values_and_leave_the_engine_usable(self):
         with open(self.pack, "rb") as f:
