@@ -42,10 +42,11 @@ fn datasets(test: &str) -> Option<PathBuf> {
     }
 }
 
-/// The plain (no profile) OCSF 1.8.0 class schemas, compiled once per class.
+/// The OCSF 1.8.0 class schemas, compiled once per class and variant: plain, or with the
+/// cloud, datetime and host profiles for an object that names profiles in `metadata.profiles`.
 struct Schemas {
     dir: PathBuf,
-    validators: BTreeMap<u64, jsonschema::Validator>,
+    validators: BTreeMap<(u64, bool), jsonschema::Validator>,
 }
 
 impl Schemas {
@@ -53,19 +54,22 @@ impl Schemas {
         Schemas { dir: datasets.join("ocsf").join("json-schema-1.8.0"), validators: BTreeMap::new() }
     }
 
-    /// The errors of `obj` against the schema of its `class_uid`.
+    /// The errors of `obj` against the schema of its `class_uid` (and profiles).
     fn errors(&mut self, obj: &Value) -> Vec<String> {
         let class = obj["class_uid"].as_u64().unwrap_or_else(|| panic!("no class_uid in {obj}"));
+        let profiled = obj["metadata"]["profiles"].as_array().is_some_and(|p| !p.is_empty());
+        let variant = if profiled { "cloud-datetime-host.schema" } else { "schema" };
         let dir = &self.dir;
-        let validator = self.validators.entry(class).or_insert_with(|| {
+        let validator = self.validators.entry((class, profiled)).or_insert_with(|| {
             let path = std::fs::read_dir(dir)
                 .unwrap()
                 .map(|e| e.unwrap().path())
                 .find(|p| {
                     let name = p.file_name().unwrap().to_str().unwrap();
-                    name.starts_with(&format!("{class}_")) && name.split('.').nth(1) == Some("schema")
+                    name.starts_with(&format!("{class}_"))
+                        && name.split_once('.').map(|(_, v)| v) == Some(&format!("{variant}.json"))
                 })
-                .unwrap_or_else(|| panic!("no plain schema for class {class} in {}", dir.display()));
+                .unwrap_or_else(|| panic!("no {variant} for class {class} in {}", dir.display()));
             let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema", "{}", path.display());
             jsonschema::draft202012::new(&schema).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

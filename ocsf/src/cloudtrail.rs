@@ -1,14 +1,62 @@
 //! AWS CloudTrail records (an `eventSource` ending `.amazonaws.com`, an `eventName`): sign-in
 //! events → Authentication (3002), IAM user changes → Account Change (3001), every other call
-//! → API Activity (6003). Field choices follow the OCSF examples' CloudTrail mappings; the
-//! plain class schemas have no `cloud` object, so `awsRegion` and `recipientAccountId` stay in
-//! `unmapped`.
+//! → API Activity (6003), with the `cloud` and `datetime` profiles, as AWS's own CloudTrail
+//! mappings (and so Security Lake) write them.
+//!
+//! Whatever the class, each field of [`FIELDS`] is held verbatim at its attribute (`api.*`,
+//! `actor.user.*`, `cloud.*`, ...), and every other field of the record stays in `unmapped` at
+//! its own path, even one a class reads to compute an attribute (an outcome, an MFA flag). The
+//! `ocsf` pipeline maps CloudTrail field names by the same table, so a rule finds on the OCSF
+//! object every value it would test on the raw record.
 
 use super::{
-    base, endpoint_of_address, finish, merge, some_of, status, time_ms, Activity, Source, ACCOUNT_CHANGE, ACTOR_KEYS,
-    API_ACTIVITY, AUTHENTICATION, ENDPOINT_KEYS, USER_KEYS,
+    base, endpoint_of_address, finish_pruned, merge, place, prune, some_of, status, time_ms, Activity, Field, Source,
+    ACCOUNT_CHANGE, ACTOR_KEYS, API_ACTIVITY, AUTHENTICATION, ENDPOINT_KEYS, USER_KEYS,
 };
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+
+/// Where CloudTrail's fields go in every class (`rule-compiler/pipelines/ocsf.yml` maps the
+/// same names the same way; a test holds the two together).
+pub const FIELDS: &[Field] = &[
+    Field { from: "eventName", to: &["api.operation"] },
+    Field { from: "eventSource", to: &["api.service.name"] },
+    Field { from: "apiVersion", to: &["api.version"] },
+    Field { from: "requestID", to: &["api.request.uid"] },
+    Field { from: "requestParameters", to: &["api.request.data"] },
+    Field { from: "responseElements", to: &["api.response.data"] },
+    Field { from: "errorCode", to: &["api.response.error"] },
+    Field { from: "errorMessage", to: &["api.response.message"] },
+    Field { from: "awsRegion", to: &["cloud.region"] },
+    Field { from: "eventTime", to: &["time_dt"] },
+    Field { from: "eventID", to: &["metadata.uid"] },
+    Field { from: "eventVersion", to: &["metadata.product.version"] },
+    Field { from: "eventCategory", to: &["metadata.product.feature.name"] },
+    Field { from: "eventType", to: &["metadata.log_name"] },
+    Field { from: "userAgent", to: &["http_request.user_agent"] },
+    Field { from: "userIdentity.type", to: &["actor.user.type"] },
+    Field { from: "userIdentity.arn", to: &["actor.user.uid"] },
+    Field { from: "userIdentity.principalId", to: &["actor.user.uid_alt"] },
+    Field { from: "userIdentity.userName", to: &["actor.user.name"] },
+    Field { from: "userIdentity.accountId", to: &["actor.user.account.uid"] },
+    Field { from: "userIdentity.accessKeyId", to: &["actor.user.credential_uid"] },
+    Field { from: "userIdentity.invokedBy", to: &["actor.invoked_by"] },
+    Field { from: "userIdentity.sessionContext.sessionIssuer.arn", to: &["actor.session.issuer"] },
+    Field { from: "sourceIPAddress", to: &["src_endpoint.ip", "src_endpoint.domain"] },
+    Field { from: "vpcEndpointId", to: &["src_endpoint.uid"] },
+];
+
+/// The attributes every class gets from [`FIELDS`], and what the `cloud` profile requires.
+fn complete(mut obj: Map<String, Value>, src: &Source<'_>) -> Map<String, Value> {
+    merge(&mut obj, json!({"cloud": {"provider": "AWS"}}));
+    let Value::Object(mut obj) = prune(Value::Object(obj)) else { unreachable!("an object stays an object") };
+    place(&mut obj, src, FIELDS);
+    // A request object needs a uid: AWS's mapping writes an empty one for calls without one
+    // (console sign-ins).
+    if let Some(Value::Object(request)) = obj.get_mut("api").and_then(|a| a.get_mut("request")) {
+        request.entry("uid").or_insert_with(|| "".into());
+    }
+    obj
+}
 
 pub fn map(event: &Value) -> Option<Value> {
     let source = event.get("eventSource")?.as_str()?;
@@ -17,16 +65,16 @@ pub fn map(event: &Value) -> Option<Value> {
         return None;
     }
     if source == "signin.amazonaws.com" {
-        return authentication(&Source::new(event), sign_in_activity(name));
+        return authentication(&Source::tabled(event), sign_in_activity(name));
     }
     if source == "iam.amazonaws.com" {
         if let Some(activity) = account_change_activity(name) {
-            if let Some(mapped) = account_change(&Source::new(event), activity) {
+            if let Some(mapped) = account_change(&Source::tabled(event), activity) {
                 return Some(mapped);
             }
         }
     }
-    api_activity(&Source::new(event), api_activity_id(name))
+    api_activity(&Source::tabled(event), api_activity_id(name))
 }
 
 /// The Authentication activity of a sign-in event.
@@ -95,7 +143,7 @@ fn authentication(src: &Source<'_>, activity: Activity) -> Option<Value> {
             "http_request": {"user_agent": src.str("userAgent"), "uid": src.str("requestID")},
         }),
     );
-    finish(&AUTHENTICATION, obj, src)
+    finish_pruned(&AUTHENTICATION, complete(obj, src), src)
 }
 
 fn account_change(src: &Source<'_>, activity: Activity) -> Option<Value> {
@@ -142,7 +190,7 @@ fn account_change(src: &Source<'_>, activity: Activity) -> Option<Value> {
             "http_request": {"user_agent": src.str("userAgent"), "uid": src.str("requestID")},
         }),
     );
-    finish(&ACCOUNT_CHANGE, obj, src)
+    finish_pruned(&ACCOUNT_CHANGE, complete(obj, src), src)
 }
 
 fn api_activity(src: &Source<'_>, activity: Activity) -> Option<Value> {
@@ -172,12 +220,13 @@ fn api_activity(src: &Source<'_>, activity: Activity) -> Option<Value> {
             "http_request": {"user_agent": src.str("userAgent")},
         }),
     );
-    finish(&API_ACTIVITY, obj, src)
+    finish_pruned(&API_ACTIVITY, complete(obj, src), src)
 }
 
-/// `eventTime`, or `@timestamp` where a pipeline (Logstash, say) put it instead.
+/// `eventTime`, or the time a log pipeline put beside it instead (`@timestamp` from Logstash,
+/// `p_event_time` from Panther).
 fn time(src: &Source<'_>) -> Option<i64> {
-    ["eventTime", "@timestamp"].into_iter().find_map(|k| {
+    ["eventTime", "@timestamp", "p_event_time"].into_iter().find_map(|k| {
         let ms = time_ms(src.peek(k)?)?;
         src.mark(k);
         Some(ms)
@@ -194,7 +243,9 @@ fn metadata(src: &Source<'_>) -> Value {
         },
         "uid": src.str("eventID"),
         "event_code": src.str("eventName"),
-        "type": src.str("eventType"),
+        "log_name": src.str("eventType"),
+        "log_provider": "CloudTrail",
+        "profiles": ["cloud", "datetime"],
     })
 }
 
@@ -315,8 +366,45 @@ mod tests {
         assert_eq!(o["user"]["name"], "dave");
         assert_eq!(o["src_endpoint"]["ip"], "203.0.113.77");
         assert_eq!(o["time"], 1_795_165_200_000i64);
-        assert_eq!(o["unmapped"], json!({"awsRegion": "us-east-1"}));
+        // MFAUsed is read into `is_mfa`, not held verbatim: it stays where rules find it.
+        assert_eq!(o["unmapped"], json!({"additionalEventData": {"MFAUsed": "No"}}));
+        assert_eq!(o["cloud"], json!({"provider": "AWS", "region": "us-east-1"}));
+        assert_eq!(o["api"]["operation"], "ConsoleLogin");
+        assert_eq!(o["api"]["response"]["data"], json!({"ConsoleLogin": "Failure"}));
+        assert_eq!(o["actor"]["user"]["type"], "IAMUser");
+        assert_eq!(o["time_dt"], "2026-11-20T09:00:00Z");
         assert_eq!(serde_json::from_str::<Value>(o["raw_data"].as_str().unwrap()).unwrap(), event);
+    }
+
+    #[test]
+    fn every_field_is_at_its_table_attribute_or_under_unmapped_whatever_the_class() {
+        let caller = json!({"type": "IAMUser", "arn": "arn:aws:iam::1:user/a", "accountId": "1", "userName": "a",
+            "principalId": "AIDA", "accessKeyId": "AKIA", "sessionContext": {"attributes": {"mfaAuthenticated": "false"},
+            "sessionIssuer": {"arn": "arn:aws:iam::1:role/r", "type": "Role"}}});
+        for (source, name) in [
+            ("signin.amazonaws.com", "ConsoleLogin"),
+            ("iam.amazonaws.com", "CreateUser"),
+            ("s3.amazonaws.com", "DeleteBucket"),
+        ] {
+            let event = json!({"eventVersion": "1.08", "eventTime": "2026-11-20T09:00:00Z", "eventSource": source,
+                "eventName": name, "eventID": "e", "sourceIPAddress": "ec2.amazonaws.com", "userIdentity": caller,
+                "requestParameters": {"userName": "b", "bucketName": "x"}, "errorCode": "AccessDenied",
+                "awsRegion": "us-east-1", "recipientAccountId": "1", "eventType": "AwsApiCall", "readOnly": false,
+                "tlsDetails": {"tlsVersion": "TLSv1.3"}});
+            let o = map(&event).unwrap();
+            for field in FIELDS {
+                let want = field.from.split('.').try_fold(&event, |v, k| v.get(k));
+                let Some(want) = want else { continue };
+                let held = field.to.iter().any(|to| to.split('.').try_fold(&o, |v, k| v.get(k)) == Some(want));
+                assert!(held, "{name}: {} is not at {:?}: {o:#}", field.from, field.to);
+            }
+            assert_eq!(o["api"]["request"]["uid"], "", "no request id: an empty one, as AWS's mapping writes");
+            assert_eq!(o["unmapped"]["readOnly"], false, "{name}");
+            assert_eq!(o["unmapped"]["tlsDetails"]["tlsVersion"], "TLSv1.3", "{name}");
+            assert_eq!(o["unmapped"]["userIdentity"]["sessionContext"]["sessionIssuer"]["type"], "Role", "{name}");
+            assert_eq!(o["unmapped"]["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"], "false");
+            assert!(o["unmapped"].get("eventName").is_none() && o["unmapped"].get("requestParameters").is_none());
+        }
     }
 
     #[test]

@@ -16,10 +16,10 @@
 //! the same code.
 
 mod classes;
-mod cloudtrail;
+pub mod cloudtrail;
 mod finding;
 mod lines;
-mod okta;
+pub mod okta;
 mod shape;
 mod source;
 mod windows;
@@ -29,6 +29,7 @@ pub use lines::{normalize_jsonl, normalize_record, Counts};
 
 pub(crate) use classes::*;
 pub(crate) use shape::*;
+pub use source::Field;
 pub(crate) use source::Source;
 
 use serde_json::Value;

@@ -1,22 +1,96 @@
 //! Okta System Log events (`eventType`, an `actor` object, `published`): sign-ins and sessions
 //! → Authentication (3002), user lifecycle, password, lock and MFA factor changes → Account
-//! Change (3001). Field choices follow the OCSF examples' Okta mapping. `target` (a list)
-//! stays in `unmapped`.
+//! Change (3001), every other event → API Activity (6003, its `eventType` the operation).
+//! Field choices follow the OCSF examples' Okta mapping.
+//!
+//! Whatever the class, each field of [`FIELDS`] is held verbatim at its attribute, and every
+//! other field (`target`, `debugContext`, `securityContext.isProxy`, `outcome.result`'s
+//! meaning aside its text...) stays in `unmapped` at its own path; the `ocsf` pipeline maps
+//! Okta field names by the same table.
 
 use super::{
-    base, finish, merge, some_of, time_ms, Activity, Source, ACCOUNT_CHANGE, AUTHENTICATION, ENDPOINT_KEYS, USER_KEYS,
+    base, finish_pruned, merge, place, prune, some_of, time_ms, Activity, Field, Source, ACCOUNT_CHANGE, API_ACTIVITY,
+    AUTHENTICATION, ENDPOINT_KEYS, USER_KEYS,
 };
 use serde_json::{json, Map, Value};
+
+/// Where Okta's fields go in every class (`rule-compiler/pipelines/ocsf.yml` maps the same
+/// names the same way).
+pub const FIELDS: &[Field] = &[
+    Field { from: "eventType", to: &["metadata.event_code"] },
+    Field { from: "uuid", to: &["metadata.uid"] },
+    Field { from: "version", to: &["metadata.product.version"] },
+    Field { from: "transaction.id", to: &["metadata.correlation_uid"] },
+    Field { from: "displayMessage", to: &["message"] },
+    Field { from: "outcome.result", to: &["status_code"] },
+    Field { from: "outcome.reason", to: &["status_detail"] },
+    Field { from: "actor.id", to: &["actor.user.uid"] },
+    Field { from: "actor.alternateId", to: &["actor.user.email_addr", "actor.user.uid_alt"] },
+    Field { from: "actor.displayName", to: &["actor.user.name"] },
+    Field { from: "actor.type", to: &["actor.user.type"] },
+    Field { from: "client.ipAddress", to: &["src_endpoint.ip"] },
+    Field { from: "securityContext.domain", to: &["src_endpoint.domain"] },
+    Field { from: "client.geographicalContext.city", to: &["src_endpoint.location.city"] },
+    Field { from: "client.geographicalContext.state", to: &["src_endpoint.location.region"] },
+    Field { from: "client.geographicalContext.country", to: &["src_endpoint.location.country"] },
+    Field { from: "securityContext.isp", to: &["src_endpoint.location.isp"] },
+    Field { from: "securityContext.asOrg", to: &["src_endpoint.autonomous_system.name"] },
+    Field { from: "client.userAgent.rawUserAgent", to: &["http_request.user_agent"] },
+    Field { from: "debugContext.debugData.requestId", to: &["http_request.uid"] },
+];
+
+/// `published`, or the time a log pipeline put beside it when that is unreadable (`@timestamp`
+/// from Logstash, `p_event_time` from Panther).
+fn time(src: &Source<'_>) -> Option<i64> {
+    ["published", "@timestamp", "p_event_time"].into_iter().find_map(|k| {
+        let ms = time_ms(src.peek(k)?)?;
+        src.mark(k);
+        Some(ms)
+    })
+}
+
+/// Pruned, then [`FIELDS`] placed verbatim.
+fn complete(obj: Map<String, Value>, src: &Source<'_>) -> Map<String, Value> {
+    let Value::Object(mut obj) = prune(Value::Object(obj)) else { unreachable!("an object stays an object") };
+    place(&mut obj, src, FIELDS);
+    obj
+}
 
 pub fn map(event: &Value) -> Option<Value> {
     let event_type = event.get("eventType")?.as_str()?;
     if !event.get("actor").is_some_and(Value::is_object) || !event.get("published").is_some_and(Value::is_string) {
         return None;
     }
+    let src = Source::tabled(event);
     if let Some(activity) = authentication_activity(event_type) {
-        return authentication(&Source::new(event), activity, event_type);
+        return authentication(&src, activity, event_type);
     }
-    account_change(&Source::new(event), account_change_activity(event_type)?)
+    match account_change_activity(event_type) {
+        Some(activity) => account_change(&src, activity),
+        None => api_activity(&src, event_type),
+    }
+}
+
+/// Any other event: an API call of Okta's, named by its event type.
+fn api_activity(src: &Source<'_>, event_type: &str) -> Option<Value> {
+    let time = time(src)?;
+    let verb = event_type.rsplit('.').next().unwrap_or_default();
+    let activity = match verb {
+        "create" | "add" | "grant" => (1, "Create"),
+        "read" | "show" | "view" => (2, "Read"),
+        "update" | "activate" | "deactivate" | "change" | "reset" => (3, "Update"),
+        "delete" | "remove" | "revoke" => (4, "Delete"),
+        _ => (99, "Other"),
+    };
+    let mut obj = common(src, &API_ACTIVITY, activity, time);
+    merge(
+        &mut obj,
+        json!({
+            "actor": {"user": actor_user(src)},
+            "api": {"operation": event_type, "service": {"name": "Okta"}},
+        }),
+    );
+    finish_pruned(&API_ACTIVITY, complete(obj, src), src)
 }
 
 fn authentication_activity(event_type: &str) -> Option<Activity> {
@@ -48,7 +122,7 @@ fn account_change_activity(event_type: &str) -> Option<Activity> {
 }
 
 fn authentication(src: &Source<'_>, activity: Activity, event_type: &str) -> Option<Value> {
-    let time = src.get("published").and_then(time_ms)?;
+    let time = time(src)?;
     let user = actor_user(src);
     let app = targets(src, "AppInstance").next();
     let service = match app {
@@ -66,11 +140,11 @@ fn authentication(src: &Source<'_>, activity: Activity, event_type: &str) -> Opt
             "is_mfa": event_type.ends_with("auth_via_mfa").then_some(true),
         }),
     );
-    finish(&AUTHENTICATION, obj, src)
+    finish_pruned(&AUTHENTICATION, complete(obj, src), src)
 }
 
 fn account_change(src: &Source<'_>, activity: Activity) -> Option<Value> {
-    let time = src.get("published").and_then(time_ms)?;
+    let time = time(src)?;
     let actor = actor_user(src);
     // The user changed is the target user; an event without one changed its actor.
     let user = match targets(src, "User").next() {
@@ -79,7 +153,7 @@ fn account_change(src: &Source<'_>, activity: Activity) -> Option<Value> {
     };
     let mut obj = common(src, &ACCOUNT_CHANGE, activity, time);
     merge(&mut obj, json!({"user": user, "actor": {"user": actor}}));
-    finish(&ACCOUNT_CHANGE, obj, src)
+    finish_pruned(&ACCOUNT_CHANGE, complete(obj, src), src)
 }
 
 /// What every Okta event carries: metadata, outcome, severity, client, message.
@@ -137,7 +211,8 @@ fn user_of(entity: &Value) -> Value {
     let user = json!({
         "uid": field("id"),
         "name": field("displayName").or_else(|| field("alternateId")),
-        "email_addr": field("alternateId").filter(|a| a.contains('@')),
+        "email_addr": field("alternateId").filter(|a| looks_like_email(a)),
+        "uid_alt": field("alternateId").filter(|a| !looks_like_email(a)),
         "type": kind,
         "type_id": kind.map(|k| if k == "User" { 1 } else { 99 }),
     });
@@ -145,6 +220,17 @@ fn user_of(entity: &Value) -> Value {
 }
 
 /// The event's targets of one type.
+/// What OCSF's `email_t` takes (`local@domain.tld`); other alternate ids are `uid_alt`.
+fn looks_like_email(text: &str) -> bool {
+    text.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !text.contains(char::is_whitespace)
+    })
+}
+
 fn targets<'a>(src: &Source<'a>, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
     let list = src.peek("target").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     list.iter().filter(move |t| t.get("type").and_then(Value::as_str) == Some(kind))
@@ -211,7 +297,21 @@ mod tests {
     }
 
     #[test]
-    fn other_event_types_are_not_mapped() {
-        assert!(map(&event("policy.lifecycle.deactivate", "SUCCESS")).is_none());
+    fn other_event_types_are_api_activity_with_every_field_kept() {
+        let mut raw = event("policy.lifecycle.deactivate", "SUCCESS");
+        raw["securityContext"] = json!({"isProxy": false});
+        raw["target"] = json!([{"type": "PolicyEntity", "displayName": "MFA policy"}]);
+        let o = map(&raw).unwrap();
+        assert_eq!((o["class_uid"].as_u64(), o["activity_id"].as_u64()), (Some(6003), Some(3)));
+        assert_eq!(o["api"]["operation"], "policy.lifecycle.deactivate");
+        assert_eq!(o["metadata"]["event_code"], "policy.lifecycle.deactivate");
+        assert_eq!(o["actor"]["user"]["email_addr"], "carol@acme.example");
+        assert_eq!(o["status_code"], "SUCCESS");
+        assert_eq!(o["unmapped"]["securityContext"]["isProxy"], false);
+        assert_eq!(o["unmapped"]["target"][0]["displayName"], "MFA policy");
+        assert!(o["unmapped"].get("eventType").is_none());
+        // An Okta event without the time every OCSF class requires is not mapped.
+        raw.as_object_mut().unwrap().remove("published");
+        assert!(map(&raw).is_none());
     }
 }

@@ -2,7 +2,7 @@
 //! pass (empties dropped, required attributes checked, `unmapped` and `raw_data` added), and
 //! small conversions (integers, times, severities, outcomes, endpoints). Reads no source format.
 
-use crate::{Activity, Class, Source, OCSF_VERSION};
+use crate::{Activity, Class, Field, Source, OCSF_VERSION};
 use serde_json::{json, Map, Value};
 
 /// The attributes every OCSF event carries: class, activity, type, severity, time, metadata.
@@ -31,7 +31,13 @@ pub(crate) fn base(class: &Class, activity: (u64, &str), time: i64, mut metadata
 /// Completes a mapped object: drops empty attributes, checks that the class's required ones
 /// are there, and adds `unmapped` (what the mapping did not read) and `raw_data`.
 pub(crate) fn finish(class: &Class, obj: Map<String, Value>, src: &Source<'_>) -> Option<Value> {
-    let Value::Object(mut obj) = prune(Value::Object(obj)) else { unreachable!("an object stays an object") };
+    let Value::Object(obj) = prune(Value::Object(obj)) else { unreachable!("an object stays an object") };
+    finish_pruned(class, obj, src)
+}
+
+/// [`finish`] for an object already pruned, whose verbatim values (placed by [`place`]) must
+/// stay as they came, empty lists and objects included.
+pub(crate) fn finish_pruned(class: &Class, mut obj: Map<String, Value>, src: &Source<'_>) -> Option<Value> {
     let missing = class.required.iter().any(|k| !obj.contains_key(*k));
     if missing || (!class.any_of.is_empty() && !class.any_of.iter().any(|k| obj.contains_key(*k))) {
         return None;
@@ -41,6 +47,51 @@ pub(crate) fn finish(class: &Class, obj: Map<String, Value>, src: &Source<'_>) -
     }
     obj.insert("raw_data".into(), serde_json::to_string(src.event).expect("a Value serializes").into());
     Some(Value::Object(obj))
+}
+
+/// Puts each field of `table` that the source holds at its OCSF attribute, verbatim, and
+/// claims it (out of `unmapped`): the table is the contract the `ocsf` pipeline relies on, so
+/// unless one of the field's attributes already holds the same value, the first is set to it
+/// (replacing what the mapping computed there, a pruned copy say). A field that cannot be set
+/// (a step of its path is not an object) stays in `unmapped`. Call it on a pruned object, then
+/// [`finish_pruned`].
+pub(crate) fn place(obj: &mut Map<String, Value>, src: &Source<'_>, table: &[Field]) {
+    for field in table {
+        let Some(value) = src.peek(field.from) else { continue };
+        if field.to.iter().any(|to| at(obj, to) == Some(value)) || set(obj, field.to[0], value) {
+            src.claim(field.from);
+        }
+    }
+}
+
+/// The value at a dotted path of an object.
+fn at<'v>(obj: &'v Map<String, Value>, path: &str) -> Option<&'v Value> {
+    let (head, rest) = path.split_once('.').map_or((path, None), |(h, r)| (h, Some(r)));
+    let v = obj.get(head)?;
+    match rest {
+        None => Some(v),
+        Some(rest) => at(v.as_object()?, rest),
+    }
+}
+
+/// Sets a dotted path to `value` (objects made on the way); false when a step is not an object.
+fn set(obj: &mut Map<String, Value>, path: &str, value: &Value) -> bool {
+    match path.split_once('.') {
+        None => {
+            obj.insert(path.to_string(), value.clone());
+            true
+        }
+        Some((head, rest)) => {
+            let child = obj.entry(head).or_insert_with(|| Value::Object(Map::new()));
+            if child.is_null() {
+                *child = Value::Object(Map::new());
+            }
+            match child {
+                Value::Object(m) => set(m, rest, value),
+                _ => false,
+            }
+        }
+    }
 }
 
 /// Removes nulls, and objects and arrays left empty, at every depth.
@@ -75,7 +126,16 @@ pub(crate) fn parse_int(s: &str) -> Option<i64> {
 /// A timestamp (RFC 3339 and the other forms alerts accept, or epoch seconds or milliseconds)
 /// in milliseconds since the epoch.
 pub(crate) fn time_ms(value: &Value) -> Option<i64> {
-    sigil_engine::time::parse_value(&sigil_engine::Json::from_value(value)).map(|dt| dt.timestamp_millis())
+    let parse = |v: &Value| sigil_engine::time::parse_value(&sigil_engine::Json::from_value(v));
+    parse(value).or_else(|| parse(&Value::String(zoned(value.as_str()?)?))).map(|dt| dt.timestamp_millis())
+}
+
+/// `2021-01-08 21:28:34.875` (a space for the `T`, no zone: how log pipelines such as Panther
+/// write times) as RFC 3339 in UTC, or `None` when the text is not of that shape.
+fn zoned(text: &str) -> Option<String> {
+    let (date, time) = text.split_once(' ')?;
+    let has_zone = time.ends_with(['Z', 'z']) || time.get(8..).is_some_and(|t| t.contains(['+', '-']));
+    Some(format!("{date}T{time}{}", if has_zone { "" } else { "Z" }))
 }
 
 /// The OCSF severity of a Sigma level.
@@ -145,6 +205,14 @@ mod tests {
     fn prune_drops_nulls_and_empties_at_every_depth() {
         let v = json!({"a": null, "b": {"c": null}, "d": [null, {}], "e": {"f": 1}, "g": 0});
         assert_eq!(prune(v), json!({"e": {"f": 1}, "g": 0}));
+    }
+
+    #[test]
+    fn times_without_a_t_or_a_zone_are_read_as_utc() {
+        assert_eq!(time_ms(&json!("2021-01-08 21:28:34.875")), time_ms(&json!("2021-01-08T21:28:34.875Z")));
+        assert_eq!(time_ms(&json!("2019-01-01 00:20:04.000Z")), time_ms(&json!("2019-01-01T00:20:04Z")));
+        assert!(time_ms(&json!("2021-01-08T21:28:34Z")).is_some());
+        assert_eq!(time_ms(&json!("yesterday at noon")), None);
     }
 
     #[test]

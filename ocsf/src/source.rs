@@ -10,11 +10,35 @@ use std::cell::RefCell;
 pub(crate) struct Source<'a> {
     pub event: &'a Value,
     used: RefCell<Vec<String>>,
+    /// Only [`Source::claim`] removes a field from `unmapped` (a mapping with a [`Field`]
+    /// table): reading one does not.
+    tabled: bool,
+}
+
+/// Where one source field goes, verbatim: the first of `to` (OCSF attribute paths) that the
+/// mapping filled with the same value, or else the first, filled by [`crate::place`]. A
+/// source field that ends up verbatim at none of them stays in `unmapped`.
+pub struct Field {
+    pub from: &'static str,
+    pub to: &'static [&'static str],
 }
 
 impl<'a> Source<'a> {
     pub fn new(event: &'a Value) -> Self {
-        Source { event, used: RefCell::new(Vec::new()) }
+        Source { event, used: RefCell::new(Vec::new()), tabled: false }
+    }
+
+    /// A source whose `unmapped` keeps every field but those a [`Field`] table claims: what
+    /// a mapping reads to compute an attribute (an outcome, a flag) stays there too, so that
+    /// the `ocsf` pipeline finds every source field either at its table attribute or under
+    /// `unmapped.<its path>`.
+    pub fn tabled(event: &'a Value) -> Self {
+        Source { tabled: true, ..Source::new(event) }
+    }
+
+    /// Removes `path` from `unmapped`: its value is held verbatim elsewhere.
+    pub fn claim(&self, path: &str) {
+        self.used.borrow_mut().push(path.to_string());
     }
 
     /// The value at `path` (dotted, through objects), without marking it read. Null is absent.
@@ -30,7 +54,7 @@ impl<'a> Source<'a> {
     pub fn get(&self, path: &str) -> Option<&'a Value> {
         let v = self.peek(path);
         if v.is_some() {
-            self.used.borrow_mut().push(path.to_string());
+            self.mark(path);
         }
         v
     }
@@ -65,16 +89,22 @@ impl<'a> Source<'a> {
 
     /// Marks `path` read without looking at it.
     pub fn mark(&self, path: &str) {
-        self.used.borrow_mut().push(path.to_string());
+        if !self.tabled {
+            self.used.borrow_mut().push(path.to_string());
+        }
     }
 
-    /// The event without the fields read (nor nulls), or `None` when nothing is left.
+    /// The event without the fields read (nor nulls; a tabled source: without the fields
+    /// claimed), or `None` when nothing is left.
     pub fn unmapped(&self) -> Option<Value> {
         let mut rest = self.event.clone();
         for path in self.used.borrow().iter() {
             remove_path(&mut rest, &path.split('.').collect::<Vec<_>>());
         }
-        match prune(rest) {
+        // A tabled source keeps what is left verbatim: `[]` and `{}` are values a rule can test
+        // (`|exists`), as on the raw record.
+        let rest = if self.tabled { rest } else { prune(rest) };
+        match rest {
             Value::Object(m) if !m.is_empty() => Some(Value::Object(m)),
             _ => None,
         }

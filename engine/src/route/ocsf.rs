@@ -1,5 +1,6 @@
 //! OCSF events: recognised by `class_uid` and the schema `metadata`; the class (and activity)
-//! gives the Sigma category, the device's OS or the cloud provider gives the product. Rules
+//! gives the Sigma category, the log's source (the cloud provider or vendor, else the device's
+//! OS) gives the product. Rules
 //! meet OCSF field names through the `ocsf` pipeline.
 
 use super::{Recognized, Source};
@@ -12,15 +13,8 @@ pub(super) fn recognize(map: &Object<'_>) -> Option<Source> {
     }
     let activity = map.get("activity_id").and_then(number);
     let os = path(map, &["device", "os", "type"]).map(str::to_ascii_lowercase);
-    let provider = path(map, &["cloud", "provider"]).map(str::to_ascii_lowercase);
-    let vendor = path(map, &["metadata", "product", "vendor_name"]).map(str::to_ascii_lowercase);
-    let cloud: Option<(&'static str, &'static [&'static str])> = match provider.as_deref().or(vendor.as_deref()) {
-        Some("aws" | "amazon web services") => Some(("aws", &["cloudtrail"])),
-        Some("azure" | "microsoft") => Some(("azure", &[])),
-        Some("gcp" | "google" | "google cloud platform") => Some(("gcp", &["gcp.audit"])),
-        Some("okta") => Some(("okta", &["okta"])),
-        _ => None,
-    };
+    let provider = path(map, &["cloud", "provider"]).and_then(cloud_source);
+    let vendor = path(map, &["metadata", "product", "vendor_name"]);
     let host: Option<&'static str> = match os.as_deref() {
         Some("windows") => Some("windows"),
         Some("linux") => Some("linux"),
@@ -38,14 +32,33 @@ pub(super) fn recognize(map: &Object<'_>) -> Option<Source> {
         (4003, _) => &["dns_query", "dns"],
         _ => &[],
     };
-    let (product, services): (Option<&'static str>, &'static [&'static str]) = match (host, cloud) {
-        (Some("windows"), _) if matches!(class, 3001 | 3002) => (Some("windows"), &["security"]),
-        (Some(host), _) => (Some(host), &[]),
-        (None, Some((product, services))) => (Some(product), services),
-        // An OCSF event of no known origin still has a class: its category routes it.
-        (None, None) => (None, &[]),
+    // The log's source, not the device it mentions: a cloud API call or an identity provider's
+    // sign-in names the client's device too, and rules for that source must still run on it.
+    // `cloud.provider` and an unambiguous vendor (AWS, Okta, Google) decide first; then the
+    // device's OS (a Windows logon is Microsoft's, as Azure's activity is); then the vendor.
+    let decisive = provider.or_else(|| vendor.and_then(cloud_source).filter(|(product, _)| *product != "azure"));
+    let (product, services): (Option<&'static str>, &'static [&'static str]) = match (decisive, host) {
+        (Some((product, services)), _) => (Some(product), services),
+        (None, Some("windows")) if matches!(class, 3001 | 3002) => (Some("windows"), &["security"]),
+        (None, Some(host)) => (Some(host), &[]),
+        (None, None) => match vendor.and_then(cloud_source) {
+            Some((product, services)) => (Some(product), services),
+            // An OCSF event of no known origin still has a class: its category routes it.
+            None => (None, &[]),
+        },
     };
     Some(Source::Recognized(Recognized { product, categories, services }))
+}
+
+/// The Sigma product (and services) of a cloud provider or vendor name.
+fn cloud_source(name: &str) -> Option<(&'static str, &'static [&'static str])> {
+    match name.to_ascii_lowercase().as_str() {
+        "aws" | "amazon web services" => Some(("aws", &["cloudtrail"])),
+        "azure" | "microsoft" => Some(("azure", &[])),
+        "gcp" | "google" | "google cloud platform" => Some(("gcp", &["gcp.audit"])),
+        "okta" => Some(("okta", &["okta"])),
+        _ => None,
+    }
 }
 
 fn number(v: &Json<'_>) -> Option<u64> {
@@ -62,4 +75,37 @@ fn path<'m>(map: &'m Object<'_>, keys: &[&str]) -> Option<&'m str> {
         at = at.get(key)?.as_object()?;
     }
     at.get(last)?.as_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(event: &str) -> Source {
+        let doc = Json::parse(event).unwrap();
+        let Json::Object(map) = &doc else { panic!("an object") };
+        recognize(map).unwrap()
+    }
+
+    fn product(source: Source) -> (Option<&'static str>, &'static [&'static str], &'static [&'static str]) {
+        match source {
+            Source::Recognized(r) => (r.product, r.services, r.categories),
+            _ => panic!("recognised"),
+        }
+    }
+
+    #[test]
+    fn a_cloud_or_identity_providers_events_route_to_it_whatever_device_they_name() {
+        let aws = r#"{"class_uid": 3002, "activity_id": 1, "metadata": {"product": {"name": "CloudTrail", "vendor_name": "AWS"}},
+            "cloud": {"provider": "AWS"}, "device": {"os": {"type": "macOS"}}}"#;
+        assert_eq!(product(route(aws)), (Some("aws"), &["cloudtrail"][..], &[][..]));
+        let okta = r#"{"class_uid": 3002, "metadata": {"product": {"vendor_name": "Okta"}}, "device": {"os": {"type": "macOS"}}}"#;
+        assert_eq!(product(route(okta)).0, Some("okta"));
+        let windows = r#"{"class_uid": 3002, "metadata": {"product": {"vendor_name": "Microsoft"}}, "device": {"os": {"type": "Windows"}}}"#;
+        assert_eq!(product(route(windows)), (Some("windows"), &["security"][..], &[][..]));
+        let sysmon = r#"{"class_uid": 1007, "activity_id": 1, "metadata": {"product": {"vendor_name": "Microsoft"}}, "device": {"os": {"type": "Windows"}}}"#;
+        assert_eq!(product(route(sysmon)), (Some("windows"), &[][..], &["process_creation"][..]));
+        let azure = r#"{"class_uid": 6003, "metadata": {"product": {"vendor_name": "Microsoft"}}}"#;
+        assert_eq!(product(route(azure)).0, Some("azure"));
+    }
 }
