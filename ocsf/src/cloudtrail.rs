@@ -10,8 +10,8 @@
 //! object every value it would test on the raw record.
 
 use super::{
-    base, endpoint_of_address, finish_pruned, merge, place, prune, some_of, status, time_ms, Activity, Field, Source,
-    ACCOUNT_CHANGE, ACTOR_KEYS, API_ACTIVITY, AUTHENTICATION, ENDPOINT_KEYS, USER_KEYS,
+    base, endpoint_of_address, finish_pruned, is_rfc3339, merge, place, prune, rfc3339, some_of, status, time_ms,
+    Activity, Field, Source, ACCOUNT_CHANGE, ACTOR_KEYS, API_ACTIVITY, AUTHENTICATION, ENDPOINT_KEYS, USER_KEYS,
 };
 use serde_json::{json, Map, Value};
 
@@ -48,6 +48,13 @@ pub const FIELDS: &[Field] = &[
 /// The attributes every class gets from [`FIELDS`], and what the `cloud` profile requires.
 fn complete(mut obj: Map<String, Value>, src: &Source<'_>) -> Map<String, Value> {
     merge(&mut obj, json!({"cloud": {"provider": "AWS"}}));
+    // `time_dt` is RFC 3339: an `eventTime` written otherwise (`2022-09-29 23:04:35`, as some
+    // pipelines rewrite it) is not held verbatim there, and stays in `unmapped`.
+    if let (Some(Value::String(text)), Some(Value::Number(ms))) = (src.peek("eventTime"), obj.get("time")) {
+        if !is_rfc3339(text) {
+            obj.insert("time_dt".into(), ms.as_i64().and_then(rfc3339).map_or(Value::Null, Value::String));
+        }
+    }
     let Value::Object(mut obj) = prune(Value::Object(obj)) else { unreachable!("an object stays an object") };
     place(&mut obj, src, FIELDS);
     // A request object needs a uid: AWS's mapping writes an empty one for calls without one
@@ -195,7 +202,8 @@ fn account_change(src: &Source<'_>, activity: Activity) -> Option<Value> {
 
 fn api_activity(src: &Source<'_>, activity: Activity) -> Option<Value> {
     let time = time(src)?;
-    let request = src.str("requestID").map(|uid| json!({"uid": uid, "data": src.get("requestParameters")}));
+    // The request and response data are placed verbatim from `FIELDS`, not pruned here.
+    let request = src.str("requestID").map(|uid| json!({"uid": uid}));
     let mut obj = base(&API_ACTIVITY, activity, time, metadata(src));
     merge(&mut obj, status(Some(src.peek("errorCode").is_none())));
     merge(
@@ -208,7 +216,6 @@ fn api_activity(src: &Source<'_>, activity: Activity) -> Option<Value> {
                 "version": src.str("apiVersion"),
                 "request": request,
                 "response": {
-                    "data": src.get("responseElements"),
                     "error": src.str("errorCode"),
                     "message": src.str("errorMessage"),
                 },
@@ -267,7 +274,13 @@ fn caller(src: &Source<'_>) -> Value {
         "type_id": type_id,
         "uid": src.str("userIdentity.arn"),
         "uid_alt": src.str("userIdentity.principalId").or_else(|| src.str("userIdentity.onBehalfOf.userId")),
-        "name": src.str("userIdentity.userName").or_else(|| src.str("additionalEventData.UserName")),
+        // An AWS service calling is named by `invokedBy`, a caller known by its type alone by
+        // that type: OCSF's user needs a name, uid or account.
+        "name": src
+            .str("userIdentity.userName")
+            .or_else(|| src.str("additionalEventData.UserName"))
+            .or_else(|| kind.filter(|k| *k == "AWSService").and(src.str("userIdentity.invokedBy")))
+            .or_else(|| (src.peek("userIdentity.arn").is_none() && src.peek("userIdentity.accountId").is_none()).then_some(kind).flatten()),
         "credential_uid": src.str("userIdentity.accessKeyId").or_else(|| src.str("userIdentity.credentialId")),
         "account": src.str("userIdentity.accountId").map(aws_account),
     });

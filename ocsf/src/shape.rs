@@ -50,15 +50,14 @@ pub(crate) fn finish_pruned(class: &Class, mut obj: Map<String, Value>, src: &So
 }
 
 /// Puts each field of `table` that the source holds at its OCSF attribute, verbatim, and
-/// claims it (out of `unmapped`): the table is the contract the `ocsf` pipeline relies on, so
-/// unless one of the field's attributes already holds the same value, the first is set to it
-/// (replacing what the mapping computed there, a pruned copy say). A field that cannot be set
-/// (a step of its path is not an object) stays in `unmapped`. Call it on a pruned object, then
-/// [`finish_pruned`].
+/// claims it (out of `unmapped`): when the mapping already wrote the same value at one of the
+/// field's attributes, or when the first is still free. A field whose attributes hold another
+/// value (the mapping had to write it otherwise) stays in `unmapped`. Call it on a pruned
+/// object, then [`finish_pruned`].
 pub(crate) fn place(obj: &mut Map<String, Value>, src: &Source<'_>, table: &[Field]) {
     for field in table {
         let Some(value) = src.peek(field.from) else { continue };
-        if field.to.iter().any(|to| at(obj, to) == Some(value)) || set(obj, field.to[0], value) {
+        if field.to.iter().any(|to| at(obj, to) == Some(value)) || set_if_free(obj, field.to[0], value) {
             src.claim(field.from);
         }
     }
@@ -74,20 +73,22 @@ fn at<'v>(obj: &'v Map<String, Value>, path: &str) -> Option<&'v Value> {
     }
 }
 
-/// Sets a dotted path to `value` (objects made on the way); false when a step is not an object.
-fn set(obj: &mut Map<String, Value>, path: &str, value: &Value) -> bool {
+/// Sets a dotted path to `value` when nothing is there yet (objects made on the way); false
+/// when something is, or a step is not an object.
+fn set_if_free(obj: &mut Map<String, Value>, path: &str, value: &Value) -> bool {
     match path.split_once('.') {
-        None => {
+        None if obj.get(path).is_none_or(Value::is_null) => {
             obj.insert(path.to_string(), value.clone());
             true
         }
+        None => false,
         Some((head, rest)) => {
             let child = obj.entry(head).or_insert_with(|| Value::Object(Map::new()));
             if child.is_null() {
                 *child = Value::Object(Map::new());
             }
             match child {
-                Value::Object(m) => set(m, rest, value),
+                Value::Object(m) => set_if_free(m, rest, value),
                 _ => false,
             }
         }
@@ -128,6 +129,33 @@ pub(crate) fn parse_int(s: &str) -> Option<i64> {
 pub(crate) fn time_ms(value: &Value) -> Option<i64> {
     let parse = |v: &Value| sigil_engine::time::parse_value(&sigil_engine::Json::from_value(v));
     parse(value).or_else(|| parse(&Value::String(zoned(value.as_str()?)?))).map(|dt| dt.timestamp_millis())
+}
+
+/// Whether `text` is an RFC 3339 date-time, the form of OCSF's `*_dt` attributes.
+pub(crate) fn is_rfc3339(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let zone = text.get(19..).map(|z| z.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit()));
+    digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10)
+        && matches!(b.get(10), Some(b'T' | b't'))
+        && digits(11..13)
+        && digits(14..16)
+        && digits(17..19)
+        && zone.is_some_and(|z| {
+            z.is_empty()
+                || z.eq_ignore_ascii_case("z")
+                || (z.len() == 6 && z.starts_with(['+', '-']) && z.as_bytes()[3] == b':')
+        })
+}
+
+/// Milliseconds since the epoch as RFC 3339 in UTC.
+pub(crate) fn rfc3339(ms: i64) -> Option<String> {
+    let dt = chrono::DateTime::from_timestamp_millis(ms)?;
+    Some(dt.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 /// `2021-01-08 21:28:34.875` (a space for the `T`, no zone: how log pipelines such as Panther
@@ -205,6 +233,16 @@ mod tests {
     fn prune_drops_nulls_and_empties_at_every_depth() {
         let v = json!({"a": null, "b": {"c": null}, "d": [null, {}], "e": {"f": 1}, "g": 0});
         assert_eq!(prune(v), json!({"e": {"f": 1}, "g": 0}));
+    }
+
+    #[test]
+    fn rfc3339_is_recognised_and_written() {
+        assert!(is_rfc3339("2022-09-29T23:04:35Z") && is_rfc3339("2022-09-29T23:04:35.123+02:00"));
+        assert!(is_rfc3339("2022-09-29T23:04:35"));
+        assert!(
+            !is_rfc3339("2022-09-29 23:04:35") && !is_rfc3339("2022-09-29") && !is_rfc3339("2022-09-29T23:04:35 UTC")
+        );
+        assert_eq!(rfc3339(1_664_492_675_000).as_deref(), Some("2022-09-29T23:04:35.000Z"));
     }
 
     #[test]
