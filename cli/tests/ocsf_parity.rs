@@ -137,7 +137,7 @@ fn cloudtrail_rules_fire_on_ocsf_as_on_raw_records() {
     let otrf =
         std::fs::read_to_string(shared.join("datasets/cloud/otrf/aws_ec2_proxy_s3_exfiltration.cloudtrail.jsonl"));
     events.extend(otrf.unwrap().lines().filter(|l| !l.trim().is_empty()).map(str::to_string));
-    let sigmahq = shared.join("sigma/rules/cloud/aws");
+    let sigmahq = shared.join("sigma/rules/cloud");
     let pack = repo().join("sigma-rules/rules/aws");
     let exceptions = compare("cloudtrail", &events, &[&sigmahq, &pack], 90);
     println!("{} CloudTrail records, {exceptions} documented exceptions", events.len());
