@@ -95,7 +95,7 @@ impl Detector<'_> {
                 by_partition.entry(self.partitioner.partition(&f)).or_default().push(FeedItem::from_feed(f));
             }
             for (p, items) in by_partition {
-                let message = FeedMessage { time, file: source.to_string(), line: position, feeds: items };
+                let message = FeedMessage { seq, time, file: source.to_string(), line: position, feeds: items };
                 let payload = serde_json::to_vec(&message).expect("a feed serializes");
                 feeds.push((p, Output { id: ids::feed(seq, p), payload }));
             }

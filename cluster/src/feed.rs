@@ -11,6 +11,9 @@ use sigil_engine::plan::{CorrelationSource, Plan};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeedMessage {
+    /// The event's sequence in the events stream: owners apply feeds in this order, which is
+    /// the order `sigil hunt` reads the same input in.
+    pub seq: u64,
     /// Event time in ms, when the event has a readable one.
     pub time: Option<i64>,
     pub file: String,

@@ -9,7 +9,7 @@
 //! | event (`sigil publish`) | `e:` 16 hex digits of SHA-256(source name) `:` position |
 //! | detection alert | `d:` events-stream sequence `:` k-th alert of the event `:` rule id |
 //! | feed | `f:` events-stream sequence `:` partition |
-//! | correlation alert | `c:` partition `:` feeds-stream sequence `:` k-th alert of that feed |
+//! | correlation alert | `c:` partition `:` events-stream sequence of the feed's event `:` k-th alert |
 //! | dead letter | `x:` events-stream sequence |
 
 use sha2::{Digest, Sha256};
@@ -28,8 +28,8 @@ pub fn feed(event_seq: u64, partition: u32) -> String {
     format!("f:{event_seq}:{partition}")
 }
 
-pub fn correlation(partition: u32, feed_seq: u64, k: usize) -> String {
-    format!("c:{partition}:{feed_seq}:{k}")
+pub fn correlation(partition: u32, event_seq: u64, k: usize) -> String {
+    format!("c:{partition}:{event_seq}:{k}")
 }
 
 pub fn dead_letter(event_seq: u64) -> String {

@@ -23,6 +23,9 @@ fn member_key(id: &str) -> String {
 /// The leases one worker holds, with the revision of each.
 pub struct Leases {
     kv: Store,
+    /// The bucket's stream, and its name.
+    stream: async_nats::jetstream::stream::Stream,
+    bucket: String,
     id: String,
     partitions: u32,
     held: BTreeMap<u32, u64>,
@@ -30,8 +33,22 @@ pub struct Leases {
 }
 
 impl Leases {
-    pub fn new(kv: Store, id: &str, partitions: u32) -> Leases {
-        Leases { kv, id: id.to_string(), partitions, held: BTreeMap::new(), member_revision: None }
+    pub fn new(
+        kv: Store,
+        stream: async_nats::jetstream::stream::Stream,
+        bucket: &str,
+        id: &str,
+        partitions: u32,
+    ) -> Leases {
+        Leases {
+            kv,
+            stream,
+            bucket: bucket.to_string(),
+            id: id.to_string(),
+            partitions,
+            held: BTreeMap::new(),
+            member_revision: None,
+        }
     }
 
     pub fn held(&self) -> Vec<u32> {
@@ -46,14 +63,17 @@ impl Leases {
         Ok(())
     }
 
-    /// Live workers (member keys not expired), this one included.
+    /// Live workers (member keys not expired), this one included: the subjects of member keys
+    /// in the bucket's stream (expired entries are gone from it; a departed worker's delete
+    /// marker counts until it expires too).
     pub async fn members(&self) -> Result<usize, String> {
-        let mut keys = self.kv.keys().await.map_err(|e| format!("listing workers: {e}"))?;
+        let filter = format!("$KV.{}.w.>", self.bucket);
+        let mut subjects =
+            self.stream.info_with_subjects(&filter).await.map_err(|e| format!("listing workers: {e}"))?;
         let mut n = 0;
-        while let Some(key) = keys.next().await {
-            if key.map_err(|e| e.to_string())?.starts_with("w.") {
-                n += 1;
-            }
+        while let Some(subject) = subjects.next().await {
+            subject.map_err(|e| format!("listing workers: {e}"))?;
+            n += 1;
         }
         Ok(n.max(1))
     }

@@ -9,8 +9,8 @@
 
 use crate::connect::{self, Endpoint};
 use crate::ids;
-use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::message::PublishMessage as Publish;
+use async_nats::jetstream::{self, context::PublishAckFuture};
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -45,42 +45,92 @@ pub async fn run(
     window: usize,
 ) -> Result<Counts, String> {
     let client = endpoint.connect().await?;
-    let js = connect::jetstream(client.clone(), Duration::from_secs(30));
+    let js = connect::jetstream(client.clone(), Duration::from_secs(5));
     let mut counts = Counts::default();
-    let mut pending: VecDeque<PublishAckFuture> = VecDeque::new();
+    let mut pending: VecDeque<(PublishAckFuture, Outgoing)> = VecDeque::new();
+    let mut failures = 0;
     while let Some(event) = events.recv().await {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert(SOURCE_HEADER, &*event.source);
-        headers.insert(POSITION_HEADER, event.position.to_string().as_str());
-        let message = Publish::build()
-            .payload(event.payload)
-            .headers(headers)
-            .message_id(ids::event(&event.source, event.position));
-        let ack =
-            js.send_publish(subject.to_string(), message).await.map_err(|e| format!("publish to {subject}: {e}"))?;
-        pending.push_back(ack);
+        let ack = send_retrying(&js, subject, &event).await?;
+        pending.push_back((ack, event));
         counts.sent += 1;
         while pending.len() >= window.max(1) {
-            settle(pending.pop_front(), &mut counts).await?;
+            settle_front(&js, subject, &mut pending, &mut counts, &mut failures).await?;
         }
     }
-    while let Some(ack) = pending.pop_front() {
-        settle(Some(ack), &mut counts).await?;
+    while !pending.is_empty() {
+        settle_front(&js, subject, &mut pending, &mut counts, &mut failures).await?;
     }
     client.flush().await.map_err(|e| e.to_string())?;
     Ok(counts)
 }
 
-async fn settle(ack: Option<PublishAckFuture>, counts: &mut Counts) -> Result<(), String> {
-    let Some(ack) = ack else { return Ok(()) };
-    let ack = ack.await.map_err(|e| format!("the stream did not store an event: {e}"))?;
-    if ack.duplicate {
-        counts.duplicates += 1;
-    } else {
-        counts.stored += 1;
-    }
-    Ok(())
+async fn send(js: &jetstream::Context, subject: &str, event: &Outgoing) -> Result<PublishAckFuture, String> {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(SOURCE_HEADER, &*event.source);
+    headers.insert(POSITION_HEADER, event.position.to_string().as_str());
+    let message = Publish::build()
+        .payload(event.payload.clone())
+        .headers(headers)
+        .message_id(ids::event(&event.source, event.position));
+    js.send_publish(subject.to_string(), message).await.map_err(|e| format!("publish to {subject}: {e}"))
 }
+
+/// [`send`], again a few times when the client cannot send (no server reachable for a moment).
+async fn send_retrying(js: &jetstream::Context, subject: &str, event: &Outgoing) -> Result<PublishAckFuture, String> {
+    let mut attempt = 0;
+    loop {
+        match send(js, subject, event).await {
+            Ok(ack) => return Ok(ack),
+            Err(e) if attempt >= RETRIES => return Err(e),
+            Err(_) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+/// Waits for the oldest message's acknowledgement. When it does not come (a server lost, a
+/// stream leader being elected), the messages after it were most likely lost too: all of them
+/// are sent again at once, under the same ids (what was stored is not stored twice), rather
+/// than each waiting out its own timeout.
+async fn settle_front(
+    js: &jetstream::Context,
+    subject: &str,
+    pending: &mut VecDeque<(PublishAckFuture, Outgoing)>,
+    counts: &mut Counts,
+    failures: &mut u32,
+) -> Result<(), String> {
+    let Some((ack, event)) = pending.pop_front() else { return Ok(()) };
+    match ack.await {
+        Ok(ack) => {
+            *failures = 0;
+            if ack.duplicate {
+                counts.duplicates += 1;
+            } else {
+                counts.stored += 1;
+            }
+            Ok(())
+        }
+        Err(e) => {
+            *failures += 1;
+            if *failures > RETRIES {
+                return Err(format!("the stream did not store an event ({}:{}): {e}", event.source, event.position));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let unsettled: Vec<Outgoing> =
+                std::iter::once(event).chain(std::mem::take(pending).into_iter().map(|(_, e)| e)).collect();
+            for event in unsettled {
+                let ack = send_retrying(js, subject, &event).await?;
+                pending.push_back((ack, event));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Times an unacknowledged event is sent again before `publish` gives up.
+const RETRIES: u32 = 20;
 
 /// The channel a reader thread hands events to [`run`] through (`blocking_send` on its side).
 pub fn channel(capacity: usize) -> (tokio::sync::mpsc::Sender<Outgoing>, tokio::sync::mpsc::Receiver<Outgoing>) {

@@ -9,6 +9,8 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+/// The client and runtime the harness uses, for tests that inspect streams themselves.
+pub use {async_nats, tokio};
 
 /// The server binary: `SIGIL_NATS_SERVER`, else `nats-server` on the PATH; `None` (after
 /// printing `SKIPPED: nats-server not found`) when neither runs.

@@ -83,7 +83,7 @@ async fn run_async(options: Options) -> Result<Summary, String> {
     let topology = options.topology.clone();
     let stream_name = options.stream.clone().unwrap_or_else(|| topology.events.name.clone());
     let client = options.endpoint.connect().await?;
-    let js = connect::jetstream(client.clone(), Duration::from_secs(10));
+    let js = connect::jetstream(client.clone(), Duration::from_secs(5));
     let not_initialised = |what: &str, e: &dyn std::fmt::Display| {
         format!("{what}: {e} (has `sigil nats init` created the streams and buckets?)")
     };
@@ -128,13 +128,18 @@ async fn run_async(options: Options) -> Result<Summary, String> {
     let shared = Arc::new(Shared {
         js: js.clone(),
         topology: topology.clone(),
+        events_stream: stream_name.clone(),
         plan,
         max_groups: options.max_groups,
         checkpoints,
         metrics: Arc::clone(&metrics),
         checkpoint_every: options.checkpoint_every,
     });
-    let leases = Leases::new(lease_kv, &options.id, partitions);
+    let lease_stream = js
+        .get_stream(format!("KV_{}", topology.leases.bucket))
+        .await
+        .map_err(|e| not_initialised(&topology.leases.bucket, &e))?;
+    let leases = Leases::new(lease_kv, lease_stream, &topology.leases.bucket, &options.id, partitions);
     let lease_task = tokio::spawn(manage_leases(
         leases,
         Arc::clone(&shared),
@@ -219,13 +224,21 @@ async fn detect_loop(
     let mut reported_events = 0u64;
     let mut idle_since = Instant::now();
     while !draining.load(Ordering::SeqCst) {
-        let mut batch = consumer
+        let mut batch = match consumer
             .batch()
             .max_messages(options.batch.max(1))
             .expires(Duration::from_millis(500))
             .messages()
             .await
-            .map_err(|e| format!("fetching events: {e}"))?;
+        {
+            Ok(batch) => batch,
+            Err(e) => {
+                // A server lost, a leader being elected: the servers come back, so does the worker.
+                eprintln!("sigil: worker {}: fetching events: {e}: retrying", options.id);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
         let mut messages = Vec::new();
         while let Some(message) = batch.next().await {
             match message {
@@ -305,9 +318,14 @@ async fn detect_loop(
                 break;
             }
         }
-        for ack in acks {
-            if let Err(e) = ack.await {
-                failed.get_or_insert(format!("the alerts stream did not store a message: {e}"));
+        if failed.is_none() {
+            for ack in acks {
+                // One missing acknowledgement is enough to redo the batch: the others are not
+                // waited for, each with its own timeout.
+                if let Err(e) = ack.await {
+                    failed = Some(format!("a stream did not store a message: {e}"));
+                    break;
+                }
             }
         }
         if let Some(reason) = failed {
@@ -321,7 +339,10 @@ async fn detect_loop(
             continue;
         }
         for message in &messages {
-            message.ack().await.map_err(|e| format!("acknowledging an event: {e}"))?;
+            // An ack that is lost means a redelivery, whose outputs keep their ids.
+            if let Err(e) = message.ack().await {
+                eprintln!("sigil: worker {}: acknowledging an event: {e}", options.id);
+            }
         }
         Metrics::add(&metrics.events, messages.len() as u64);
         Metrics::add(&metrics.detection_alerts, alerts);
@@ -415,7 +436,10 @@ async fn manage_leases(
             }
             let target = match leases.members().await {
                 Ok(n) => leases.target(n),
-                Err(_) => owners.len(),
+                Err(e) => {
+                    eprintln!("sigil: worker: {e}");
+                    owners.len()
+                }
             };
             if owners.len() < target {
                 for p in leases.candidates() {
