@@ -389,3 +389,178 @@ fn workers_survive_a_killed_worker_and_a_lost_server_and_match_hunt() {
         "(rule, group) sets differ: hunt only {only_hunt:?}, cluster only {only_cluster:?}"
     );
 }
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines().find(|l| l.starts_with(name) && !l.starts_with('#'))?.rsplit(' ').next()?.parse().ok()
+}
+
+/// One worker on one server: `GET /metrics` reports its counts and partitions; SIGTERM drains
+/// it (checkpoints written, leases released, a clean exit); its alerts are `hunt`'s.
+#[test]
+fn a_worker_serves_metrics_and_drains_on_sigterm() {
+    let Some(cluster) = NatsCluster::start(1) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let url = cluster.url();
+    let config = dir.path().join("topology.toml");
+    std::fs::write(&config, "replicas = 1\npartitions = 4\n").unwrap();
+    let topology = Topology::load(Some(&config)).unwrap();
+    run(sigil().args(["nats", "init", "--nats", &url, "--config"]).arg(&config));
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    examples.sort();
+    assert!(!examples.is_empty());
+    let out = sigil().args(["publish", "--nats", &url, "--config"]).arg(&config).args(&examples).output().unwrap();
+    assert!(out.status.success());
+    let hunt = run(sigil().args(["hunt", "--format", "jsonl"]).args(&examples));
+
+    let port = sigil_cluster::testing::free_port();
+    let log = dir.path().join("worker.log");
+    let mut worker = sigil()
+        .args(["worker", "--nats", &url, "--config"])
+        .arg(&config)
+        .args(["--id", "m1", "--report-every", "0.5", "--metrics", &format!("127.0.0.1:{port}")])
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let read: u64 = String::from_utf8_lossy(&out.stderr)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("publish reports the events read");
+    let mut text = String::new();
+    wait_for("the worker's metrics to show every event", Duration::from_secs(60), || {
+        text = http_get(port, "/metrics").unwrap_or_default();
+        metric(&text, "sigil_events_total").is_some_and(|n| n as u64 == read)
+            && metric(&text, "sigil_partitions_owned").is_some_and(|n| n == 4.0)
+    });
+    assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    assert!(text.contains("# TYPE sigil_events_total counter"), "{text}");
+    assert!(text.contains("sigil_partition_owned{worker=\"m1\",partition=\"3\"} 1"), "{text}");
+    assert!(text.contains("sigil_lag_events{worker=\"m1\"} 0"), "{text}");
+    assert!(http_get(port, "/other").unwrap().starts_with("HTTP/1.1 404"));
+    // Let the owners apply and checkpoint what the events fed them, then drain.
+    std::thread::sleep(Duration::from_secs(3));
+    Command::new("kill").args(["-TERM", &worker.id().to_string()]).status().unwrap();
+    let status = worker.wait().unwrap();
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("stopping: finishing the batch in hand"), "{stderr}");
+    assert!(stderr.contains("stopped after") && stderr.contains(&format!("{read} events")), "{stderr}");
+    let rt = runtime();
+    let js = rt.block_on(async {
+        connect::jetstream(Endpoint::new(&url, "observer").connect().await.unwrap(), Duration::from_secs(5))
+    });
+    assert!(rt.block_on(leases(&js, &topology)).is_empty(), "leases left after the drain");
+    assert!(rt.block_on(partitions_caught_up(&js, &topology)), "checkpoints do not cover every feed");
+    let alerts = run(sigil().args(["alerts", "--nats", &url, "--config"]).arg(&config));
+    let mut ours: Vec<&str> = alerts.lines().collect();
+    let mut theirs: Vec<&str> = hunt.lines().collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs);
+    assert!(theirs.iter().any(|l| l.contains("\"kind\":\"correlation\"")), "the examples raise a correlation");
+}
+
+fn bench_topology(dir: &Path, n: usize, replicas: usize) -> PathBuf {
+    let path = dir.join(format!("bench-{n}.toml"));
+    let stream = |section: &str, name: &str, subject: &str| {
+        format!("[{section}]\nname = \"{name}_{n}\"\nsubject = \"b{n}.{subject}.>\"\nduplicate_window = \"10m\"\n")
+    };
+    let text = format!(
+        "replicas = {replicas}\npartitions = 8\nconsumer = \"bench-{n}\"\n{}{}{}\
+         [leases]\nbucket = \"leases-{n}\"\nmax_age = \"5s\"\n[checkpoints]\nbucket = \"ckpt-{n}\"\n",
+        stream("alerts", "ALERTS", "alerts"),
+        stream("feeds", "FEEDS", "feeds"),
+        stream("deadletter", "DEAD", "deadletter"),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Events/s of 1, 2 and 3 workers against `hunt --threads N` over the same events (the fault
+/// test's 106,739). Run by hand, in release: `cargo test --release -p sigil-cli --test cluster
+/// -- --ignored --nocapture` (SIGIL_BENCH_NODES=1 for one server with R1 streams; default 3
+/// servers, R3). Figures in README.md and docs/scale-out.md.
+#[test]
+#[ignore]
+fn throughput() {
+    let Some(shared) = shared("throughput") else { return };
+    let nodes: usize = std::env::var("SIGIL_BENCH_NODES").ok().and_then(|n| n.parse().ok()).unwrap_or(3);
+    let Some(cluster) = NatsCluster::start(nodes) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let url = cluster.url();
+    let pack = compile_pack(dir.path());
+    let events = real_events(&shared);
+    let total = events.len() as u64;
+    let file = dir.path().join("events.jsonl");
+    write_lines(&file, &events);
+    drop(events);
+    let mut table = Vec::new();
+    for threads in 1..=3 {
+        let started = Instant::now();
+        let out = sigil()
+            .args(["hunt", "--format", "jsonl", "--threads", &threads.to_string(), "--pack"])
+            .arg(&pack)
+            .arg(&file)
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let rate = total as f64 / started.elapsed().as_secs_f64();
+        table.push(format!("hunt --threads {threads}: {rate:.0} events/s"));
+    }
+    let first = bench_topology(dir.path(), 1, nodes.min(3));
+    run(sigil().args(["nats", "init", "--nats", &url, "--config"]).arg(&first));
+    let started = Instant::now();
+    let published = sigil().args(["publish", "--nats", &url, "--config"]).arg(&first).arg(&file).output().unwrap();
+    assert!(published.status.success());
+    table.push(format!("publish: {:.0} events/s", total as f64 / started.elapsed().as_secs_f64()));
+    let rt = runtime();
+    let js = rt.block_on(async {
+        connect::jetstream(Endpoint::new(&url, "observer").connect().await.unwrap(), Duration::from_secs(10))
+    });
+    for n in 1..=3 {
+        let config = bench_topology(dir.path(), n, nodes.min(3));
+        run(sigil().args(["nats", "init", "--nats", &url, "--config"]).arg(&config));
+        let topology = Topology::load(Some(&config)).unwrap();
+        let mut workers = Workers::default();
+        let started = Instant::now();
+        for i in 0..n {
+            workers.start(&format!("b{n}-{i}"), &url, &config, &pack, dir.path());
+        }
+        wait_for("every event acked", Duration::from_secs(900), || {
+            rt.block_on(consumer_state(&js, &topology)).is_some_and(|s| s.0 == total)
+        });
+        let seconds = started.elapsed().as_secs_f64();
+        wait_for("every partition caught up", Duration::from_secs(300), || {
+            rt.block_on(partitions_caught_up(&js, &topology))
+        });
+        let with_correlations = started.elapsed().as_secs_f64();
+        workers.drain_all();
+        table.push(format!(
+            "{n} worker(s): {:.0} events/s (correlations complete: {:.0} events/s)",
+            total as f64 / seconds,
+            total as f64 / with_correlations
+        ));
+    }
+    println!(
+        "throughput over {total} events, {nodes} NATS server(s), {} cores:",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    for line in table {
+        println!("  {line}");
+    }
+}

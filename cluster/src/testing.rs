@@ -44,6 +44,8 @@ pub struct NatsCluster {
     pub dir: tempfile::TempDir,
     /// User and password for readiness checks when the cluster has accounts.
     admin: Option<(String, String)>,
+    /// The CA file of a TLS server.
+    ca: Option<PathBuf>,
     env: Vec<(String, String)>,
 }
 
@@ -57,6 +59,22 @@ impl NatsCluster {
         accounts: Option<&str>,
         env: &[(&str, &str)],
         admin: Option<(&str, &str)>,
+    ) -> Option<NatsCluster> {
+        NatsCluster::launch(nodes, accounts, env, admin, None)
+    }
+
+    /// One server requiring TLS: `tls` is the configuration block to include (certificate and
+    /// key files), `ca` the CA file clients trust. [`NatsCluster::url`] then gives `tls://`.
+    pub fn start_tls(tls: &str, ca: &std::path::Path) -> Option<NatsCluster> {
+        NatsCluster::launch(1, Some(tls), &[], None, Some(ca.to_path_buf()))
+    }
+
+    fn launch(
+        nodes: usize,
+        accounts: Option<&str>,
+        env: &[(&str, &str)],
+        admin: Option<(&str, &str)>,
+        ca: Option<PathBuf>,
     ) -> Option<NatsCluster> {
         let binary = nats_server()?;
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -95,6 +113,7 @@ impl NatsCluster {
             nodes: list,
             dir,
             admin: admin.map(|(u, p)| (u.to_string(), p.to_string())),
+            ca,
             env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         };
         for i in 0..nodes {
@@ -111,7 +130,8 @@ impl NatsCluster {
 
     /// Every server's client URL, comma-separated (what `--nats` takes).
     pub fn url(&self) -> String {
-        self.nodes.iter().map(|n| format!("nats://127.0.0.1:{}", n.port)).collect::<Vec<_>>().join(",")
+        let scheme = if self.ca.is_some() { "tls" } else { "nats" };
+        self.nodes.iter().map(|n| format!("{scheme}://127.0.0.1:{}", n.port)).collect::<Vec<_>>().join(",")
     }
 
     pub fn len(&self) -> usize {
@@ -151,6 +171,7 @@ impl NatsCluster {
         runtime.block_on(async {
             let mut endpoint = Endpoint::new(&self.url(), "sigil-test-ready");
             endpoint.user = self.admin.clone();
+            endpoint.ca_file = self.ca.clone();
             let client = endpoint.connect().await.expect("connect to the test cluster");
             loop {
                 // `$JS.API.INFO` answers without an error once there is a meta leader.

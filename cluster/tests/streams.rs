@@ -274,3 +274,92 @@ fn the_worker_credential_cannot_delete_or_purge_the_logs_but_can_work() {
         worker::run(worker_options(worker_user, topology.clone(), "w-least-privilege")).expect("the worker runs");
     assert_eq!((summary.events, summary.detection_alerts), (20, 10));
 }
+
+/// A CA and a server certificate for 127.0.0.1 made with the openssl command; `None` (SKIPPED)
+/// without it.
+fn certificates(dir: &std::path::Path) -> Option<()> {
+    let openssl = |args: &[&str]| {
+        std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
+    let made = openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=sigil-test-ca",
+    ]) && openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]) && openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    if !made {
+        println!("SKIPPED: the openssl command is absent or failed: no test certificates");
+    }
+    made.then_some(())
+}
+
+#[test]
+fn tls_connections_trust_the_ca_file_and_only_it() {
+    let dir = tempfile::tempdir().unwrap();
+    if certificates(dir.path()).is_none() {
+        return;
+    }
+    let tls = format!(
+        "tls {{ cert_file: {:?}, key_file: {:?} }}\n",
+        dir.path().join("server.pem"),
+        dir.path().join("server.key")
+    );
+    let Some(server) = NatsCluster::start_tls(&tls, &dir.path().join("ca.pem")) else { return };
+    assert!(server.url().starts_with("tls://"));
+    let mut endpoint = Endpoint::new(&server.url(), "test-tls");
+    endpoint.ca_file = Some(dir.path().join("ca.pem"));
+    let topology = topology("replicas = 1");
+    runtime().block_on(async {
+        let js = context(&endpoint).await;
+        setup::init(&js, &topology).await.expect("init over TLS");
+        let counts = publish_all(&endpoint, &topology.default_event_subject(), events("tls.jsonl", 5)).await;
+        assert_eq!(counts.stored, 5);
+        // Without the CA, the server's certificate is not trusted: no connection.
+        let untrusted = Endpoint::new(&server.url(), "test-untrusted");
+        let refused = tokio::time::timeout(Duration::from_secs(20), untrusted.connect()).await;
+        assert!(matches!(refused, Ok(Err(_))), "connected without trusting the CA");
+    });
+}
