@@ -37,8 +37,9 @@ pub enum Outcome {
     Evaluated {
         /// Detection alerts, one JSON line each (without the newline).
         alerts: Vec<Output>,
-        /// Feeds, by partition.
-        feeds: Vec<(u32, Output)>,
+        /// What correlations read from the event, by partition (the worker publishes the
+        /// feeds of a whole batch as one message per partition).
+        feeds: Vec<(u32, FeedMessage)>,
     },
     /// Not an event: the reason goes with it to the dead-letter subject.
     Dead(String),
@@ -95,9 +96,7 @@ impl Detector<'_> {
                 by_partition.entry(self.partitioner.partition(&f)).or_default().push(FeedItem::from_feed(f));
             }
             for (p, items) in by_partition {
-                let message = FeedMessage { seq, time, file: source.to_string(), line: position, feeds: items };
-                let payload = serde_json::to_vec(&message).expect("a feed serializes");
-                feeds.push((p, Output { id: ids::feed(seq, p), payload }));
+                feeds.push((p, FeedMessage { seq, time, file: source.to_string(), line: position, feeds: items }));
             }
         }
         Outcome::Evaluated { alerts, feeds }

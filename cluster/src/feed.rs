@@ -1,5 +1,6 @@
-//! A feed message: what one event's detections mean for the correlations of one partition
-//! (the engine's [`Feed`]s), with the event's time and evidence, as JSON on a partition subject.
+//! Feeds: what one event's detections mean for the correlations of one partition (the
+//! engine's [`Feed`]s), with the event's sequence, time and evidence. A worker publishes the
+//! feeds of a batch of events as one JSON array per partition subject.
 //!
 //! It owns the encoding and the choice of partition ([`Partitioner`]); it never applies a feed
 //! (that is [`crate::owner`]'s job).

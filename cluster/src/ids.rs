@@ -8,7 +8,7 @@
 //! |---|---|
 //! | event (`sigil publish`) | `e:` 16 hex digits of SHA-256(source name) `:` position |
 //! | detection alert | `d:` events-stream sequence `:` k-th alert of the event `:` rule id |
-//! | feed | `f:` events-stream sequence `:` partition |
+//! | feeds of a batch | `f:` first `-` last events-stream sequence `:` partition `:` events |
 //! | correlation alert | `c:` partition `:` events-stream sequence of the feed's event `:` k-th alert |
 //! | dead letter | `x:` events-stream sequence |
 
@@ -24,8 +24,10 @@ pub fn detection(event_seq: u64, k: usize, rule_id: &str) -> String {
     format!("d:{event_seq}:{k}:{rule_id}")
 }
 
-pub fn feed(event_seq: u64, partition: u32) -> String {
-    format!("f:{event_seq}:{partition}")
+/// The feeds of one batch for one partition. A redelivered batch may be cut differently and
+/// get another id: owners also keep each event's feeds once (by its sequence).
+pub fn feeds(first_seq: u64, last_seq: u64, partition: u32, events: usize) -> String {
+    format!("f:{first_seq}-{last_seq}:{partition}:{events}")
 }
 
 pub fn correlation(partition: u32, event_seq: u64, k: usize) -> String {

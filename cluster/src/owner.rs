@@ -126,7 +126,10 @@ pub async fn run(shared: Arc<Shared>, p: u32, stop: watch::Receiver<Stop>) -> Re
             Ok(info) => info.ack_floor.stream_sequence,
             Err(e) => return Err(format!("partition {p}: reading the workers' ack floor: {e}")),
         };
-        read_to_end(&reader, p, applied, &mut read, &mut buffer).await?;
+        let last = last_feed(&feeds, &shared.topology.feed_subject(p)).await?;
+        if !read_to_end(&reader, p, applied, last, &mut read, &mut buffer, &stop).await? {
+            continue;
+        }
         let mut acks = Vec::new();
         let mut count = 0u64;
         while let Some(entry) = buffer.first_entry() {
@@ -206,16 +209,37 @@ fn replay_point(buffer: &Buffer, read: u64) -> u64 {
     buffer.values().map(|(feed_seq, _)| *feed_seq).min().unwrap_or(read + 1)
 }
 
-/// Reads the partition's feeds until none is left at this moment; feeds of events already
-/// applied (a redelivered event past the duplicate window) are dropped.
+/// The sequence of the partition's last feed, from the feeds stream's leader (0: none yet).
+/// Read after the ack floor, it covers every feed of the events below the floor.
+async fn last_feed(feeds: &jetstream::stream::Stream, subject: &str) -> Result<u64, String> {
+    match feeds.get_last_raw_message_by_subject(subject).await {
+        Ok(message) => Ok(message.sequence),
+        Err(e)
+            if e.kind() == jetstream::stream::LastRawMessageErrorKind::NoMessageFound
+                || e.to_string().to_lowercase().contains("no message found") =>
+        {
+            Ok(0)
+        }
+        Err(e) => Err(format!("{subject}: the last feed: {e}")),
+    }
+}
+
+/// Reads the partition's feeds up to feeds-stream sequence `last` at least (the owner's
+/// consumer may sit on a replica that is a little behind the leader: it waits for it); feeds
+/// of events already applied (a redelivered batch) are dropped. False when told to stop first.
 async fn read_to_end(
     reader: &consumer::PullConsumer,
     p: u32,
     applied: u64,
+    last: u64,
     read: &mut u64,
     buffer: &mut Buffer,
-) -> Result<(), String> {
+    stop: &watch::Receiver<Stop>,
+) -> Result<bool, String> {
     loop {
+        if *stop.borrow() != Stop::Run {
+            return Ok(false);
+        }
         let mut batch = reader
             .batch()
             .max_messages(1024)
@@ -234,17 +258,18 @@ async fn read_to_end(
             // After a restore, the replay starts before `read` (feeds read but not applied
             // then): the buffer's key and `applied` keep each event's feeds once.
             *read = (*read).max(feed_seq);
-            match serde_json::from_slice::<FeedMessage>(&message.payload) {
-                Ok(feed) if feed.seq > applied => {
-                    buffer.entry(feed.seq).or_insert((feed_seq, feed));
+            match serde_json::from_slice::<Vec<FeedMessage>>(&message.payload) {
+                Ok(feeds) => {
+                    for feed in feeds.into_iter().filter(|f| f.seq > applied) {
+                        buffer.entry(feed.seq).or_insert((feed_seq, feed));
+                    }
                 }
-                Ok(_) => {}
                 // Only workers publish here; a message that is not a feed is skipped, loudly.
                 Err(e) => eprintln!("sigil: worker: partition {p}: feed {feed_seq} is unreadable ({e}): skipped"),
             }
         }
-        if got == 0 || pending == 0 {
-            return Ok(());
+        if *read >= last && (got == 0 || pending == 0) {
+            return Ok(true);
         }
     }
 }

@@ -15,7 +15,7 @@
 
 use crate::connect::{self, Endpoint};
 use crate::detect::{Detector, Outcome};
-use crate::feed::Partitioner;
+use crate::feed::{FeedMessage, Partitioner};
 use crate::lease::Leases;
 use crate::metrics::Metrics;
 use crate::owner::{self, Shared, Stop};
@@ -23,7 +23,7 @@ use crate::publish::{POSITION_HEADER, SOURCE_HEADER};
 use crate::{ids, setup, Topology};
 use async_nats::jetstream::message::PublishMessage as Publish;
 use async_nats::jetstream::{self, consumer, AckKind};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use sigil_engine::correlate::Readers;
 use sigil_engine::{Engine, Plan, Routing, Scratch};
 use std::collections::BTreeMap;
@@ -204,6 +204,19 @@ fn spawn_signal_handler(draining: Arc<AtomicBool>, drain: Arc<watch::Sender<bool
     });
 }
 
+/// The consumer's messages, pulled ahead (the server sends the next ones while a batch is
+/// evaluated).
+async fn pull(consumer: &consumer::PullConsumer, batch: usize) -> Result<consumer::pull::Stream, String> {
+    consumer
+        .stream()
+        .max_messages_per_batch(batch.max(1))
+        .heartbeat(Duration::from_secs(5))
+        .expires(Duration::from_secs(30))
+        .messages()
+        .await
+        .map_err(|e| format!("fetching events: {e}"))
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn detect_loop(
     detector: &Detector<'_>,
@@ -223,36 +236,56 @@ async fn detect_loop(
     let mut reported_at = Instant::now();
     let mut reported_events = 0u64;
     let mut idle_since = Instant::now();
+    let mut incoming: Option<consumer::pull::Stream> = None;
     while !draining.load(Ordering::SeqCst) {
-        let mut batch = match consumer
-            .batch()
-            .max_messages(options.batch.max(1))
-            .expires(Duration::from_millis(500))
-            .messages()
-            .await
-        {
-            Ok(batch) => batch,
-            Err(e) => {
-                // A server lost, a leader being elected: the servers come back, so does the worker.
-                eprintln!("sigil: worker {}: fetching events: {e}: retrying", options.id);
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                continue;
-            }
-        };
-        let mut messages = Vec::new();
-        while let Some(message) = batch.next().await {
-            match message {
-                Ok(m) => messages.push(m),
+        let stream = match &mut incoming {
+            Some(stream) => stream,
+            None => match pull(consumer, options.batch).await {
+                Ok(stream) => incoming.insert(stream),
                 Err(e) => {
-                    eprintln!("sigil: worker {}: fetching events: {e}", options.id);
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    // A server lost, a leader being elected: the servers come back, so does the worker.
+                    eprintln!("sigil: worker {}: {e}: retrying", options.id);
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            },
+        };
+        // The first message waits (briefly, to notice a drain); the rest of the batch is what
+        // has arrived already.
+        let mut messages = Vec::new();
+        let mut broken = None;
+        match tokio::time::timeout(Duration::from_millis(500), stream.next()).await {
+            Err(_) => {}
+            Ok(Some(Ok(m))) => messages.push(m),
+            Ok(Some(Err(e))) => broken = Some(e.to_string()),
+            Ok(None) => broken = Some("the pull ended".into()),
+        }
+        while !messages.is_empty() && messages.len() < options.batch.max(1) {
+            match stream.next().now_or_never() {
+                Some(Some(Ok(m))) => messages.push(m),
+                Some(Some(Err(e))) => {
+                    broken = Some(e.to_string());
                     break;
                 }
+                Some(None) => {
+                    broken = Some("the pull ended".into());
+                    break;
+                }
+                None => break,
+            }
+        }
+        if let Some(e) = broken {
+            eprintln!("sigil: worker {}: fetching events: {e}: pulling again", options.id);
+            incoming = None;
+            if messages.is_empty() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
         let mut acks = Vec::new();
-        let (mut alerts, mut feeds, mut dead) = (0u64, 0u64, 0u64);
+        let (mut alerts, mut feed_count, mut dead) = (0u64, 0u64, 0u64);
         let mut failed = None;
+        let mut feeds: BTreeMap<u32, Vec<FeedMessage>> = BTreeMap::new();
+        let mut seqs = (u64::MAX, 0u64);
         for message in &messages {
             let seq = match message.info() {
                 Ok(info) => info.stream_sequence,
@@ -261,6 +294,7 @@ async fn detect_loop(
                     break;
                 }
             };
+            seqs = (seqs.0.min(seq), seqs.1.max(seq));
             let header =
                 |name: &str| message.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_string());
             let source = header(SOURCE_HEADER).unwrap_or_else(|| message.subject.to_string());
@@ -270,18 +304,14 @@ async fn detect_loop(
             match outcome {
                 Outcome::Evaluated { alerts: a, feeds: f } => {
                     alerts += a.len() as u64;
-                    feeds += f.len() as u64;
                     for out in a {
                         publishes.push((
                             detection_subject.clone(),
                             Publish::build().payload(out.payload.into()).message_id(out.id),
                         ));
                     }
-                    for (p, out) in f {
-                        publishes.push((
-                            topology.feed_subject(p),
-                            Publish::build().payload(out.payload.into()).message_id(out.id),
-                        ));
+                    for (p, feed) in f {
+                        feeds.entry(p).or_default().push(feed);
                     }
                 }
                 Outcome::Dead(reason) => {
@@ -318,6 +348,24 @@ async fn detect_loop(
                 break;
             }
         }
+        // The batch's feeds: one message per partition.
+        if failed.is_none() {
+            for (p, list) in feeds {
+                feed_count += list.len() as u64;
+                let id = ids::feeds(seqs.0, seqs.1, p, list.len());
+                let payload = serde_json::to_vec(&list).expect("feeds serialize");
+                match js
+                    .send_publish(topology.feed_subject(p), Publish::build().payload(payload.into()).message_id(id))
+                    .await
+                {
+                    Ok(ack) => acks.push(ack),
+                    Err(e) => {
+                        failed = Some(format!("publishing: {e}"));
+                        break;
+                    }
+                }
+            }
+        }
         if failed.is_none() {
             for ack in acks {
                 // One missing acknowledgement is enough to redo the batch: the others are not
@@ -330,7 +378,7 @@ async fn detect_loop(
         }
         if let Some(reason) = failed {
             // Nothing of this batch is acked: every message comes again, and its outputs keep
-            // their ids, so what was stored already is not stored twice.
+            // their ids (and owners keep each event's feeds once), so nothing is stored twice.
             eprintln!("sigil: worker {}: {reason}: the batch will be redelivered", options.id);
             for message in &messages {
                 let _ = message.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
@@ -346,13 +394,13 @@ async fn detect_loop(
         }
         Metrics::add(&metrics.events, messages.len() as u64);
         Metrics::add(&metrics.detection_alerts, alerts);
-        Metrics::add(&metrics.feeds_published, feeds);
+        Metrics::add(&metrics.feeds_published, feed_count);
         Metrics::add(&metrics.dead_letters, dead);
         if !messages.is_empty() {
             idle_since = Instant::now();
         }
-        if reported_at.elapsed() >= options.report_every || options.idle_exit.is_some_and(|d| idle_since.elapsed() >= d)
-        {
+        let idle = options.idle_exit.is_some_and(|d| idle_since.elapsed() >= d);
+        if reported_at.elapsed() >= options.report_every || idle {
             let pending = match consumer.clone().info().await {
                 Ok(info) => Some((info.num_pending, info.num_ack_pending)),
                 Err(_) => None,
@@ -376,13 +424,17 @@ async fn detect_loop(
                 reported_at = Instant::now();
                 reported_events = events;
             }
-            if options.idle_exit.is_some_and(|d| idle_since.elapsed() >= d)
-                && pending.is_some_and(|(p, a)| p == 0 && a == 0)
-            {
+            if idle && pending.is_some_and(|(p, a)| p == 0 && a == 0) {
                 eprintln!("sigil: worker {}: idle and nothing pending: stopping", options.id);
                 draining.store(true, Ordering::SeqCst);
                 let _ = drain.send(true);
             }
+        }
+    }
+    // Events pulled ahead and not evaluated go back at once rather than after ack_wait.
+    if let Some(mut stream) = incoming {
+        while let Some(Some(Ok(message))) = stream.next().now_or_never() {
+            let _ = message.ack_with(AckKind::Nak(None)).await;
         }
     }
     Ok(())
