@@ -42,6 +42,10 @@ scripts/build-gateway.sh
 SIGIL_ENVOY="$(scripts/setup-envoy.sh | tail -n 1)"
 export SIGIL_ENVOY
 
+step "nats-server for the cluster tests (Debian's package; scripts/setup-nats.sh)"
+SIGIL_NATS_SERVER="$(scripts/setup-nats.sh | tail -n 1)"
+export SIGIL_NATS_SERVER
+
 step "cargo test (unit, conformance suite, rule pack, SigmaHQ corpus, end-to-end CLI)"
 if [ ! -d ../shared/sigma ]; then
   echo "note: ../shared is absent: the SigmaHQ corpus tests will print SKIPPED"

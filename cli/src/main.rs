@@ -5,6 +5,7 @@
 
 mod batches;
 mod check;
+mod cluster;
 mod coverage;
 mod edge;
 mod hunt;
@@ -56,6 +57,14 @@ enum Command {
     Verify(VerifyArgs),
     /// Evaluate events posted as JSON Lines over HTTP (`POST /events`) as `hunt` would.
     Serve(serve::ServeArgs),
+    /// Publish events (read as `hunt` reads them) to a NATS JetStream stream, one message per event.
+    Publish(cluster::PublishArgs),
+    /// Evaluate the events stream as one of a group of workers; alerts go to the alerts stream.
+    Worker(cluster::WorkerArgs),
+    /// Print the alerts stream as JSON Lines.
+    Alerts(cluster::AlertsArgs),
+    /// NATS administration: `sigil nats init` creates the streams and buckets.
+    Nats(cluster::NatsArgs),
 }
 
 #[derive(clap::Args)]
@@ -271,6 +280,10 @@ fn main() -> ExitCode {
         Command::Keygen(args) => seal::keygen(&args.output),
         Command::Verify(args) => verify::run(&args.file, &args.key, args.json),
         Command::Serve(args) => serve::run(args),
+        Command::Publish(args) => cluster::publish(args),
+        Command::Worker(args) => cluster::worker(args),
+        Command::Alerts(args) => cluster::alerts(args),
+        Command::Nats(args) => cluster::nats(args),
     };
     match result {
         Ok(code) => code,

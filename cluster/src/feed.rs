@@ -1,0 +1,95 @@
+//! Feeds: what one event's detections mean for the correlations of one partition (the
+//! engine's [`Feed`]s), with the event's sequence, time and evidence. A worker publishes the
+//! feeds of a batch of events as one JSON array per partition subject.
+//!
+//! It owns the encoding and the choice of partition ([`Partitioner`]); it never applies a feed
+//! (that is [`crate::owner`]'s job).
+
+use crate::ids;
+use serde_json::Value;
+use sigil_engine::correlate::Feed;
+use sigil_engine::plan::{CorrelationSource, Plan};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FeedMessage {
+    /// The event's sequence in the events stream: owners apply feeds in this order, which is
+    /// the order `sigil hunt` reads the same input in.
+    pub seq: u64,
+    /// Event time in ms, when the event has a readable one.
+    pub time: Option<i64>,
+    pub file: String,
+    pub line: u64,
+    pub feeds: Vec<FeedItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FeedItem {
+    /// The correlation's position in the plan (every worker runs the same rules).
+    pub c: u32,
+    pub s: u32,
+    pub g: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub v: Vec<Value>,
+}
+
+impl FeedItem {
+    pub fn from_feed(f: Feed) -> FeedItem {
+        FeedItem { c: f.correlation, s: f.source, g: f.group, v: f.values }
+    }
+
+    pub fn into_feed(self) -> Feed {
+        Feed { correlation: self.c, source: self.s, group: self.g, values: self.v }
+    }
+}
+
+/// Which partition a feed goes to: by (correlation, group), except that correlations joined
+/// by chains (one reads another's alerts) go by the chain alone, so a chain's windows share
+/// one partition and its alerts feed each other as in one process.
+#[derive(Debug, Clone)]
+pub struct Partitioner {
+    /// Per correlation: `Some(chain name)` when it belongs to a chain.
+    chain: Vec<Option<String>>,
+    ids: Vec<String>,
+    partitions: u32,
+}
+
+impl Partitioner {
+    pub fn new(plan: &Plan, partitions: u32) -> Partitioner {
+        let n = plan.correlations.len();
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn root(parent: &mut [usize], mut i: usize) -> usize {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
+        }
+        let mut chained = vec![false; n];
+        for (c, corr) in plan.correlations.iter().enumerate() {
+            for source in &corr.sources {
+                if let CorrelationSource::Correlation(k) = source {
+                    let (a, b) = (root(&mut parent, c), root(&mut parent, *k as usize));
+                    parent[a.max(b)] = a.min(b);
+                    chained[c] = true;
+                    chained[*k as usize] = true;
+                }
+            }
+        }
+        let ids: Vec<String> = plan.correlations.iter().map(|c| c.info.id.clone()).collect();
+        let chain = (0..n).map(|c| chained[c].then(|| format!("chain:{}", ids[root(&mut parent, c)]))).collect();
+        Partitioner { chain, ids, partitions }
+    }
+
+    pub fn partition(&self, feed: &Feed) -> u32 {
+        let c = feed.correlation as usize;
+        match self.chain.get(c).and_then(Option::as_ref) {
+            Some(chain) => ids::partition(chain.as_bytes(), self.partitions),
+            None => {
+                let mut key = self.ids.get(c).cloned().unwrap_or_default().into_bytes();
+                key.push(0);
+                key.extend(serde_json::to_vec(&feed.group).unwrap_or_default());
+                ids::partition(&key, self.partitions)
+            }
+        }
+    }
+}
