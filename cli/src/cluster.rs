@@ -77,8 +77,8 @@ pub struct WorkerArgs {
     /// Larger event messages go to the dead-letter subject.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub max_event_bytes: usize,
-    /// Event messages fetched at once.
-    #[arg(long, value_name = "N", default_value_t = 500)]
+    /// Event messages evaluated as one batch (and pulled ahead).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
     pub batch: usize,
     /// Serve GET /metrics (Prometheus text) on HOST:PORT.
     #[arg(long, value_name = "ADDR")]
