@@ -25,6 +25,9 @@ pub struct Connection {
     /// A NATS credentials file (user JWT and NKey seed).
     #[arg(long = "creds", value_name = "FILE")]
     pub creds: Option<PathBuf>,
+    /// A file holding a user NKey seed (`SU…`), for servers that know users by their NKey.
+    #[arg(long = "nkey-file", value_name = "FILE")]
+    pub nkey_file: Option<PathBuf>,
     /// The topology file (streams, buckets, partitions; see examples/nats-streams.toml).
     /// Without it, the built-in defaults, which that file spells out.
     #[arg(long = "config", value_name = "FILE")]
@@ -36,6 +39,7 @@ impl Connection {
         let mut endpoint = Endpoint::new(&self.url, name).with_env_user();
         endpoint.ca_file = self.tls_ca.clone();
         endpoint.creds_file = self.creds.clone();
+        endpoint.nkey_file = self.nkey_file.clone();
         endpoint
     }
 

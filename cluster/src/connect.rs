@@ -18,6 +18,8 @@ pub struct Endpoint {
     pub ca_file: Option<PathBuf>,
     /// A NATS credentials file (`.creds`: a user JWT and its NKey seed).
     pub creds_file: Option<PathBuf>,
+    /// A file holding an NKey seed (`SU…`), for servers that know users by their NKey.
+    pub nkey_file: Option<PathBuf>,
     /// User and password (from `SIGIL_NATS_USER` / `SIGIL_NATS_PASSWORD`, never a flag, so
     /// they stay out of process listings).
     pub user: Option<(String, String)>,
@@ -56,6 +58,15 @@ impl Endpoint {
                 .credentials_file(creds)
                 .await
                 .map_err(|e| format!("cannot read the credentials {}: {e}", creds.display()))?;
+        }
+        if let Some(path) = &self.nkey_file {
+            let seed = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the NKey seed file {}: {e}", path.display()))?;
+            let seed = seed.trim();
+            if !seed.starts_with("SU") {
+                return Err(format!("{} holds no user NKey seed (one starting SU…)", path.display()));
+            }
+            options = options.nkey(seed.to_string());
         }
         if let Some((user, password)) = &self.user {
             options = options.user_and_password(user.clone(), password.clone());

@@ -363,3 +363,48 @@ fn tls_connections_trust_the_ca_file_and_only_it() {
         assert!(matches!(refused, Ok(Err(_))), "connected without trusting the CA");
     });
 }
+
+/// Credentials from a file: a user known to the server by its NKey connects with the seed in
+/// its file, and a seed the server does not know is refused.
+#[test]
+fn a_user_connects_with_the_nkey_seed_in_its_file_and_another_seed_is_refused() {
+    let user = nkeys::KeyPair::new_user();
+    let stranger = nkeys::KeyPair::new_user();
+    let accounts = format!(
+        "accounts {{ SIGIL {{ jetstream: enabled, users: [ {{ user: sigil-admin, password: admin-secret-for-tests }}, {{ nkey: {} }} ] }} }}\n",
+        user.public_key()
+    );
+    let Some(cluster) =
+        NatsCluster::start_with(1, Some(&accounts), &[], Some(("sigil-admin", "admin-secret-for-tests")))
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (known, unknown) = (dir.path().join("worker.nk"), dir.path().join("stranger.nk"));
+    std::fs::write(&known, format!("{}\n", user.seed().unwrap())).unwrap();
+    std::fs::write(&unknown, stranger.seed().unwrap()).unwrap();
+    let endpoint = |file: &std::path::Path| {
+        let mut e = Endpoint::new(&cluster.url(), "nkey-test");
+        e.nkey_file = Some(file.to_path_buf());
+        e
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let client = endpoint(&known).connect().await.expect("the known seed connects");
+        let js = connect::jetstream(client, Duration::from_secs(5));
+        // (async-nats cannot read a 2.9 server's account info: a stream and a stored message show it.)
+        let config = jetstream::stream::Config {
+            name: "NKEY_TEST".into(),
+            subjects: vec!["nkey.test".into()],
+            ..Default::default()
+        };
+        js.create_stream(config).await.expect("and may use JetStream");
+        js.publish("nkey.test", "{}".into()).await.unwrap().await.expect("a message is stored");
+        let refused = tokio::time::timeout(Duration::from_secs(3), endpoint(&unknown).connect()).await;
+        assert!(!matches!(refused, Ok(Ok(_))), "an unknown seed must not connect");
+    });
+    let not_a_seed = dir.path().join("public.nk");
+    std::fs::write(&not_a_seed, user.public_key()).unwrap();
+    let err = rt.block_on(endpoint(&not_a_seed).connect()).unwrap_err();
+    assert!(err.contains("no user NKey seed") && !err.contains(&user.public_key()), "{err}");
+}
