@@ -38,14 +38,7 @@ pub async fn print(
         Kind::Correlation => topology.correlation_subject(),
     };
     let reader = stream
-        .create_consumer(consumer::pull::Config {
-            filter_subject,
-            ack_policy: consumer::AckPolicy::None,
-            inactive_threshold: Duration::from_secs(30),
-            num_replicas: 1,
-            memory_storage: true,
-            ..Default::default()
-        })
+        .create_consumer(connect::reader(filter_subject, consumer::DeliverPolicy::All))
         .await
         .map_err(|e| format!("reading {}: {e}", topology.alerts.name))?;
     let mut printed = 0u64;

@@ -95,3 +95,21 @@ impl Endpoint {
 pub fn jetstream(client: async_nats::Client, timeout: Duration) -> jetstream::Context {
     jetstream::context::ContextBuilder::new().timeout(timeout).max_ack_inflight(20_000).build(client)
 }
+
+/// An ephemeral pull consumer that only reads (no acks, one in-memory replica, gone 30 s after
+/// its reader stops): how `sigil alerts` reads alerts and an owner reads its feeds.
+pub fn reader(
+    filter_subject: String,
+    deliver_policy: async_nats::jetstream::consumer::DeliverPolicy,
+) -> async_nats::jetstream::consumer::pull::Config {
+    use async_nats::jetstream::consumer;
+    consumer::pull::Config {
+        filter_subject,
+        deliver_policy,
+        ack_policy: consumer::AckPolicy::None,
+        inactive_threshold: Duration::from_secs(30),
+        num_replicas: 1,
+        memory_storage: true,
+        ..Default::default()
+    }
+}

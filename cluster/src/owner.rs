@@ -17,6 +17,7 @@
 //! runs ([`crate::lease`] and [`crate::worker`] do) and checkpoints with compare-and-set, so a
 //! stale owner that lost its lease cannot overwrite the new owner's checkpoint.
 
+use crate::connect;
 use crate::feed::FeedMessage;
 use crate::ids;
 use crate::metrics::Metrics;
@@ -99,15 +100,10 @@ pub async fn run(shared: Arc<Shared>, p: u32, stop: watch::Receiver<Stop>) -> Re
         .await
         .map_err(|e| format!("{}: {e}", shared.topology.consumer))?;
     let reader = feeds
-        .create_consumer(consumer::pull::Config {
-            filter_subject: shared.topology.feed_subject(p),
-            deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence: replay_from.max(1) },
-            ack_policy: consumer::AckPolicy::None,
-            inactive_threshold: Duration::from_secs(30),
-            num_replicas: 1,
-            memory_storage: true,
-            ..Default::default()
-        })
+        .create_consumer(connect::reader(
+            shared.topology.feed_subject(p),
+            consumer::DeliverPolicy::ByStartSequence { start_sequence: replay_from.max(1) },
+        ))
         .await
         .map_err(|e| format!("partition {p}: reading its feeds: {e}"))?;
     let correlation_subject = shared.topology.correlation_subject();
@@ -175,13 +171,7 @@ pub async fn run(shared: Arc<Shared>, p: u32, stop: watch::Receiver<Stop>) -> Re
         Metrics::add(&shared.metrics.feeds_applied, count);
         applied_since += count;
         if applied_since > 0 && checkpointed_at.elapsed() >= shared.checkpoint_every {
-            let checkpoint = Checkpoint {
-                applied_seq: applied,
-                replay_from: replay_point(&buffer, read),
-                read_seq: read,
-                last_time,
-                state: correlator.save(),
-            };
+            let checkpoint = checkpoint(applied, &buffer, read, last_time, &correlator);
             revision = save(&shared, p, revision, &checkpoint).await?;
             applied_since = 0;
             checkpointed_at = Instant::now();
@@ -191,13 +181,7 @@ pub async fn run(shared: Arc<Shared>, p: u32, stop: watch::Receiver<Stop>) -> Re
         }
     }
     if applied_since > 0 || revision == 0 {
-        let checkpoint = Checkpoint {
-            applied_seq: applied,
-            replay_from: replay_point(&buffer, read),
-            read_seq: read,
-            last_time,
-            state: correlator.save(),
-        };
+        let checkpoint = checkpoint(applied, &buffer, read, last_time, &correlator);
         save(&shared, p, revision, &checkpoint).await?;
     }
     Ok(())
@@ -205,6 +189,18 @@ pub async fn run(shared: Arc<Shared>, p: u32, stop: watch::Receiver<Stop>) -> Re
 
 /// Where a new owner must start reading: the first feed not applied yet, or after the last
 /// one read.
+/// The partition's state as a checkpoint: its windows, the last event applied, and where a new
+/// owner reads from.
+fn checkpoint(applied: u64, buffer: &Buffer, read: u64, last_time: i64, correlator: &Correlator) -> Checkpoint {
+    Checkpoint {
+        applied_seq: applied,
+        replay_from: replay_point(buffer, read),
+        read_seq: read,
+        last_time,
+        state: correlator.save(),
+    }
+}
+
 fn replay_point(buffer: &Buffer, read: u64) -> u64 {
     buffer.values().map(|(feed_seq, _)| *feed_seq).min().unwrap_or(read + 1)
 }

@@ -10,8 +10,9 @@
 //! object every value it would test on the raw record.
 
 use super::{
-    base, endpoint_of_address, finish_pruned, is_rfc3339, merge, place, prune, rfc3339, some_of, status, time_ms,
-    Activity, Field, Source, ACCOUNT_CHANGE, ACTOR_KEYS, API_ACTIVITY, AUTHENTICATION, ENDPOINT_KEYS, USER_KEYS,
+    base, endpoint_of_address, event_time, finish_pruned, is_rfc3339, merge, pruned_and_placed, rfc3339, some_of,
+    status, time_ms, Activity, Field, Source, ACCOUNT_CHANGE, ACTOR_KEYS, API_ACTIVITY, AUTHENTICATION, ENDPOINT_KEYS,
+    USER_KEYS,
 };
 use serde_json::{json, Map, Value};
 
@@ -55,8 +56,7 @@ fn complete(mut obj: Map<String, Value>, src: &Source<'_>) -> Map<String, Value>
             obj.insert("time_dt".into(), ms.as_i64().and_then(rfc3339).map_or(Value::Null, Value::String));
         }
     }
-    let Value::Object(mut obj) = prune(Value::Object(obj)) else { unreachable!("an object stays an object") };
-    place(&mut obj, src, FIELDS);
+    let mut obj = pruned_and_placed(obj, src, FIELDS);
     // A request object needs a uid: AWS's mapping writes an empty one for calls without one
     // (console sign-ins).
     if let Some(Value::Object(request)) = obj.get_mut("api").and_then(|a| a.get_mut("request")) {
@@ -233,11 +233,7 @@ fn api_activity(src: &Source<'_>, activity: Activity) -> Option<Value> {
 /// `eventTime`, or the time a log pipeline put beside it instead (`@timestamp` from Logstash,
 /// `p_event_time` from Panther).
 fn time(src: &Source<'_>) -> Option<i64> {
-    ["eventTime", "@timestamp", "p_event_time"].into_iter().find_map(|k| {
-        let ms = time_ms(src.peek(k)?)?;
-        src.mark(k);
-        Some(ms)
-    })
+    event_time(src, &["eventTime", "@timestamp", "p_event_time"])
 }
 
 fn metadata(src: &Source<'_>) -> Value {

@@ -9,8 +9,8 @@
 //! Okta field names by the same table.
 
 use super::{
-    base, finish_pruned, merge, place, prune, some_of, time_ms, Activity, Field, Source, ACCOUNT_CHANGE, API_ACTIVITY,
-    AUTHENTICATION, ENDPOINT_KEYS, USER_KEYS,
+    base, event_time, finish_pruned, merge, pruned_and_placed, some_of, Activity, Field, Source, ACCOUNT_CHANGE,
+    API_ACTIVITY, AUTHENTICATION, ENDPOINT_KEYS, USER_KEYS,
 };
 use serde_json::{json, Map, Value};
 
@@ -41,18 +41,7 @@ pub const FIELDS: &[Field] = &[
 /// `published`, or the time a log pipeline put beside it when that is unreadable (`@timestamp`
 /// from Logstash, `p_event_time` from Panther).
 fn time(src: &Source<'_>) -> Option<i64> {
-    ["published", "@timestamp", "p_event_time"].into_iter().find_map(|k| {
-        let ms = time_ms(src.peek(k)?)?;
-        src.mark(k);
-        Some(ms)
-    })
-}
-
-/// Pruned, then [`FIELDS`] placed verbatim.
-fn complete(obj: Map<String, Value>, src: &Source<'_>) -> Map<String, Value> {
-    let Value::Object(mut obj) = prune(Value::Object(obj)) else { unreachable!("an object stays an object") };
-    place(&mut obj, src, FIELDS);
-    obj
+    event_time(src, &["published", "@timestamp", "p_event_time"])
 }
 
 pub fn map(event: &Value) -> Option<Value> {
@@ -89,7 +78,7 @@ fn api_activity(src: &Source<'_>, event_type: &str) -> Option<Value> {
             "api": {"operation": event_type, "service": {"name": "Okta"}},
         }),
     );
-    finish_pruned(&API_ACTIVITY, complete(obj, src), src)
+    finish_pruned(&API_ACTIVITY, pruned_and_placed(obj, src, FIELDS), src)
 }
 
 fn authentication_activity(event_type: &str) -> Option<Activity> {
@@ -139,7 +128,7 @@ fn authentication(src: &Source<'_>, activity: Activity, event_type: &str) -> Opt
             "is_mfa": event_type.ends_with("auth_via_mfa").then_some(true),
         }),
     );
-    finish_pruned(&AUTHENTICATION, complete(obj, src), src)
+    finish_pruned(&AUTHENTICATION, pruned_and_placed(obj, src, FIELDS), src)
 }
 
 fn account_change(src: &Source<'_>, activity: Activity) -> Option<Value> {
@@ -152,7 +141,7 @@ fn account_change(src: &Source<'_>, activity: Activity) -> Option<Value> {
     };
     let mut obj = common(src, &ACCOUNT_CHANGE, activity, time);
     merge(&mut obj, json!({"user": user, "actor": {"user": actor}}));
-    finish_pruned(&ACCOUNT_CHANGE, complete(obj, src), src)
+    finish_pruned(&ACCOUNT_CHANGE, pruned_and_placed(obj, src, FIELDS), src)
 }
 
 /// What every Okta event carries: metadata, outcome, severity, client, message.

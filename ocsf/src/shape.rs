@@ -49,6 +49,23 @@ pub(crate) fn finish_pruned(class: &Class, mut obj: Map<String, Value>, src: &So
     Some(Value::Object(obj))
 }
 
+/// The event time: the first of `fields` that holds a readable time, marked read.
+pub(crate) fn event_time(src: &Source<'_>, fields: &[&str]) -> Option<i64> {
+    fields.iter().find_map(|k| {
+        let ms = time_ms(src.peek(k)?)?;
+        src.mark(k);
+        Some(ms)
+    })
+}
+
+/// A mapped object pruned, then each field of `table` [`place`]d verbatim: ready for
+/// [`finish_pruned`].
+pub(crate) fn pruned_and_placed(obj: Map<String, Value>, src: &Source<'_>, table: &[Field]) -> Map<String, Value> {
+    let Value::Object(mut obj) = prune(Value::Object(obj)) else { unreachable!("an object stays an object") };
+    place(&mut obj, src, table);
+    obj
+}
+
 /// Puts each field of `table` that the source holds at its OCSF attribute, verbatim, and
 /// claims it (out of `unmapped`): when the mapping already wrote the same value at one of the
 /// field's attributes, or when the first is still free. A field whose attributes hold another
@@ -131,25 +148,11 @@ pub(crate) fn time_ms(value: &Value) -> Option<i64> {
     parse(value).or_else(|| parse(&Value::String(zoned(value.as_str()?)?))).map(|dt| dt.timestamp_millis())
 }
 
-/// Whether `text` is an RFC 3339 date-time, the form of OCSF's `*_dt` attributes.
+/// Whether `text` is an RFC 3339 date-time, the form of OCSF's `*_dt` attributes (whose
+/// pattern also takes one without a zone).
 pub(crate) fn is_rfc3339(text: &str) -> bool {
-    let b = text.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-    let zone = text.get(19..).map(|z| z.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit()));
-    digits(0..4)
-        && b.get(4) == Some(&b'-')
-        && digits(5..7)
-        && b.get(7) == Some(&b'-')
-        && digits(8..10)
-        && matches!(b.get(10), Some(b'T' | b't'))
-        && digits(11..13)
-        && digits(14..16)
-        && digits(17..19)
-        && zone.is_some_and(|z| {
-            z.is_empty()
-                || z.eq_ignore_ascii_case("z")
-                || (z.len() == 6 && z.starts_with(['+', '-']) && z.as_bytes()[3] == b':')
-        })
+    chrono::DateTime::parse_from_rfc3339(text).is_ok()
+        || chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
 }
 
 /// Milliseconds since the epoch as RFC 3339 in UTC.
