@@ -205,3 +205,26 @@ fn wait_listening(port: u16, limit: Duration) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Where each message of `stream` came from (`Sigil-Source`, `Sigil-Position`), in stream
+/// order: to see whether a publish stored its events in the order it read them.
+pub async fn stored_order(js: &async_nats::jetstream::Context, stream: &str) -> Result<Vec<(String, u64)>, String> {
+    use crate::publish::{POSITION_HEADER, SOURCE_HEADER};
+    use async_nats::jetstream::consumer::{DeliverPolicy, PullConsumer};
+    use futures_util::StreamExt;
+    let stream = js.get_stream(stream).await.map_err(|e| e.to_string())?;
+    let total = stream.cached_info().state.messages;
+    let reader: PullConsumer = stream
+        .create_consumer(crate::connect::reader(String::new(), DeliverPolicy::All))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut messages = reader.messages().await.map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(total as usize);
+    while (out.len() as u64) < total {
+        let message = messages.next().await.ok_or("the stream ended early")?.map_err(|e| e.to_string())?;
+        let header = |name: &str| message.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_string());
+        let position = header(POSITION_HEADER).and_then(|p| p.parse().ok()).unwrap_or(0);
+        out.push((header(SOURCE_HEADER).unwrap_or_default(), position));
+    }
+    Ok(out)
+}

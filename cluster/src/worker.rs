@@ -139,7 +139,8 @@ async fn run_async(options: Options) -> Result<Summary, String> {
         .get_stream(format!("KV_{}", topology.leases.bucket))
         .await
         .map_err(|e| not_initialised(&topology.leases.bucket, &e))?;
-    let leases = Leases::new(lease_kv, lease_stream, &topology.leases.bucket, &options.id, partitions);
+    let leases =
+        Leases::new(lease_kv, lease_stream, &topology.leases.bucket, &options.id, partitions, topology.leases.max_age);
     let lease_task = tokio::spawn(manage_leases(
         leases,
         Arc::clone(&shared),
@@ -494,16 +495,13 @@ async fn manage_leases(
                 }
             };
             if owners.len() < target {
-                for p in leases.candidates() {
-                    if owners.len() >= target {
-                        break;
-                    }
-                    if leases.acquire(p).await {
-                        Metrics::add(&shared.metrics.acquisitions, 1);
-                        eprintln!("sigil: worker: partition {p}: owned");
-                        let (stop, rx) = watch::channel(Stop::Run);
-                        owners.insert(p, (stop, tokio::spawn(owner::run(Arc::clone(&shared), p, rx))));
-                    }
+                let candidates = leases.candidates();
+                for p in leases.acquire(&candidates, target - owners.len()).await {
+                    let Some(fence) = leases.fence(p) else { continue };
+                    Metrics::add(&shared.metrics.acquisitions, 1);
+                    eprintln!("sigil: worker: partition {p}: owned");
+                    let (stop, rx) = watch::channel(Stop::Run);
+                    owners.insert(p, (stop, tokio::spawn(owner::run(Arc::clone(&shared), p, fence, rx))));
                 }
             } else if owners.len() > target {
                 // A worker joined: give the surplus back, checkpointed.
