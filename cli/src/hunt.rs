@@ -18,7 +18,8 @@ use sigil_engine::edge::select;
 use sigil_engine::enrich::Lookup;
 use sigil_engine::plan::Silence;
 use sigil_engine::silence::{self, Sighting, SilenceWatch};
-use sigil_engine::{session, Engine, EventSource, Routing, Scratch};
+use sigil_engine::suppress::Suppressor;
+use sigil_engine::{session, Engine, EventSource, Plan, Routing, Scratch};
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
@@ -62,6 +63,8 @@ enum Item {
     /// With `--silence`, every event, before its detections: its time moves the silence clock
     /// (which may reveal silences) and the sources it speaks for are heard, in input order.
     Silence { time: Option<i64>, evidence: EventRef, sightings: Vec<Sighting> },
+    /// A detection alert of a rule with `suppress:`: written or counted in input order.
+    Suppressible(session::Suppressible),
 }
 
 /// What the writer keeps across the stream, in input order.
@@ -69,6 +72,7 @@ struct Ordered {
     correlator: Correlator,
     /// `None` without `--silence` (or without silence rules).
     silence: Option<SilenceWatch>,
+    suppressor: Suppressor,
 }
 
 pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
@@ -118,17 +122,22 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     };
     let silence = watched.then(|| SilenceWatch::new(silences.clone(), args.max_groups));
     let mut correlator = Correlator::new(engine.plan(), args.max_groups);
+    let mut suppressor = Suppressor::new(args.max_groups);
     if let Some(path) = args.state.as_ref().filter(|p| p.exists()) {
         let text =
             std::fs::read_to_string(path).map_err(|e| format!("cannot read the state {}: {e}", path.display()))?;
-        let saved = serde_json::from_str(&text).map_err(|e| {
+        let saved: session::State = serde_json::from_str(&text).map_err(|e| {
             format!("{}: not a Sigil correlation state ({e}): remove it to start afresh", path.display())
         })?;
-        let dropped = correlator.restore(saved).map_err(|e| format!("{}: {e}", path.display()))?;
+        let dropped = correlator.restore(saved.correlations).map_err(|e| format!("{}: {e}", path.display()))?
+            + suppressor.restore(engine.plan(), saved.suppression);
         if dropped > 0 {
-            eprintln!("sigil: {dropped} saved correlation groups belong to correlations no longer loaded: dropped");
+            eprintln!("sigil: {dropped} saved groups belong to rules no longer loaded: dropped");
         }
     }
+    // With `--state`, suppression windows still open carry over to the next run; without, the
+    // input's end closes them and their counts are written.
+    let closes_at_end = args.state.is_none();
     let totals = std::thread::scope(|scope| {
         scope.spawn(move || read_inputs(&inputs, work_tx));
         for _ in 0..threads {
@@ -150,14 +159,18 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
             });
         }
         drop(done_tx);
-        write_in_order(done_rx, Ordered { correlator, silence }, format, seal, progress.as_ref())
+        let ordered = Ordered { correlator, silence, suppressor };
+        let writer = Writer { plan: engine.plan(), format, closes_at_end };
+        write_in_order(done_rx, ordered, &writer, seal, progress.as_ref())
     });
     if let Some(p) = progress {
         p.finish_and_clear();
     }
-    let (totals, Ordered { correlator, silence }) = totals.map_err(|e| format!("cannot write alerts: {e}"))?;
+    let (totals, Ordered { correlator, silence, suppressor }) =
+        totals.map_err(|e| format!("cannot write alerts: {e}"))?;
     if let Some(path) = &args.state {
-        let text = serde_json::to_string(&correlator.save()).expect("the state serializes");
+        let state = session::State { correlations: correlator.save(), suppression: suppressor.save(engine.plan()) };
+        let text = serde_json::to_string(&state).expect("the state serializes");
         std::fs::write(path, text).map_err(|e| format!("cannot write the state {}: {e}", path.display()))?;
     }
     if !correlator.is_empty() {
@@ -345,6 +358,8 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
             }
             let source = EventSource { file: batch.file.to_string(), line };
             let mut feeds = Vec::new();
+            let time = event_time_ms(&event, timestamp_field);
+            let mut suppressible = 0;
             done.alerts += session::write_detections(
                 engine,
                 readers,
@@ -353,13 +368,25 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
                 &source,
                 timestamp_field,
                 &mut feeds,
-                &mut |alert| output::write_alert(&mut text, alert, format).expect("writing to memory"),
+                &mut |alert| match session::Suppressible::of(alert, time) {
+                    // Written or counted by the writer, in input order.
+                    Some((rule, group, time)) => {
+                        if !text.is_empty() {
+                            done.items.push(Item::Text(std::mem::take(&mut text)));
+                        }
+                        let mut rendered = Vec::new();
+                        output::write_alert(&mut rendered, alert, format).expect("writing to memory");
+                        done.items.push(Item::Suppressible(session::Suppressible { rule, group, time, rendered }));
+                        suppressible += 1;
+                    }
+                    None => output::write_alert(&mut text, alert, format).expect("writing to memory"),
+                },
             );
+            done.alerts -= suppressible;
             if !feeds.is_empty() {
                 if !text.is_empty() {
                     done.items.push(Item::Text(std::mem::take(&mut text)));
                 }
-                let time = event_time_ms(&event, timestamp_field);
                 let evidence = EventRef { file: Arc::clone(&batch.file), line };
                 done.items.push(Item::Correlate { time, evidence, feeds });
             }
@@ -371,15 +398,24 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
     done
 }
 
-/// Writes finished batches in sequence order, runs the correlations (and silence rules) over
-/// them in that order, and adds up the counts.
+/// What the writer needs besides its state.
+struct Writer<'a> {
+    plan: &'a Plan,
+    format: HuntFormat,
+    /// Whether the end of the input closes the suppression windows (no `--state`).
+    closes_at_end: bool,
+}
+
+/// Writes finished batches in sequence order, runs the correlations (and silence rules, and
+/// suppression) over them in that order, and adds up the counts.
 fn write_in_order(
     done: mpsc::Receiver<Done>,
     mut ordered: Ordered,
-    format: HuntFormat,
+    writer: &Writer<'_>,
     seal: Option<(SealKey, u64)>,
     progress: Option<&ProgressBar>,
 ) -> io::Result<(Done, Ordered)> {
+    let Writer { plan, format, closes_at_end } = *writer;
     let mut out = LineSink::new(io::BufWriter::with_capacity(1 << 16, io::stdout().lock()), seal);
     let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
     let mut next = 0u64;
@@ -405,10 +441,19 @@ fn write_in_order(
                         let time = time.unwrap_or(last_time);
                         last_time = time;
                         let mut bytes = Vec::new();
-                        let correlator = &mut ordered.correlator;
-                        totals.alerts += session::observe(correlator, time, evidence, feeds, &mut |alert| {
-                            output::write_correlation(&mut bytes, alert, format).expect("writing to memory")
-                        });
+                        let (correlator, suppressor) = (&mut ordered.correlator, &mut ordered.suppressor);
+                        totals.alerts +=
+                            session::observe(correlator, suppressor, plan, time, evidence, feeds, &mut |alert| {
+                                output::write_emitted(&mut bytes, alert, format).expect("writing to memory")
+                            });
+                        bytes
+                    }
+                    Item::Suppressible(item) => {
+                        let mut bytes = Vec::new();
+                        totals.alerts +=
+                            session::admit_rendered(plan, &mut ordered.suppressor, item, &mut bytes, &mut |out, s| {
+                                output::write_suppression(out, s, format).expect("writing to memory")
+                            });
                         bytes
                     }
                     Item::Silence { time, evidence, sightings } => {
@@ -444,6 +489,23 @@ fn write_in_order(
                 let rate = totals.read as f64 / p.elapsed().as_secs_f64().max(1e-3);
                 p.set_message(format!("{rate:.0} events/s, {} alerts", totals.alerts));
             }
+        }
+    }
+    if closes_at_end && !broken_pipe {
+        let mut closed = Vec::new();
+        ordered.suppressor.flush(&mut closed);
+        let mut bytes = Vec::new();
+        for c in &closed {
+            output::write_suppression(&mut bytes, &c.alert(plan), format).expect("writing to memory");
+        }
+        totals.alerts += closed.len() as u64;
+        if !bytes.is_empty() {
+            let written = header
+                .take()
+                .map_or(Ok(()), |h| out.write_lines(h.as_bytes()))
+                .and_then(|_| out.write_lines(&bytes))
+                .and_then(|_| out.flush());
+            unless_pipe_closed(written, &mut broken_pipe)?;
         }
     }
     // Sealed, the closing record marks a clean end.

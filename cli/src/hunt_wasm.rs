@@ -47,6 +47,12 @@ pub fn run(args: &HuntArgs, plan: Plan) -> Result<ExitCode, String> {
     })
     .map_err(|e| format!("cannot write alerts: {e}"))?;
     run.totals.unreadable += unreadable;
+    // Without `--state`, the input's end closes the suppression windows (as native `hunt` does).
+    if args.state.is_none() {
+        let summaries = run.host.finish().map_err(|e| format!("cannot close the suppression windows: {e}"))?;
+        run.totals.alerts += summaries.iter().filter(|&&b| b == b'\n').count() as u64;
+        run.out.write_all(&summaries).map_err(|e| format!("cannot write alerts: {e}"))?;
+    }
     run.out.flush().map_err(|e| format!("cannot write alerts: {e}"))?;
     if let Some(path) = &args.state {
         let text = run.host.save_state().map_err(|e| format!("cannot save the correlation state: {e}"))?;

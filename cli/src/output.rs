@@ -1,9 +1,11 @@
-//! Printing alerts (detections, correlations, silences): JSON Lines (the stable contract), a
+//! Printing alerts (detections, correlations, silences, suppression summaries): JSON Lines (the stable contract), a
 //! table for people, or OCSF Detection Findings (one per line).
 
 use crate::HuntFormat;
 use sigil_engine::alert::{AlertRule, CorrelationAlertJson};
+use sigil_engine::session;
 use sigil_engine::silence::SilenceAlertJson;
+use sigil_engine::suppress::SuppressionAlertJson;
 use sigil_engine::Alert;
 use sigil_ocsf as ocsf;
 use std::io::{self, Write};
@@ -36,6 +38,36 @@ pub fn write_alert(out: &mut Vec<u8>, alert: &Alert<'_>, format: HuntFormat) -> 
 }
 
 /// Appends one correlation alert in the chosen format.
+/// A correlation or suppression alert from the ordered stage.
+pub fn write_emitted(out: &mut Vec<u8>, alert: session::Emitted<'_>, format: HuntFormat) -> io::Result<()> {
+    match alert {
+        session::Emitted::Correlation(a) => write_correlation(out, a, format),
+        session::Emitted::Suppression(a) => write_suppression(out, a, format),
+    }
+}
+
+/// A suppression summary: the count of a rule's matches that a window held back.
+pub fn write_suppression(out: &mut Vec<u8>, alert: &SuppressionAlertJson<'_>, format: HuntFormat) -> io::Result<()> {
+    match format {
+        HuntFormat::Jsonl => json_line(out, alert),
+        HuntFormat::Ocsf => json_line(out, &ocsf::suppression_finding(alert)),
+        HuntFormat::Table => {
+            let group: Vec<String> = alert.group.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect();
+            writeln!(
+                out,
+                "{:<24}  {:<8}  {:<48}  {:<28}  suppressed={} of {} {}",
+                clip(&alert.timestamp, 24),
+                clip(alert.rule.level.unwrap_or("-"), 8),
+                clip(alert.rule.title, 48),
+                clip(&group.join(" "), 28),
+                alert.suppressed,
+                alert.matches,
+                alert.window.start,
+            )
+        }
+    }
+}
+
 pub fn write_correlation(out: &mut Vec<u8>, alert: &CorrelationAlertJson<'_>, format: HuntFormat) -> io::Result<()> {
     match format {
         HuntFormat::Jsonl => json_line(out, alert),

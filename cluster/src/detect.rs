@@ -7,7 +7,7 @@
 //! It owns that evaluation only: no I/O, no state across messages (the scratch aside), so any
 //! worker may evaluate any message and redelivery gives the same output and the same ids.
 
-use crate::feed::{FeedItem, FeedMessage, Partitioner};
+use crate::feed::{FeedItem, FeedMessage, HeldAlert, Partitioner};
 use crate::ids;
 use sigil_engine::alert::event_time_ms;
 use sigil_engine::correlate::{Feed, Readers};
@@ -74,6 +74,9 @@ impl Detector<'_> {
         }
         let evidence = EventSource { file: source.to_string(), line: position };
         let mut engine_feeds: Vec<Feed> = Vec::new();
+        let time = event_time_ms(&doc, self.timestamp_field);
+        let mut by_partition: BTreeMap<u32, (Vec<FeedItem>, Vec<HeldAlert>)> = BTreeMap::new();
+        let mut k = 0;
         session::write_detections(
             self.engine,
             self.readers,
@@ -86,18 +89,26 @@ impl Detector<'_> {
                 let mut line = Vec::new();
                 session::json_line(&mut line, alert);
                 line.pop();
-                alerts.push(Output { id: ids::detection(seq, alerts.len(), alert.rule.id), payload: line });
+                let id = ids::detection(seq, k, alert.rule.id);
+                k += 1;
+                match &alert.suppression {
+                    // Written or counted by the owner of its group's partition, in event order.
+                    Some(note) => {
+                        let p = self.partitioner.held_partition(alert.rule.id, &note.group);
+                        let line = String::from_utf8(line).expect("alerts are UTF-8");
+                        let held = HeldAlert { rule: alert.rule_index as u32, group: note.group.clone(), id, line };
+                        by_partition.entry(p).or_default().1.push(held);
+                    }
+                    None => alerts.push(Output { id, payload: line }),
+                }
             },
         );
-        if !engine_feeds.is_empty() {
-            let time = event_time_ms(&doc, self.timestamp_field);
-            let mut by_partition: BTreeMap<u32, Vec<FeedItem>> = BTreeMap::new();
-            for f in engine_feeds {
-                by_partition.entry(self.partitioner.partition(&f)).or_default().push(FeedItem::from_feed(f));
-            }
-            for (p, items) in by_partition {
-                feeds.push((p, FeedMessage { seq, time, file: source.to_string(), line: position, feeds: items }));
-            }
+        for f in engine_feeds {
+            by_partition.entry(self.partitioner.partition(&f)).or_default().0.push(FeedItem::from_feed(f));
+        }
+        for (p, (items, held)) in by_partition {
+            let file = source.to_string();
+            feeds.push((p, FeedMessage { seq, time, file, line: position, feeds: items, held }));
         }
         Outcome::Evaluated { alerts, feeds }
     }

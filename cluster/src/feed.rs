@@ -1,5 +1,6 @@
 //! Feeds: what one event's detections mean for the correlations of one partition (the
-//! engine's [`Feed`]s), with the event's sequence, time and evidence. A worker publishes the
+//! engine's [`Feed`]s), and the detection alerts a suppression window of that partition may
+//! hold back, with the event's sequence, time and evidence. A worker publishes the
 //! feeds of a batch of events as one JSON array per partition subject.
 //!
 //! It owns the encoding and the choice of partition ([`Partitioner`]); it never applies a feed
@@ -20,6 +21,22 @@ pub struct FeedMessage {
     pub file: String,
     pub line: u64,
     pub feeds: Vec<FeedItem>,
+    /// Detection alerts of rules with `suppress:`, held for the partition of their (rule,
+    /// group): its owner writes or counts them in event order, as one `hunt` would.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldAlert>,
+}
+
+/// A detection alert a suppression window may hold back.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HeldAlert {
+    /// The rule's position in the plan (every worker runs the same rules).
+    pub rule: u32,
+    pub group: serde_json::Map<String, Value>,
+    /// The message id it is published under when written (the one an unsuppressed alert has).
+    pub id: String,
+    /// The alert's JSON line, without the newline.
+    pub line: String,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -78,6 +95,14 @@ impl Partitioner {
         let ids: Vec<String> = plan.correlations.iter().map(|c| c.info.id.clone()).collect();
         let chain = (0..n).map(|c| chained[c].then(|| format!("chain:{}", ids[root(&mut parent, c)]))).collect();
         Partitioner { chain, ids, partitions }
+    }
+
+    /// The partition of a held detection alert: by its rule and suppression group.
+    pub fn held_partition(&self, rule_id: &str, group: &serde_json::Map<String, Value>) -> u32 {
+        let mut key = format!("suppress:{rule_id}").into_bytes();
+        key.push(0);
+        key.extend(serde_json::to_vec(group).unwrap_or_default());
+        ids::partition(&key, self.partitions)
     }
 
     pub fn partition(&self, feed: &Feed) -> u32 {

@@ -13,18 +13,26 @@
 //! order, and its alerts carry the same ids (partition, event sequence, k-th alert), which the
 //! alerts stream's duplicate window stores once.
 //!
+//! A new owner reads its partition's feeds from the checkpoint's replay point up to the last
+//! feed the stream leader holds before it applies anything, however slowly its consumer's
+//! replica catches up: a feed it skipped would be dropped as already applied once a later one
+//! was, and the windows would diverge from `hunt`'s.
+//!
 //! It owns a partition's state while its lease is held; it never decides which partition it
-//! runs ([`crate::lease`] and [`crate::worker`] do) and checkpoints with compare-and-set, so a
-//! stale owner that lost its lease cannot overwrite the new owner's checkpoint.
+//! runs ([`crate::lease`] and [`crate::worker`] do). It stops writing once the lease's
+//! [`Fence`] has passed, and checkpoints with compare-and-set, so a stale owner that lost its
+//! lease cannot overwrite the new owner's checkpoint.
 
 use crate::connect;
 use crate::feed::FeedMessage;
 use crate::ids;
+use crate::lease::Fence;
 use crate::metrics::Metrics;
 use crate::Topology;
 use async_nats::jetstream::{self, consumer, kv::Store};
 use futures_util::StreamExt;
 use sigil_engine::correlate::{Correlator, EventRef, SavedState};
+use sigil_engine::suppress::{RuleRef, SavedSuppression, Suppressor};
 use sigil_engine::{session, Plan};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -49,11 +57,13 @@ pub struct Checkpoint {
     pub applied_seq: u64,
     /// The first feeds-stream sequence a new owner must read from.
     pub replay_from: u64,
-    /// The last feeds-stream sequence this owner had read.
-    pub read_seq: u64,
     /// The time given to feeds of events without a readable one.
     pub last_time: i64,
     pub state: SavedState,
+    /// The suppression windows of correlation rules with `suppress:` (a group lives in one
+    /// partition, so its windows do too).
+    #[serde(default)]
+    pub suppression: SavedSuppression,
 }
 
 pub fn checkpoint_key(p: u32) -> String {
@@ -77,22 +87,28 @@ pub struct Shared {
 type Buffer = BTreeMap<u64, (u64, FeedMessage)>;
 
 /// Runs partition `p` until told to stop; returns after the final checkpoint (on release) or
-/// at once (on loss). An error (the checkpoint was fenced, the stream unreachable) ends the
-/// ownership without a checkpoint: the next owner replays from the last good one.
-pub async fn run(shared: Arc<Shared>, p: u32, stop: watch::Receiver<Stop>) -> Result<(), String> {
+/// at once (on loss, or once `fence` has passed). An error (the checkpoint was fenced, the
+/// stream unreachable) ends the ownership without a checkpoint: the next owner replays from
+/// the last good one.
+pub async fn run(shared: Arc<Shared>, p: u32, fence: Arc<Fence>, stop: watch::Receiver<Stop>) -> Result<(), String> {
     let key = checkpoint_key(p);
     let mut correlator = Correlator::new(&shared.plan, shared.max_groups);
-    let (mut revision, mut applied, replay_from, mut read, mut last_time) = match shared.checkpoints.entry(&key).await {
+    let mut suppressor = Suppressor::new(shared.max_groups);
+    let (mut revision, mut applied, replay_from, mut last_time) = match shared.checkpoints.entry(&key).await {
         Ok(Some(entry)) if !entry.value.is_empty() => {
             let saved: Checkpoint = serde_json::from_slice(&entry.value)
                 .map_err(|e| format!("partition {p}: unreadable checkpoint: {e}"))?;
             correlator.restore(saved.state).map_err(|e| format!("partition {p}: {e}"))?;
-            (entry.revision, saved.applied_seq, saved.replay_from, saved.read_seq, saved.last_time)
+            suppressor.restore(&shared.plan, saved.suppression);
+            (entry.revision, saved.applied_seq, saved.replay_from, saved.last_time)
         }
-        Ok(Some(entry)) => (entry.revision, 0, 1, 0, 0),
-        Ok(None) => (0, 0, 1, 0, 0),
+        Ok(Some(entry)) => (entry.revision, 0, 1, 0),
+        Ok(None) => (0, 0, 1, 0),
         Err(e) => return Err(format!("partition {p}: reading the checkpoint: {e}")),
     };
+    // Nothing counts as read before the replay point: the first pass must reach the leader's
+    // last feed (see the module doc).
+    let mut read = replay_from.saturating_sub(1);
     let feeds = shared.js.get_stream(&shared.topology.feeds.name).await.map_err(|e| format!("feeds stream: {e}"))?;
     let events = shared.js.get_stream(&shared.events_stream).await.map_err(|e| format!("events stream: {e}"))?;
     let mut workers: consumer::PullConsumer = events
@@ -107,6 +123,7 @@ pub async fn run(shared: Arc<Shared>, p: u32, stop: watch::Receiver<Stop>) -> Re
         .await
         .map_err(|e| format!("partition {p}: reading its feeds: {e}"))?;
     let correlation_subject = shared.topology.correlation_subject();
+    let detection_subject = shared.topology.detection_subject();
     let mut buffer = Buffer::new();
     let mut applied_since = 0u64;
     let mut checkpointed_at = Instant::now();
@@ -115,6 +132,9 @@ pub async fn run(shared: Arc<Shared>, p: u32, stop: watch::Receiver<Stop>) -> Re
             Stop::Run => {}
             Stop::Lost => return Ok(()),
             Stop::Release => break,
+        }
+        if !fence.holds() {
+            return Err(format!("partition {p}: the lease was not renewed in time: stopped without a checkpoint"));
         }
         // The watermark first, then the feeds to the end of the subject: every feed of an
         // event at or below the floor is then in the buffer (or applied already).
@@ -133,29 +153,55 @@ pub async fn run(shared: Arc<Shared>, p: u32, stop: watch::Receiver<Stop>) -> Re
                 break;
             }
             let (seq, (_, feed)) = entry.remove_entry();
-            let time = feed.time.unwrap_or(last_time);
-            last_time = time;
-            let evidence = EventRef { file: Arc::from(feed.file.as_str()), line: feed.line };
+            // The event's held detection alerts first (as `hunt` writes an event's detections
+            // before the correlations they complete): written under their own ids, or counted.
+            let mut held = Vec::new();
             let mut lines = Vec::new();
-            session::observe(
-                &mut correlator,
-                time,
-                evidence,
-                feed.feeds.into_iter().map(|f| f.into_feed()).collect(),
-                &mut |alert| {
-                    let mut line = Vec::new();
-                    session::json_line(&mut line, alert);
-                    line.pop();
-                    lines.push(line);
-                },
-            );
-            for (k, line) in lines.into_iter().enumerate() {
-                let publish = jetstream::message::PublishMessage::build()
-                    .payload(line.into())
-                    .message_id(ids::correlation(p, seq, k));
+            for alert in feed.held {
+                let rule = alert.rule as usize;
+                let Some(suppression) = shared.plan.rules.get(rule).and_then(|r| r.info.suppress.as_ref()) else {
+                    held.push((alert.id, alert.line.into_bytes()));
+                    continue;
+                };
+                let mut closed = Vec::new();
+                let detection = RuleRef::Detection(rule);
+                let emit = suppressor.admit(detection, suppression, alert.group, feed.time, &mut closed);
+                for c in &closed {
+                    lines.push(serde_json::to_vec(&c.alert(&shared.plan)).expect("an alert serializes"));
+                }
+                if emit {
+                    held.push((alert.id, alert.line.into_bytes()));
+                }
+            }
+            if !feed.feeds.is_empty() {
+                let time = feed.time.unwrap_or(last_time);
+                last_time = time;
+                let evidence = EventRef { file: Arc::from(feed.file.as_str()), line: feed.line };
+                session::observe(
+                    &mut correlator,
+                    &mut suppressor,
+                    &shared.plan,
+                    time,
+                    evidence,
+                    feed.feeds.into_iter().map(|f| f.into_feed()).collect(),
+                    &mut |alert| {
+                        let mut line = Vec::new();
+                        alert.json_line(&mut line);
+                        line.pop();
+                        lines.push(line);
+                    },
+                );
+            }
+            let held = held.into_iter().map(|(id, line)| (detection_subject.clone(), id, line));
+            let owned = lines
+                .into_iter()
+                .enumerate()
+                .map(|(k, l)| (correlation_subject.clone(), ids::correlation(p, seq, k), l));
+            for (subject, id, line) in held.chain(owned) {
+                let publish = jetstream::message::PublishMessage::build().payload(line.into()).message_id(id);
                 let ack = shared
                     .js
-                    .send_publish(correlation_subject.clone(), publish)
+                    .send_publish(subject, publish)
                     .await
                     .map_err(|e| format!("partition {p}: publishing an alert: {e}"))?;
                 acks.push(ack);
@@ -170,8 +216,8 @@ pub async fn run(shared: Arc<Shared>, p: u32, stop: watch::Receiver<Stop>) -> Re
         Metrics::add(&shared.metrics.correlation_alerts, alerts);
         Metrics::add(&shared.metrics.feeds_applied, count);
         applied_since += count;
-        if applied_since > 0 && checkpointed_at.elapsed() >= shared.checkpoint_every {
-            let checkpoint = checkpoint(applied, &buffer, read, last_time, &correlator);
+        if applied_since > 0 && checkpointed_at.elapsed() >= shared.checkpoint_every && fence.holds() {
+            let checkpoint = checkpoint(applied, &buffer, read, last_time, (&correlator, &suppressor), &shared.plan);
             revision = save(&shared, p, revision, &checkpoint).await?;
             applied_since = 0;
             checkpointed_at = Instant::now();
@@ -180,27 +226,34 @@ pub async fn run(shared: Arc<Shared>, p: u32, stop: watch::Receiver<Stop>) -> Re
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    if applied_since > 0 || revision == 0 {
-        let checkpoint = checkpoint(applied, &buffer, read, last_time, &correlator);
+    if (applied_since > 0 || revision == 0) && fence.holds() {
+        let checkpoint = checkpoint(applied, &buffer, read, last_time, (&correlator, &suppressor), &shared.plan);
         save(&shared, p, revision, &checkpoint).await?;
     }
     Ok(())
 }
 
-/// Where a new owner must start reading: the first feed not applied yet, or after the last
-/// one read.
 /// The partition's state as a checkpoint: its windows, the last event applied, and where a new
 /// owner reads from.
-fn checkpoint(applied: u64, buffer: &Buffer, read: u64, last_time: i64, correlator: &Correlator) -> Checkpoint {
+fn checkpoint(
+    applied: u64,
+    buffer: &Buffer,
+    read: u64,
+    last_time: i64,
+    (correlator, suppressor): (&Correlator, &Suppressor),
+    plan: &Plan,
+) -> Checkpoint {
     Checkpoint {
         applied_seq: applied,
         replay_from: replay_point(buffer, read),
-        read_seq: read,
         last_time,
         state: correlator.save(),
+        suppression: suppressor.save(plan),
     }
 }
 
+/// Where a new owner must start reading: the first feed not applied yet, or after the last
+/// one read.
 fn replay_point(buffer: &Buffer, read: u64) -> u64 {
     buffer.values().map(|(feed_seq, _)| *feed_seq).min().unwrap_or(read + 1)
 }
@@ -251,8 +304,8 @@ async fn read_to_end(
             let (feed_seq, left) = (info.stream_sequence, info.pending);
             got += 1;
             pending = left;
-            // After a restore, the replay starts before `read` (feeds read but not applied
-            // then): the buffer's key and `applied` keep each event's feeds once.
+            // A replay reads again feeds that were read but not applied before the
+            // checkpoint: the buffer's key and `applied` keep each event's feeds once.
             *read = (*read).max(feed_seq);
             match serde_json::from_slice::<Vec<FeedMessage>>(&message.payload) {
                 Ok(feeds) => {

@@ -7,6 +7,7 @@ use crate::eval::{Detection, Engine};
 use crate::event;
 use crate::json::Json;
 use crate::plan::RuleInfo;
+use crate::suppress::SuppressionNote;
 use crate::time;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -95,6 +96,13 @@ pub struct Alert<'a> {
     /// The fields whose predicates made the rule fire, with the values the event holds.
     pub matched: Map<String, Value>,
     pub event: &'a Json<'a>,
+    /// For a rule with `suppress:`, the group this alert opens a window for: later matches of
+    /// the group within the window are counted in a `suppression` alert instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<SuppressionNote>,
+    /// The rule's position in the plan (not part of the JSON).
+    #[serde(skip)]
+    pub rule_index: usize,
 }
 
 impl<'a> Alert<'a> {
@@ -111,13 +119,19 @@ impl<'a> Alert<'a> {
                 matched.entry(name.to_string()).or_insert_with(|| value.to_value());
             }
         }
+        let info = &engine.rules()[detection.rule].info;
         Alert {
             kind: "detection",
-            rule: AlertRule::new(&engine.rules()[detection.rule].info),
+            rule: AlertRule::new(info),
             source,
             timestamp: event_time(event, timestamp_field),
             matched,
             event,
+            suppression: info.suppress.as_ref().map(|s| SuppressionNote {
+                group: crate::suppress::detection_group(s, event),
+                timespan_ms: s.timespan_ms,
+            }),
+            rule_index: detection.rule,
         }
     }
 }
@@ -137,6 +151,9 @@ pub struct CorrelationAlertJson<'a> {
     /// The first [`crate::correlate::MAX_EVIDENCE`] events that made it fire.
     pub events: &'a [crate::correlate::EventRef],
     pub events_total: usize,
+    /// As for a detection alert: the group of a correlation rule with `suppress:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<SuppressionNote>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -164,6 +181,10 @@ impl<'a> CorrelationAlertJson<'a> {
             },
             events: &alert.events,
             events_total: alert.events_total,
+            suppression: correlation.info.suppress.as_ref().map(|s| SuppressionNote {
+                group: crate::suppress::correlation_group(s, &alert.group),
+                timespan_ms: s.timespan_ms,
+            }),
         }
     }
 }

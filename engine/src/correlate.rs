@@ -111,6 +111,11 @@ pub struct Correlator {
 }
 
 impl Correlator {
+    /// The most groups it keeps.
+    pub fn max_groups(&self) -> usize {
+        self.max_groups
+    }
+
     pub fn new(plan: &Plan, max_groups: usize) -> Correlator {
         Correlator {
             readers: Readers::new(plan),

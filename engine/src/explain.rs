@@ -174,6 +174,11 @@ fn explain_selection(selection: &Selection, event: &Json<'_>) -> Result<Selectio
 }
 
 fn explain_item(item: &Item, alternative: usize, event: &Json<'_>) -> Result<ItemResult, PrepareError> {
+    if let Target::Field(fields) = &item.target {
+        if fields.contains(crate::plan::ANY_OF) {
+            return explain_any_of(item, fields, alternative, event);
+        }
+    }
     let found = match &item.target {
         Target::Field(name) => Some(event::lookup(event, name)),
         Target::Keywords => None,
@@ -215,6 +220,25 @@ fn explain_item(item: &Item, alternative: usize, event: &Json<'_>) -> Result<Ite
         event_value,
         path,
     })
+}
+
+/// An item over several fields (see [`crate::plan::ANY_OF`]), as lowering compiles it: any field
+/// holding it, or for a test of absence, every field; reported as the field that decided.
+fn explain_any_of(item: &Item, fields: &str, alternative: usize, event: &Json<'_>) -> Result<ItemResult, PrepareError> {
+    let absence = item.tests.iter().flatten().all(|t| matches!(t, Test::Null | Test::Exists(false)));
+    let mut results = Vec::new();
+    for field in fields.split(crate::plan::ANY_OF) {
+        results.push(explain_item(
+            &Item { target: Target::Field(field.to_string()), ..item.clone() },
+            alternative,
+            event,
+        )?);
+    }
+    let value = if absence { results.iter().all(|r| r.value) } else { results.iter().any(|r| r.value) };
+    let decisive = results.iter().position(|r| r.value != absence).unwrap_or(0);
+    let mut result = results.swap_remove(decisive);
+    result.value = value;
+    Ok(result)
 }
 
 #[derive(Default)]

@@ -42,6 +42,7 @@ pub mod plan;
 pub mod route;
 pub mod session;
 pub mod silence;
+pub mod suppress;
 pub mod time;
 
 pub use alert::{Alert, EventSource};

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the serialized shape of [`Plan`] changes meaning.
-pub const PLAN_FORMAT_VERSION: u32 = 4;
+pub const PLAN_FORMAT_VERSION: u32 = 5;
 
 /// A compiled rule pack: one graph shared by every rule. Predicates are its leaves, boolean
 /// nodes combine them, and each rule names the node that decides it.
@@ -147,6 +147,21 @@ pub struct RuleInfo {
     pub falsepositives: Vec<String>,
     /// Where the rule came from (file path or embedded name), for diagnostics and alerts.
     pub origin: String,
+    /// Sigil's `suppress:` extension: one alert per group per window, the rest counted.
+    #[serde(default)]
+    pub suppress: Option<Suppression>,
+}
+
+/// Alert suppression (a rule's `suppress:` block, a Sigil extension other Sigma tools ignore):
+/// the first match of each group alerts; later matches within `timespan_ms` of event time after
+/// it are counted, and a summary alert carries the count when the window closes
+/// ([`crate::suppress`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Suppression {
+    /// The fields whose values make a group (mapped by the rule's pipelines, like a correlation's
+    /// `group-by`); for a correlation rule, names of its own `group-by`. Empty: one group.
+    pub group_by: Vec<String>,
+    pub timespan_ms: i64,
 }
 
 /// The Sigma `logsource` fields that route events to rules.
@@ -202,6 +217,15 @@ pub struct Predicate {
     pub target: Target,
     pub test: Test,
 }
+
+/// Joins the fields of a detection item that a pipeline mapped to several fields (`F: [a, b]`)
+/// in its [`Target::Field`] name: the item holds when it holds at any of them, and, for a test
+/// of absence (`null`, `|exists: false`), when the field is absent from all. Lowering splits it
+/// into one predicate per field, so the engine never looks such a name up; `explain` reads it
+/// the same way. U+001F cannot appear in a rule: YAML does not allow C0 control characters in a
+/// document. One item instead of one alternative selection per field keeps a selection of n
+/// such fields at n items, not 2^n.
+pub const ANY_OF: char = '\u{1f}';
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
 pub enum Target {

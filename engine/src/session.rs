@@ -16,6 +16,7 @@ use crate::json::Json;
 use crate::layout;
 use crate::plan::Plan;
 use crate::silence::SilenceWatch;
+use crate::suppress::{Closed, RuleRef, SavedSuppression, SuppressionAlertJson, Suppressor};
 use std::sync::Arc;
 
 /// One event of a line and whether the line is its text alone, or why it is not an event.
@@ -77,6 +78,33 @@ pub struct Session {
     /// Silence rules, once enabled ([`Session::enable_silence`]): they read the time of every
     /// event, not only of those that fire.
     silence: Option<SilenceWatch>,
+    /// The windows of rules with `suppress:`.
+    suppressor: Suppressor,
+}
+
+/// What `--state` carries from one run to the next: the correlation windows (at the top level,
+/// as before suppression existed, so older state files still load) and the suppression windows.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct State {
+    #[serde(flatten)]
+    pub correlations: SavedState,
+    #[serde(default)]
+    pub suppression: SavedSuppression,
+}
+
+/// A correlation or suppression alert, in output order.
+pub enum Emitted<'a> {
+    Correlation(&'a CorrelationAlertJson<'a>),
+    Suppression(&'a SuppressionAlertJson<'a>),
+}
+
+impl Emitted<'_> {
+    pub fn json_line(&self, out: &mut Vec<u8>) {
+        match self {
+            Emitted::Correlation(a) => json_line(out, a),
+            Emitted::Suppression(a) => json_line(out, a),
+        }
+    }
 }
 
 impl Session {
@@ -92,6 +120,7 @@ impl Session {
             timestamp_field: None,
             last_time: 0,
             silence: None,
+            suppressor: Suppressor::new(max_groups),
         })
     }
 
@@ -112,20 +141,38 @@ impl Session {
         &self.engine
     }
 
-    /// The open correlation windows, as `sigil hunt --state FILE` saves them.
-    pub fn save_state(&self) -> SavedState {
-        self.correlator.save()
+    /// The open correlation and suppression windows, as `sigil hunt --state FILE` saves them.
+    pub fn save_state(&self) -> State {
+        State { correlations: self.correlator.save(), suppression: self.suppressor.save(self.engine.plan()) }
     }
 
     /// Restores saved windows (see [`Correlator::restore`]); returns how many groups were
-    /// dropped because their correlation is not in this plan.
-    pub fn restore_state(&mut self, state: SavedState) -> Result<usize, String> {
-        self.correlator.restore(state)
+    /// dropped because their rule is not in this plan.
+    pub fn restore_state(&mut self, state: State) -> Result<usize, String> {
+        let dropped = self.correlator.restore(state.correlations)?;
+        Ok(dropped + self.suppressor.restore(self.engine.plan(), state.suppression))
     }
 
-    /// Drops the open correlation windows; returns how many groups were open.
+    /// Drops the open correlation and suppression windows; returns how many were open.
     pub fn flush_state(&mut self) -> usize {
-        self.correlator.clear()
+        let open = self.suppressor.len();
+        self.suppressor = Suppressor::new(self.suppressor_capacity());
+        self.correlator.clear() + open
+    }
+
+    fn suppressor_capacity(&self) -> usize {
+        self.correlator.max_groups()
+    }
+
+    /// The input ended: closes every suppression window, appending the summaries of those that
+    /// suppressed matches to `out`; returns how many were written.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> u64 {
+        let mut closed = Vec::new();
+        self.suppressor.flush(&mut closed);
+        for c in &closed {
+            json_line(out, &c.alert(self.engine.plan()));
+        }
+        closed.len() as u64
     }
 
     /// Evaluates JSON Lines `text` whose first line is line `first_line` of `source`, appending
@@ -182,7 +229,7 @@ impl Session {
         detections: &mut Vec<Detection>,
         out: &mut Vec<u8>,
     ) -> u64 {
-        let Session { engine, readers, correlator, scratch, timestamp_field, last_time, silence } = self;
+        let Session { engine, readers, correlator, scratch, timestamp_field, last_time, silence, suppressor } = self;
         let mut alerts = 0;
         if let Some(watch) = silence {
             let time = event_time_ms(doc, timestamp_field.as_deref());
@@ -200,7 +247,10 @@ impl Session {
         }
         let evidence = EventSource { file: file.to_string(), line: at };
         let mut feeds = Vec::new();
-        alerts += write_detections(
+        let plan = engine.plan();
+        let event_time = event_time_ms(doc, timestamp_field.as_deref());
+        let mut suppressed = 0;
+        let written = write_detections(
             engine,
             readers,
             detections,
@@ -208,13 +258,25 @@ impl Session {
             &evidence,
             timestamp_field.as_deref(),
             &mut feeds,
-            &mut |alert| json_line(out, alert),
+            &mut |alert| {
+                let mut closed = Vec::new();
+                let emit = admit_detection(plan, suppressor, alert, event_time, &mut closed);
+                for c in &closed {
+                    json_line(out, &c.alert(plan));
+                }
+                suppressed += u64::from(!emit);
+                alerts += closed.len() as u64;
+                if emit {
+                    json_line(out, alert);
+                }
+            },
         );
+        alerts += written - suppressed;
         if !feeds.is_empty() {
-            let time = event_time_ms(doc, timestamp_field.as_deref()).unwrap_or(*last_time);
+            let time = event_time.unwrap_or(*last_time);
             *last_time = time;
             let evidence = EventRef { file: Arc::clone(file), line: at };
-            alerts += observe(correlator, time, evidence, feeds, &mut |alert| json_line(out, alert));
+            alerts += observe(correlator, suppressor, plan, time, evidence, feeds, &mut |alert| alert.json_line(out));
         }
         alerts
     }
@@ -260,22 +322,106 @@ pub fn write_detections(
     alerts
 }
 
+/// Decides, in input order, whether a detection alert is written or counted by its rule's
+/// suppression (true: written; always, for a rule without `suppress:`). The windows the match's
+/// time closes go to `closed`: their summaries come before the alert.
+pub fn admit_detection(
+    plan: &Plan,
+    suppressor: &mut Suppressor,
+    alert: &Alert<'_>,
+    time: Option<i64>,
+    closed: &mut Vec<Closed>,
+) -> bool {
+    match (&plan.rules[alert.rule_index].info.suppress, &alert.suppression) {
+        (Some(suppression), Some(note)) => {
+            suppressor.admit(RuleRef::Detection(alert.rule_index), suppression, note.group.clone(), time, closed)
+        }
+        _ => true,
+    }
+}
+
+/// A detection alert of a rule with `suppress:`, rendered by a worker and decided by the
+/// ordered stage ([`admit_rendered`]): threaded callers (`hunt`, `serve`) hand these over in
+/// event order between their other output.
+#[derive(Debug, Clone)]
+pub struct Suppressible {
+    pub rule: usize,
+    pub group: serde_json::Map<String, serde_json::Value>,
+    pub time: Option<i64>,
+    /// The alert as it is written when it opens a window.
+    pub rendered: Vec<u8>,
+}
+
+impl Suppressible {
+    /// The alert's suppression group and time, when its rule has `suppress:` (else `None`: the
+    /// alert is written as it comes).
+    pub fn of(
+        alert: &Alert<'_>,
+        time: Option<i64>,
+    ) -> Option<(usize, serde_json::Map<String, serde_json::Value>, Option<i64>)> {
+        alert.suppression.as_ref().map(|note| (alert.rule_index, note.group.clone(), time))
+    }
+}
+
+/// The ordered stage of a threaded caller: appends to `out` the summaries of the windows a
+/// rendered alert's time closes (through `summary`, which renders them in the caller's format),
+/// then the alert unless it is counted. Returns how many alerts were written.
+pub fn admit_rendered(
+    plan: &Plan,
+    suppressor: &mut Suppressor,
+    item: Suppressible,
+    out: &mut Vec<u8>,
+    summary: &mut dyn FnMut(&mut Vec<u8>, &SuppressionAlertJson<'_>),
+) -> u64 {
+    let mut closed = Vec::new();
+    let emit = match &plan.rules[item.rule].info.suppress {
+        Some(suppression) => {
+            suppressor.admit(RuleRef::Detection(item.rule), suppression, item.group, item.time, &mut closed)
+        }
+        None => true,
+    };
+    for c in &closed {
+        summary(out, &c.alert(plan));
+    }
+    if emit {
+        out.extend_from_slice(&item.rendered);
+    }
+    closed.len() as u64 + u64::from(emit)
+}
+
 /// Feeds one event's correlation inputs, in input order, handing the correlation alerts that
-/// fire (and emit) to `write`; returns how many were written.
+/// fire (and emit, and are not suppressed), and the suppression summaries their times close,
+/// to `write`; returns how many were written.
 pub fn observe(
     correlator: &mut Correlator,
+    suppressor: &mut Suppressor,
+    plan: &Plan,
     time: i64,
     evidence: EventRef,
     feeds: Vec<Feed>,
-    write: &mut dyn FnMut(&CorrelationAlertJson<'_>),
+    write: &mut dyn FnMut(Emitted<'_>),
 ) -> u64 {
     let mut alerts = 0;
     for alert in correlator.observe(time, evidence, feeds) {
         let corr = correlator.correlation(alert.correlation);
-        if corr.emit {
-            alerts += 1;
-            write(&CorrelationAlertJson::new(corr, &alert));
+        if !corr.emit {
+            continue;
         }
+        let json = CorrelationAlertJson::new(corr, &alert);
+        if let (Some(suppression), Some(note)) = (&corr.info.suppress, &json.suppression) {
+            let mut closed = Vec::new();
+            let rule = RuleRef::Correlation(alert.correlation as usize);
+            let emit = suppressor.admit(rule, suppression, note.group.clone(), Some(alert.window_end_ms), &mut closed);
+            for c in &closed {
+                write(Emitted::Suppression(&c.alert(plan)));
+            }
+            alerts += closed.len() as u64;
+            if !emit {
+                continue;
+            }
+        }
+        alerts += 1;
+        write(Emitted::Correlation(&json));
     }
     alerts
 }

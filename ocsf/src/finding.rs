@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use sigil_engine::alert::{AlertRule, CorrelationAlertJson};
 use sigil_engine::correlate::EventRef;
 use sigil_engine::silence::SilenceAlertJson;
+use sigil_engine::suppress::SuppressionAlertJson;
 use sigil_engine::Alert;
 
 /// A detection alert as a Detection Finding. Its `uid` is the rule id and the event's
@@ -28,6 +29,7 @@ pub fn detection_finding(alert: &Alert<'_>) -> Value {
             "rule": alert.rule,
             "source": alert.source,
             "timestamp": if time.is_none() { alert.timestamp.clone() } else { Value::Null },
+            "suppression": alert.suppression,
         }),
     );
     obj.insert("raw_data".into(), serde_json::to_string(alert.event).expect("an event serializes").into());
@@ -71,6 +73,27 @@ pub fn silence_finding(alert: &SilenceAlertJson<'_>) -> Value {
     };
     let mut obj = window.finding();
     obj.insert("unmapped".into(), json!({"rule": alert.rule, "kind": alert.kind}));
+    obj.insert("raw_data".into(), raw.into());
+    prune(Value::Object(obj))
+}
+
+/// A suppression summary as a Detection Finding: `time` is the end of the window and `count`
+/// every match the window held (the alert that opened it and those suppressed); the group and
+/// the suppressed count are its evidence. `unmapped.kind` says `suppression`.
+pub fn suppression_finding(alert: &SuppressionAlertJson<'_>) -> Value {
+    let raw = serde_json::to_string(alert).expect("an alert serializes");
+    let window = WindowFinding {
+        rule: &alert.rule,
+        timestamp: &alert.timestamp,
+        start: &alert.window.start,
+        group: alert.group,
+        related: &[],
+        related_total: 0,
+        count: alert.matches.into(),
+        evidence: json!({"group": alert.group, "suppressed": alert.suppressed, "matches": alert.matches, "last": alert.last}),
+    };
+    let mut obj = window.finding();
+    obj.insert("unmapped".into(), json!({"rule": alert.rule, "kind": alert.kind, "suppressed": alert.suppressed}));
     obj.insert("raw_data".into(), raw.into());
     prune(Value::Object(obj))
 }

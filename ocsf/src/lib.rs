@@ -22,9 +22,9 @@ mod lines;
 pub mod okta;
 mod shape;
 mod source;
-mod windows;
+pub mod windows;
 
-pub use finding::{correlation_finding, detection_finding, silence_finding};
+pub use finding::{correlation_finding, detection_finding, silence_finding, suppression_finding};
 pub use lines::{normalize_jsonl, normalize_record, Counts};
 
 pub(crate) use classes::*;

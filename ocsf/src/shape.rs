@@ -28,15 +28,9 @@ pub(crate) fn base(class: &Class, activity: (u64, &str), time: i64, mut metadata
     obj
 }
 
-/// Completes a mapped object: drops empty attributes, checks that the class's required ones
-/// are there, and adds `unmapped` (what the mapping did not read) and `raw_data`.
-pub(crate) fn finish(class: &Class, obj: Map<String, Value>, src: &Source<'_>) -> Option<Value> {
-    let Value::Object(obj) = prune(Value::Object(obj)) else { unreachable!("an object stays an object") };
-    finish_pruned(class, obj, src)
-}
-
-/// [`finish`] for an object already pruned, whose verbatim values (placed by [`place`]) must
-/// stay as they came, empty lists and objects included.
+/// Completes a mapped object already pruned (its verbatim values, placed by [`place`], stay as
+/// they came, empty lists and objects included): checks that the class's required attributes
+/// are there, and adds `unmapped` (what the mapping did not read or claim) and `raw_data`.
 pub(crate) fn finish_pruned(class: &Class, mut obj: Map<String, Value>, src: &Source<'_>) -> Option<Value> {
     let missing = class.required.iter().any(|k| !obj.contains_key(*k));
     if missing || (!class.any_of.is_empty() && !class.any_of.iter().any(|k| obj.contains_key(*k))) {
@@ -75,6 +69,19 @@ pub(crate) fn place(obj: &mut Map<String, Value>, src: &Source<'_>, table: &[Fie
     for field in table {
         let Some(value) = src.peek(field.from) else { continue };
         if field.to.iter().any(|to| at(obj, to) == Some(value)) || set_if_free(obj, field.to[0], value) {
+            src.claim(field.from);
+        }
+    }
+}
+
+/// Claims each field of `table` whose value the mapping wrote verbatim at one of its
+/// attributes (out of `unmapped`); it never writes an attribute. For sources whose fields each
+/// belong to one class only (Windows: a `TargetUserName` is the logon's user in 3002, the new
+/// process's in 1007), where placing a value in a free attribute would put it in the wrong one.
+pub(crate) fn claim_verbatim(obj: &Map<String, Value>, src: &Source<'_>, table: &[Field]) {
+    for field in table {
+        let Some(value) = src.peek(field.from) else { continue };
+        if field.to.iter().any(|to| at(obj, to) == Some(value)) {
             src.claim(field.from);
         }
     }

@@ -3,11 +3,59 @@
 //! Authentication (3002), Sysmon 1 and Security 4688 → Process Activity (1007, Launch).
 //! Windows writes `-` for an empty field; such fields are read as absent.
 
+//!
+//! Each field of [`FIELDS`] that a class holds verbatim is at its attribute; every other field
+//! of the record stays under `unmapped` at its own name, including those read to compute an
+//! attribute (`User` split into `process.user.{domain,name}`, `Hashes` made fingerprints,
+//! `LogonType` made `logon_type_id`, hexadecimal ids made numbers): the `ocsf` pipeline finds
+//! each Windows field at its attribute or at `unmapped.<field>`, as on CloudTrail.
+
 use super::{
-    base, file_name, finish, merge, parse_int, some_of, status, time_ms, Activity, Source, ACTOR_KEYS, AUTHENTICATION,
-    ENDPOINT_KEYS, PROCESS_ACTIVITY, PROCESS_KEYS, USER_KEYS,
+    base, file_name, merge, parse_int, some_of, status, time_ms, Activity, Class, Field, Source, ACTOR_KEYS,
+    AUTHENTICATION, ENDPOINT_KEYS, PROCESS_ACTIVITY, PROCESS_KEYS, USER_KEYS,
 };
+use crate::shape::{claim_verbatim, finish_pruned, prune};
 use serde_json::{json, Map, Value};
+
+/// Windows fields and the OCSF attributes that hold them verbatim (Sysmon 1, Security 4688 as
+/// Process Activity; 4624/4625 as Authentication). The `ocsf` pipeline maps the same names to
+/// the same attributes (cli/tests/ocsf_parity.rs holds the two together).
+pub const FIELDS: &[Field] = &[
+    Field { from: "CommandLine", to: &["process.cmd_line"] },
+    Field { from: "Image", to: &["process.file.path"] },
+    Field { from: "NewProcessName", to: &["process.file.path"] },
+    Field { from: "OriginalFileName", to: &["process.file.internal_name"] },
+    Field { from: "Company", to: &["process.file.company_name"] },
+    Field { from: "Product", to: &["process.file.product.name"] },
+    Field { from: "FileVersion", to: &["process.file.version"] },
+    Field { from: "Description", to: &["process.file.desc"] },
+    Field { from: "CurrentDirectory", to: &["process.working_directory"] },
+    Field { from: "IntegrityLevel", to: &["process.integrity"] },
+    Field { from: "ProcessGuid", to: &["process.uid"] },
+    Field { from: "ParentImage", to: &["process.parent_process.file.path"] },
+    Field { from: "ParentProcessName", to: &["process.parent_process.file.path"] },
+    Field { from: "ParentCommandLine", to: &["process.parent_process.cmd_line"] },
+    Field { from: "ParentProcessGuid", to: &["process.parent_process.uid"] },
+    Field { from: "LogonId", to: &["process.session.uid"] },
+    Field { from: "LogonGuid", to: &["process.session.uuid", "session.uuid"] },
+    Field { from: "Hostname", to: &["device.hostname", "dst_endpoint.hostname"] },
+    Field { from: "Computer", to: &["device.hostname", "dst_endpoint.hostname"] },
+    Field { from: "ComputerName", to: &["device.hostname", "dst_endpoint.hostname"] },
+    Field { from: "Channel", to: &["metadata.log_name"] },
+    Field { from: "SubjectUserName", to: &["actor.user.name"] },
+    Field { from: "SubjectUserSid", to: &["actor.user.uid"] },
+    Field { from: "SubjectDomainName", to: &["actor.user.domain"] },
+    Field { from: "SubjectLogonId", to: &["actor.session.uid"] },
+    Field { from: "TargetUserName", to: &["user.name", "process.user.name"] },
+    Field { from: "TargetUserSid", to: &["user.uid", "process.user.uid"] },
+    Field { from: "TargetDomainName", to: &["user.domain", "process.user.domain"] },
+    Field { from: "TargetLogonId", to: &["session.uid"] },
+    Field { from: "IpAddress", to: &["src_endpoint.ip"] },
+    Field { from: "WorkstationName", to: &["src_endpoint.name"] },
+    Field { from: "AuthenticationPackageName", to: &["auth_protocol"] },
+    Field { from: "Status", to: &["status_code"] },
+    Field { from: "ProcessName", to: &["actor.process.file.path"] },
+];
 
 const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
 const LAUNCH: Activity = (1, "Launch");
@@ -19,7 +67,7 @@ pub fn map(event: &Value) -> Option<Value> {
         _ => return None,
     };
     let channel = event.get("Channel")?.as_str()?;
-    let src = Source::new(event);
+    let src = Source::tabled(event);
     if channel.eq_ignore_ascii_case("Security") {
         match id {
             4624 => logon(&src, true),
@@ -32,6 +80,14 @@ pub fn map(event: &Value) -> Option<Value> {
     } else {
         None
     }
+}
+
+/// Completes a mapped object: pruned, and each field it holds verbatim claimed out of
+/// `unmapped` (see the module doc).
+fn finish(class: &Class, obj: Map<String, Value>, src: &Source<'_>) -> Option<Value> {
+    let Value::Object(obj) = prune(Value::Object(obj)) else { unreachable!("an object stays an object") };
+    claim_verbatim(&obj, src, FIELDS);
+    finish_pruned(class, obj, src)
 }
 
 /// A field's text, `-` being absent. A `-` is still marked read.
@@ -363,7 +419,12 @@ mod tests {
         assert_eq!(o["auth_protocol_id"], 1);
         assert_eq!(o["src_endpoint"], json!({"ip": "198.51.100.9"}));
         assert_eq!(o["dst_endpoint"]["hostname"], "WS01");
-        assert_eq!(o["unmapped"], json!({"SubStatus": "0xc000006a"}));
+        // What no attribute holds verbatim stays under `unmapped`, as the record wrote it.
+        assert_eq!(
+            o["unmapped"],
+            json!({"EventID": 4625, "TimeCreated": "2026-11-20T08:00:00Z", "LogonType": "3", "IpPort": "-",
+                   "FailureReason": "%%2313", "SubStatus": "0xc000006a"})
+        );
     }
 
     #[test]
@@ -384,6 +445,30 @@ mod tests {
         assert_eq!(integrity_of_label("Mandatory Label\\Medium Mandatory Level"), (3, "Medium"));
         assert_eq!(o["actor"]["user"]["name"], "alice");
         assert_eq!(o["device"]["hostname"], "WS01");
+        let unmapped = &o["unmapped"];
+        assert_eq!((&unmapped["NewProcessId"], &unmapped["ProcessId"]), (&json!("0xbc8"), &json!("0x3b0")));
+        assert_eq!((&unmapped["MandatoryLabel"], &unmapped["TargetUserName"]), (&json!("S-1-16-12288"), &json!("-")));
+        for verbatim in ["CommandLine", "NewProcessName", "ParentProcessName", "SubjectUserName", "Hostname"] {
+            assert!(unmapped.get(verbatim).is_none(), "{verbatim} is held at its attribute");
+        }
+    }
+
+    #[test]
+    fn a_sysmon_user_stays_as_written_beside_its_split() {
+        let event = json!({
+            "EventID": 1, "Channel": SYSMON, "Hostname": "WS01", "UtcTime": "2026-11-20 08:00:00.123",
+            "Image": "C:\\Windows\\System32\\whoami.exe", "User": "NT AUTHORITY\\SYSTEM", "ProcessId": "4242",
+            "Hashes": "SHA1=AB,MD5=CD"
+        });
+        let o = map(&event).unwrap();
+        assert_eq!(
+            (&o["process"]["user"]["name"], &o["process"]["user"]["domain"]),
+            (&json!("SYSTEM"), &json!("NT AUTHORITY"))
+        );
+        assert_eq!(o["unmapped"]["User"], "NT AUTHORITY\\SYSTEM");
+        assert_eq!((&o["process"]["pid"], &o["unmapped"]["ProcessId"]), (&json!(4242), &json!("4242")));
+        assert_eq!(o["unmapped"]["Hashes"], "SHA1=AB,MD5=CD");
+        assert!(o["unmapped"].get("Image").is_none());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use crate::diagnostics::{Error, Pos, Result};
 use crate::yaml::{Kind, Node};
-use sigil_engine::plan::{LogSource, RuleInfo};
+use sigil_engine::plan::{LogSource, RuleInfo, Suppression};
 
 /// What one YAML document of a rule file is.
 #[derive(Debug, Clone)]
@@ -73,6 +73,8 @@ const KNOWN_KEYS: &[&str] = &[
     "level",
     "tags",
     "scope",
+    // Sigil's extension (alert suppression); pySigma keeps unknown keys as custom attributes.
+    "suppress",
 ];
 
 #[derive(Debug, Clone)]
@@ -152,7 +154,42 @@ pub fn rule_info(node: &Node) -> Result<RuleInfo> {
         references: str_list(node, "references")?,
         falsepositives: str_list(node, "falsepositives")?,
         origin: String::new(),
+        suppress: node.get("suppress").map(suppression).transpose()?,
     })
+}
+
+/// `suppress: {group-by: [fields], timespan: 1h}`: Sigil's alert suppression (docs in the
+/// README's alert format section). Other Sigma tools ignore an unknown top-level key.
+fn suppression(node: &Node) -> Result<Suppression> {
+    let Kind::Map(entries) = &node.kind else {
+        return Err(Error::new(
+            node.pos,
+            format!(
+                "'suppress' must be a mapping like {{group-by: [field], timespan: 1h}}, found {}",
+                node.type_name()
+            ),
+        ));
+    };
+    for (k, _) in entries {
+        let key = k.scalar_text().unwrap_or_default();
+        if key != "group-by" && key != "timespan" {
+            return Err(Error::new(k.pos, format!("unknown key '{key}' in 'suppress' (allowed: group-by, timespan)")));
+        }
+    }
+    let timespan = node
+        .get("timespan")
+        .ok_or_else(|| Error::new(node.pos, "'suppress' needs a 'timespan' (the window, like 1h)"))?;
+    let group_by = match node.get("group-by") {
+        None => Vec::new(),
+        Some(Node { kind: Kind::Str(s), .. }) => vec![s.clone()],
+        Some(g @ Node { kind: Kind::Seq(items), .. }) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Error::new(g.pos, "'group-by' in 'suppress' must be a list of field names"))?,
+        Some(g) => return Err(Error::new(g.pos, "'group-by' in 'suppress' must be a list of field names")),
+    };
+    Ok(Suppression { group_by, timespan_ms: crate::correlation::timespan(timespan)? })
 }
 
 fn detection_rule(node: &Node) -> Result<DetectionRule> {

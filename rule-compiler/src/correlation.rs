@@ -66,6 +66,14 @@ pub fn document(node: &Node) -> Result<CorrelationDoc> {
         Some(g) => string_list(g, "group-by")?.into_iter().map(|(s, _)| s).collect(),
         None => Vec::new(),
     };
+    if let (Some(suppress), Some(node)) = (&info.suppress, node.get("suppress")) {
+        if let Some(f) = suppress.group_by.iter().find(|f| !group_by.contains(f)) {
+            return Err(Error::new(
+                node.pos,
+                format!("'suppress' groups a correlation by its own 'group-by' names; '{f}' is not one of them"),
+            ));
+        }
+    }
     let timespan_node = corr
         .get("timespan")
         .ok_or_else(|| Error::new(corr.pos, "the correlation has no 'timespan' (it is required, like 5m or 1h)"))?;

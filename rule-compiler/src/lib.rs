@@ -143,6 +143,11 @@ impl Compiler {
                 Ok(condition) => {
                     let mut info = rule.info;
                     info.origin = name.to_string();
+                    // Pipelines rename the suppression's group-by fields as the rule's own.
+                    if let Some(suppress) = &mut info.suppress {
+                        let logsource = &rule.logsource;
+                        suppress.group_by.iter_mut().for_each(|f| *f = self.chain.map_field(logsource, f));
+                    }
                     self.rules.push((info, rule.logsource, condition));
                 }
                 Err(e) => self.reject(name, e.pos, e.message, title),

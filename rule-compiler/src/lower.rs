@@ -10,7 +10,7 @@ use crate::condition::{self, Cond, OfTarget};
 use crate::diagnostics::{Error, Pos, Result};
 use crate::modifiers::{self, Placeholders};
 use crate::yaml::{Kind, Node};
-use sigil_engine::plan::{Expr, Predicate, Test};
+use sigil_engine::plan::{Expr, Predicate, Target, Test};
 use std::collections::HashMap;
 
 /// A rule's expression before its predicates are interned.
@@ -138,6 +138,16 @@ fn keyword(node: &Node, placeholders: &Placeholders) -> Result<Tree> {
 }
 
 fn entry_tree(e: modifiers::Entry) -> Tree {
+    if let Target::Field(fields) = &e.target {
+        if fields.contains(modifiers::ANY_OF) {
+            let absence = e.values.iter().flatten().all(|t| matches!(t, Test::Null | Test::Exists(false)));
+            let per_field: Vec<Tree> = fields
+                .split(modifiers::ANY_OF)
+                .map(|f| entry_tree(modifiers::Entry { target: Target::Field(f.to_string()), ..e.clone() }))
+                .collect();
+            return if absence { and(per_field) } else { or(per_field) };
+        }
+    }
     let per_value: Vec<Tree> = e
         .values
         .into_iter()

@@ -85,6 +85,9 @@ impl Modifier {
     }
 }
 
+/// The separator of the fields of one detection item a pipeline mapped to several fields.
+pub use sigil_engine::plan::ANY_OF;
+
 /// A parsed detection key.
 #[derive(Debug, Clone)]
 pub struct Key {

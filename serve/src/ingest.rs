@@ -9,7 +9,8 @@
 use sigil_engine::alert::event_time_ms;
 use sigil_engine::correlate::{Correlator, EventRef, Feed, Readers};
 use sigil_engine::enrich::Lookup;
-use sigil_engine::{session, Engine, EventSource, Json, Routing, Scratch};
+use sigil_engine::suppress::Suppressor;
+use sigil_engine::{session, Engine, EventSource, Json, Plan, Routing, Scratch};
 use std::sync::Arc;
 
 /// The alerts' `source.file` for events that came over HTTP; `source.line` numbers the lines of
@@ -42,6 +43,8 @@ pub enum Item {
     Text(Vec<u8>),
     /// An event whose detections correlations read: the server feeds them in order.
     Correlate { time: Option<i64>, evidence: EventRef, feeds: Vec<Feed> },
+    /// A detection alert of a rule with `suppress:`: written or counted in order.
+    Suppressible(session::Suppressible),
 }
 
 /// What one body came to before correlation.
@@ -118,6 +121,8 @@ impl Evaluator<'_> {
     ) {
         let source = EventSource { file: self.source.to_string(), line: stream_line };
         let mut feeds = Vec::new();
+        let time = event_time_ms(event, self.timestamp_field);
+        let mut suppressible = 0;
         done.detections += session::write_detections(
             self.engine,
             self.readers,
@@ -126,13 +131,25 @@ impl Evaluator<'_> {
             &source,
             self.timestamp_field,
             &mut feeds,
-            &mut |alert| session::json_line(text, alert),
+            &mut |alert| match session::Suppressible::of(alert, time) {
+                Some((rule, group, time)) => {
+                    if !text.is_empty() {
+                        done.items.push(Item::Text(std::mem::take(text)));
+                    }
+                    let mut rendered = Vec::new();
+                    session::json_line(&mut rendered, alert);
+                    done.items.push(Item::Suppressible(session::Suppressible { rule, group, time, rendered }));
+                    suppressible += 1;
+                }
+                None => session::json_line(text, alert),
+            },
         );
+        // Suppressible alerts are counted when the ordered stage writes them.
+        done.detections -= suppressible;
         if !feeds.is_empty() {
             if !text.is_empty() {
                 done.items.push(Item::Text(std::mem::take(text)));
             }
-            let time = event_time_ms(event, self.timestamp_field);
             let evidence = EventRef { file: Arc::clone(&self.source), line: stream_line };
             done.items.push(Item::Correlate { time, evidence, feeds });
         }
@@ -143,6 +160,8 @@ impl Evaluator<'_> {
 /// reach it.
 pub struct Correlations {
     pub correlator: Correlator,
+    /// The windows of rules with `suppress:`.
+    pub suppressor: Suppressor,
     /// Events without a readable time take the time of the event before them.
     pub last_time: i64,
 }
@@ -151,7 +170,7 @@ impl Correlations {
     /// Feeds a body's items in order; returns the alert lines (detections and the
     /// correlation alerts they complete, interleaved as `hunt` prints them) and how many
     /// correlation alerts fired.
-    pub fn feed(&mut self, items: Vec<Item>) -> (Vec<u8>, u64) {
+    pub fn feed(&mut self, plan: &Plan, items: Vec<Item>) -> (Vec<u8>, u64) {
         let mut out = Vec::new();
         let mut fired = 0;
         for item in items {
@@ -160,13 +179,31 @@ impl Correlations {
                 Item::Correlate { time, evidence, feeds } => {
                     let time = time.unwrap_or(self.last_time);
                     self.last_time = time;
-                    fired += session::observe(&mut self.correlator, time, evidence, feeds, &mut |alert| {
-                        session::json_line(&mut out, alert)
+                    let (correlator, suppressor) = (&mut self.correlator, &mut self.suppressor);
+                    fired += session::observe(correlator, suppressor, plan, time, evidence, feeds, &mut |alert| {
+                        alert.json_line(&mut out)
+                    });
+                }
+                Item::Suppressible(item) => {
+                    fired += session::admit_rendered(plan, &mut self.suppressor, item, &mut out, &mut |out, s| {
+                        session::json_line(out, s)
                     });
                 }
             }
         }
         (out, fired)
+    }
+
+    /// The stream ended: closes every suppression window; the summaries of those that counted
+    /// matches, as alert lines.
+    pub fn finish(&mut self, plan: &Plan) -> Vec<u8> {
+        let mut closed = Vec::new();
+        self.suppressor.flush(&mut closed);
+        let mut out = Vec::new();
+        for c in &closed {
+            session::json_line(&mut out, &c.alert(plan));
+        }
+        out
     }
 }
 

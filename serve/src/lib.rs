@@ -159,7 +159,11 @@ pub fn serve(
     stop: Arc<AtomicBool>,
 ) -> Result<Outcome, String> {
     let readers = Readers::new(engine.plan());
-    let correlations = Correlations { correlator: Correlator::new(engine.plan(), options.max_groups), last_time: 0 };
+    let correlations = Correlations {
+        correlator: Correlator::new(engine.plan(), options.max_groups),
+        suppressor: sigil_engine::suppress::Suppressor::new(options.max_groups),
+        last_time: 0,
+    };
     let bound = listener.bound;
     let server = Server {
         evaluator: Evaluator {
@@ -188,8 +192,10 @@ pub fn serve(
 
     let output_failed = server.output_failed.load(Ordering::Relaxed);
     let counts = server.counts.to_json();
-    let (correlations, sink) = server.stream.into_parts();
-    let finished = sink.finish().map(drop);
+    let (mut correlations, mut sink) = server.stream.into_parts();
+    // The stream ended: suppression windows close, and the counts they hold are written.
+    let summaries = correlations.finish(engine.plan());
+    let finished = sink.write_lines(&summaries).and_then(|_| sink.finish().map(drop));
     let elapsed = started.elapsed().as_secs_f64();
     let read = counts["events"]["read"].as_u64().unwrap_or(0);
     eprintln!("sigil: serve: stopped after {elapsed:.1} s ({:.0} events/s): {counts}", read as f64 / elapsed.max(1e-3));
@@ -328,7 +334,8 @@ impl Server<'_> {
         let ticket = self.stream.admit(lines as u64);
         let first_line = ticket.first_line;
         let mut evaluated = self.evaluator.evaluate(scratch, &body, first_line);
-        let (correlations, written) = self.stream.complete(ticket, std::mem::take(&mut evaluated.items));
+        let plan = self.evaluator.engine.plan();
+        let (correlations, written) = self.stream.complete(ticket, plan, std::mem::take(&mut evaluated.items));
         if let Err(e) = written {
             if !self.output_failed.swap(true, Ordering::SeqCst) {
                 eprintln!("sigil: serve: cannot write alerts: {e}: stopping");

@@ -7,6 +7,7 @@
 //! This module owns that ordering only; it never evaluates an event.
 
 use super::ingest::{Correlations, Item};
+use sigil_engine::Plan;
 use sigil_seal::LineSink;
 use std::io::{self, Write};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -69,10 +70,10 @@ impl<W: Write> Stream<W> {
 
     /// When the ticket's turn comes: feeds its items to the correlations, writes the alerts
     /// and flushes. Returns how many correlation alerts fired, or the write error.
-    pub fn complete(&self, mut ticket: Ticket<'_, W>, items: Vec<Item>) -> (u64, io::Result<()>) {
+    pub fn complete(&self, mut ticket: Ticket<'_, W>, plan: &Plan, items: Vec<Item>) -> (u64, io::Result<()>) {
         let mut ordered = self.wait_for(ticket.number);
         let Ordered { correlations, sink, .. } = &mut *ordered;
-        let (bytes, fired) = correlations.feed(items);
+        let (bytes, fired) = correlations.feed(plan, items);
         let written = sink.write_lines(&bytes).and_then(|_| sink.flush());
         ordered.turn += 1;
         ticket.done = true;

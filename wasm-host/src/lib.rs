@@ -217,6 +217,11 @@ impl WasmHunt {
         self.call(|store, sigil| sigil.sigil_engine_engine().call_flush(store))
     }
 
+    /// The input ended: the summary alerts (JSON Lines) of the suppression windows it closes.
+    pub fn finish(&mut self) -> Result<Vec<u8>, HostError> {
+        self.call(|store, sigil| sigil.sigil_engine_engine().call_finish(store))
+    }
+
     /// The open correlation windows, as the JSON text `sigil hunt --state FILE` holds.
     pub fn save_state(&mut self) -> Result<String, HostError> {
         self.call(|store, sigil| sigil.sigil_engine_engine().call_save_state(store))

@@ -67,6 +67,13 @@ pub fn run(plan: Plan, events: &str, routing: &Routing, source: &str, max_groups
             hunt.alerts.push(summary(alert_line, record.line, records_line));
         }
     }
+    // The events end: suppression windows close and their counts are alerts too.
+    let before = hunt.alerts_jsonl.len();
+    session.finish(&mut hunt.alerts_jsonl);
+    let last_line = hunt.alerts.last().map_or(0, |a| a.line);
+    for alert_line in hunt.alerts_jsonl[before..].split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        hunt.alerts.push(summary(alert_line, last_line, false));
+    }
     Ok(hunt)
 }
 

@@ -14,6 +14,7 @@ use sigil_engine::alert::{AlertRule, CorrelationAlertJson, Window};
 use sigil_engine::correlate::EventRef;
 use sigil_engine::session;
 use sigil_engine::silence::SilenceAlertJson;
+use sigil_engine::suppress::{SuppressionAlertJson, SuppressionNote};
 use sigil_engine::{Alert, EventSource, Json};
 
 /// What the page shows for an event no mapping covers.
@@ -153,6 +154,8 @@ pub fn finding(alert_line: &str) -> Result<Value, String> {
                 timestamp: alert["timestamp"].clone(),
                 matched: object(&alert["matched"], "matched")?.clone(),
                 event: &event,
+                suppression: suppression_note(&alert["suppression"])?,
+                rule_index: 0,
             };
             Ok(sigil_ocsf::detection_finding(&alert))
         }
@@ -168,6 +171,7 @@ pub fn finding(alert_line: &str) -> Result<Value, String> {
                 window: window(&alert["window"])?,
                 events: &events,
                 events_total: number(&alert["events_total"], "events_total")? as usize,
+                suppression: suppression_note(&alert["suppression"])?,
             };
             Ok(sigil_ocsf::correlation_finding(&alert))
         }
@@ -187,7 +191,29 @@ pub fn finding(alert_line: &str) -> Result<Value, String> {
             };
             Ok(sigil_ocsf::silence_finding(&alert))
         }
-        other => Err(format!("not an alert: kind {other:?} (expected detection, correlation or silence)")),
+        "suppression" => {
+            let alert = SuppressionAlertJson {
+                kind: "suppression",
+                rule,
+                timestamp: text(&alert["timestamp"], "timestamp")?.to_string(),
+                group: object(&alert["group"], "group")?,
+                window: window(&alert["window"])?,
+                suppressed: number(&alert["suppressed"], "suppressed")?,
+                matches: number(&alert["matches"], "matches")?,
+                last: text(&alert["last"], "last")?.to_string(),
+                alerts: if alert["alerts"] == "correlation" { "correlation" } else { "detection" },
+            };
+            Ok(sigil_ocsf::suppression_finding(&alert))
+        }
+        other => Err(format!("not an alert: kind {other:?} (expected detection, correlation, silence or suppression)")),
+    }
+}
+
+/// A detection or correlation alert's `suppression` member, when it has one.
+fn suppression_note(value: &Value) -> Result<Option<SuppressionNote>, String> {
+    match value {
+        Value::Null => Ok(None),
+        v => serde_json::from_value(v.clone()).map(Some).map_err(|e| format!("suppression: {e}")),
     }
 }
 

@@ -216,6 +216,7 @@ fn hunt_both_ways(rules: &str, events: &str, silence: bool) -> (String, String) 
     let engine = Engine::new(plan).unwrap();
     let readers = Readers::new(engine.plan());
     let mut correlator = Correlator::new(engine.plan(), 100_000);
+    let mut suppressor = sigil_engine::suppress::Suppressor::new(100_000);
     let mut watch = silence.then(|| SilenceWatch::new(engine.plan().silences.clone(), 100_000));
     let (mut scratch, mut detections, mut last_time) = (Scratch::default(), Vec::new(), 0);
     let (mut alerts, mut findings) = (Vec::new(), Vec::new());
@@ -240,16 +241,32 @@ fn hunt_both_ways(rules: &str, events: &str, silence: bool) -> (String, String) 
             engine.evaluate_with(&mut scratch, &doc, &Routing::Auto, &mut detections);
             let source = EventSource { file: file.to_string(), line: at };
             let mut feeds = Vec::new();
+            let event_time = event_time_ms(&doc, None);
+            let plan = engine.plan();
             session::write_detections(&engine, &readers, &detections, &doc, &source, None, &mut feeds, &mut |a| {
-                session::json_line(&mut alerts, a);
-                session::json_line(&mut findings, &sigil_ocsf::detection_finding(a));
+                let mut closed = Vec::new();
+                let emit = session::admit_detection(plan, &mut suppressor, a, event_time, &mut closed);
+                for c in &closed {
+                    session::json_line(&mut alerts, &c.alert(plan));
+                    session::json_line(&mut findings, &sigil_ocsf::suppression_finding(&c.alert(plan)));
+                }
+                if emit {
+                    session::json_line(&mut alerts, a);
+                    session::json_line(&mut findings, &sigil_ocsf::detection_finding(a));
+                }
             });
             if !feeds.is_empty() {
-                let time = event_time_ms(&doc, None).unwrap_or(last_time);
+                let time = event_time.unwrap_or(last_time);
                 last_time = time;
-                session::observe(&mut correlator, time, evidence, feeds, &mut |a| {
-                    session::json_line(&mut alerts, a);
-                    session::json_line(&mut findings, &sigil_ocsf::correlation_finding(a));
+                session::observe(&mut correlator, &mut suppressor, plan, time, evidence, feeds, &mut |a| match a {
+                    session::Emitted::Correlation(a) => {
+                        session::json_line(&mut alerts, a);
+                        session::json_line(&mut findings, &sigil_ocsf::correlation_finding(a));
+                    }
+                    session::Emitted::Suppression(a) => {
+                        session::json_line(&mut alerts, a);
+                        session::json_line(&mut findings, &sigil_ocsf::suppression_finding(a));
+                    }
                 });
             }
         });

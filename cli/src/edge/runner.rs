@@ -56,7 +56,7 @@ impl Runner for Native {
 
     fn finish(&mut self) -> Result<Batch, String> {
         let mut out = EdgeOutput::default();
-        self.edge.finish(&mut out);
+        self.edge.finish(&mut self.session, &mut out);
         Ok(self.done(out))
     }
 }

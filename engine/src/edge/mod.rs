@@ -133,10 +133,12 @@ impl Edge {
         out.notes.push(format!("sigil: {source}:{at}: malformed event: {reason}"));
     }
 
-    /// The end of the stream: every open window closes.
-    pub fn finish(&mut self, out: &mut EdgeOutput) {
+    /// The end of the stream: every open window closes, the aggregation windows and the
+    /// session's suppression windows (whose summaries are alerts).
+    pub fn finish(&mut self, session: &mut Session, out: &mut EdgeOutput) {
         let Edge { windows, counts, .. } = self;
         windows.close_all(&mut |summary| write_summary(out, counts, &summary));
+        counts.alerts += session.finish(&mut out.alerts);
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -50,7 +50,7 @@ fn run(policy: Policy, lines: &[String]) -> (Vec<String>, Vec<String>, Counts) {
     for (i, line) in lines.iter().enumerate() {
         edge.eval_jsonl(&mut session, "in.jsonl", i as u64 + 1, &format!("{line}\n"), &Routing::Auto, &mut out);
     }
-    edge.finish(&mut out);
+    edge.finish(&mut session, &mut out);
     let text = |b: &[u8]| String::from_utf8_lossy(b).lines().map(str::to_string).collect::<Vec<_>>();
     (text(&out.forwarded), text(&out.alerts), edge.counts().clone())
 }
@@ -94,7 +94,7 @@ fn windows_close_when_event_time_passes_their_end_not_on_arrival() {
     assert_eq!(lines_out[2]["eventName"], "GetObject");
     edge.eval_jsonl(&mut session, "in", 5, &lines[4], &Routing::Auto, &mut out);
     edge.eval_jsonl(&mut session, "in", 6, &lines[5], &Routing::Auto, &mut out);
-    edge.finish(&mut out);
+    edge.finish(&mut session, &mut out);
     let forwarded = String::from_utf8(out.forwarded).unwrap();
     let all: Vec<&str> = forwarded.lines().collect();
     assert_eq!(all[3], lines[4], "the late event is forwarded as it is");

@@ -15,10 +15,13 @@ pub(super) fn recognize(map: &Object<'_>) -> Option<Source> {
     let os = path(map, &["device", "os", "type"]).map(str::to_ascii_lowercase);
     let provider = path(map, &["cloud", "provider"]).and_then(cloud_source);
     let vendor = path(map, &["metadata", "product", "vendor_name"]);
+    let product_name = path(map, &["metadata", "product", "name"]).map(str::to_ascii_lowercase);
     let host: Option<&'static str> = match os.as_deref() {
         Some("windows") => Some("windows"),
         Some("linux") => Some("linux"),
         Some("macos") => Some("macos"),
+        // A Windows event log record that names no device (a logon names endpoints instead).
+        _ if matches!(product_name.as_deref(), Some("microsoft windows" | "sysmon")) => Some("windows"),
         _ => None,
     };
     let categories: &'static [&'static str] = match (class, activity) {
@@ -39,7 +42,14 @@ pub(super) fn recognize(map: &Object<'_>) -> Option<Source> {
     let decisive = provider.or_else(|| vendor.and_then(cloud_source).filter(|(product, _)| *product != "azure"));
     let (product, services): (Option<&'static str>, &'static [&'static str]) = match (decisive, host) {
         (Some((product, services)), _) => (Some(product), services),
-        (None, Some("windows")) if matches!(class, 3001 | 3002) => (Some("windows"), &["security"]),
+        // The Windows service is the event log's channel, as for the raw record; a logon or an
+        // account change from elsewhere is still the Security log's.
+        (None, Some("windows")) => match path(map, &["metadata", "log_name"]).map(str::to_ascii_lowercase).as_deref() {
+            Some("security") => (Some("windows"), &["security"]),
+            Some("microsoft-windows-sysmon/operational") => (Some("windows"), &["sysmon"]),
+            _ if matches!(class, 3001 | 3002) => (Some("windows"), &["security"]),
+            _ => (Some("windows"), &[]),
+        },
         (None, Some(host)) => (Some(host), &[]),
         (None, None) => match vendor.and_then(cloud_source) {
             Some((product, services)) => (Some(product), services),
@@ -107,5 +117,18 @@ mod tests {
         assert_eq!(product(route(sysmon)), (Some("windows"), &[][..], &["process_creation"][..]));
         let azure = r#"{"class_uid": 6003, "metadata": {"product": {"vendor_name": "Microsoft"}}}"#;
         assert_eq!(product(route(azure)).0, Some("azure"));
+    }
+
+    #[test]
+    fn windows_event_log_records_route_by_their_channel_with_or_without_a_device() {
+        let logon = r#"{"class_uid": 3002, "activity_id": 1, "metadata": {"log_name": "Security",
+            "product": {"name": "Microsoft Windows", "vendor_name": "Microsoft"}}, "dst_endpoint": {"hostname": "WS01"}}"#;
+        assert_eq!(product(route(logon)), (Some("windows"), &["security"][..], &[][..]));
+        let audit = r#"{"class_uid": 1007, "activity_id": 1, "metadata": {"log_name": "Security",
+            "product": {"name": "Microsoft Windows", "vendor_name": "Microsoft"}}, "device": {"os": {"type": "Windows"}}}"#;
+        assert_eq!(product(route(audit)), (Some("windows"), &["security"][..], &["process_creation"][..]));
+        let sysmon = r#"{"class_uid": 1007, "activity_id": 1, "metadata": {"log_name": "Microsoft-Windows-Sysmon/Operational",
+            "product": {"name": "Sysmon", "vendor_name": "Microsoft"}}}"#;
+        assert_eq!(product(route(sysmon)), (Some("windows"), &["sysmon"][..], &["process_creation"][..]));
     }
 }

@@ -11,6 +11,7 @@ use super::{private_name, Chain, FieldCondition, Item, RuleCondition, Transforma
 use crate::ast::{DetectionRule, SearchIdentifier};
 use crate::condition;
 use crate::diagnostics::{Error, Pos, Result};
+use crate::modifiers::ANY_OF;
 use crate::yaml::{Kind, Node};
 use sigil_engine::plan::LogSource;
 use std::collections::{HashMap, HashSet};
@@ -34,7 +35,7 @@ impl Chain {
             match &item.transformation {
                 Transformation::FieldNameMapping(_)
                 | Transformation::FieldNamePrefixMapping(_)
-                | Transformation::FieldNamePrefix(_) => {
+                | Transformation::FieldNamePrefix { .. } => {
                     let fields = std::mem::take(&mut rule.metadata.fields);
                     rule.metadata.fields = fields
                         .into_iter()
@@ -125,7 +126,10 @@ impl Item {
                 let (from, to) = mapping.iter().find(|(from, _)| field.starts_with(from.as_str()))?;
                 to.iter().map(|t| format!("{t}{}", &field[from.len()..])).collect()
             }
-            Transformation::FieldNamePrefix(prefix) => vec![format!("{prefix}{field}")],
+            Transformation::FieldNamePrefix { prefix, keep_original: false } => vec![format!("{prefix}{field}")],
+            Transformation::FieldNamePrefix { prefix, keep_original: true } => {
+                vec![format!("{prefix}{field}"), field.to_string()]
+            }
             _ => return None,
         };
         if !self.field_matches(Some(field), applied) {
@@ -301,16 +305,26 @@ impl Visitor for FieldNames<'_> {
             changed = new != value;
             value = new;
         }
-        match self.item.apply_field_name(&field, self.applied) {
-            Some(targets) => Ok(Action::Replace(
-                targets
-                    .into_iter()
-                    .map(|t| (Node { pos: key.pos, kind: Kind::Str(format!("{t}{rest}")) }, value.clone()))
-                    .collect(),
-            )),
-            None if changed => Ok(Action::Replace(vec![(key.clone(), value)])),
-            None => Ok(Action::Keep),
+        // A field mapped to several fields stays one item over all of them (see
+        // `modifiers::ANY_OF`), each of them mapped on by later transformations.
+        let mut targets: Vec<String> = Vec::new();
+        let mut mapped = false;
+        for part in field.split(ANY_OF) {
+            match self.item.apply_field_name(part, self.applied) {
+                Some(to) => {
+                    mapped = true;
+                    targets.extend(to);
+                }
+                None => targets.push(part.to_string()),
+            }
         }
+        if !mapped {
+            return Ok(if changed { Action::Replace(vec![(key.clone(), value)]) } else { Action::Keep });
+        }
+        let mut seen = HashSet::new();
+        targets.retain(|t| seen.insert(t.clone()));
+        let joined = targets.join(&ANY_OF.to_string());
+        Ok(Action::Replace(vec![(Node { pos: key.pos, kind: Kind::Str(format!("{joined}{rest}")) }, value)]))
     }
 }
 
@@ -323,7 +337,11 @@ struct DropItems<'a> {
 impl Visitor for DropItems<'_> {
     fn entry(&mut self, key: &Node, _value: &Node) -> Result<Action> {
         let (field, _) = split_key(key);
-        Ok(if self.item.field_matches(field.as_deref(), self.applied) { Action::Drop } else { Action::Keep })
+        let drop = match field {
+            Some(fields) => fields.split(ANY_OF).any(|f| self.item.field_matches(Some(f), self.applied)),
+            None => self.item.field_matches(None, self.applied),
+        };
+        Ok(if drop { Action::Drop } else { Action::Keep })
     }
 
     fn keep_keyword(&mut self, _keyword: &Node) -> bool {

@@ -74,7 +74,14 @@ pub enum Transformation {
     FieldNameMapping(HashMap<String, Vec<String>>),
     /// Field name prefix → target prefixes, the first matching prefix in file order.
     FieldNamePrefixMapping(Vec<(String, Vec<String>)>),
-    FieldNamePrefix(String),
+    /// `prefix` put before every field; with `keep_original` (a Sigil extension, which pySigma
+    /// rejects as an unknown key) the field also keeps its own name, as a second target: for
+    /// files that mix objects holding a source's fields under the prefix (OCSF's `unmapped`)
+    /// with the source's own records, passed through as they came.
+    FieldNamePrefix {
+        prefix: String,
+        keep_original: bool,
+    },
     /// A search identifier added to the rule, ANDed (or, `negated`, AND NOTed) with its condition.
     AddCondition {
         name: Option<String>,
@@ -94,7 +101,7 @@ impl Transformation {
         match self {
             Transformation::FieldNameMapping(_) => "field_name_mapping",
             Transformation::FieldNamePrefixMapping(_) => "field_name_prefix_mapping",
-            Transformation::FieldNamePrefix(_) => "field_name_prefix",
+            Transformation::FieldNamePrefix { .. } => "field_name_prefix",
             Transformation::AddCondition { .. } => "add_condition",
             Transformation::ValuePlaceholders { .. } => "value_placeholders",
             Transformation::DropDetectionItem => "drop_detection_item",

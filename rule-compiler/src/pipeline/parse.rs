@@ -159,7 +159,7 @@ fn item(node: &Node) -> Result<Item> {
     })?;
     let own_keys: &[&str] = match type_name {
         "field_name_mapping" | "field_name_prefix_mapping" => &["mapping"],
-        "field_name_prefix" => &["prefix"],
+        "field_name_prefix" => &["prefix", "keep_original"],
         "add_condition" => &["conditions", "name", "negated", "template"],
         "value_placeholders" => &["include", "exclude"],
         "drop_detection_item" => &[],
@@ -200,7 +200,7 @@ fn item(node: &Node) -> Result<Item> {
         "field_name_prefix_mapping" => Transformation::FieldNamePrefixMapping(mapping(required("mapping")?, true)?),
         "field_name_prefix" => {
             let prefix = string(required("prefix")?, "prefix")?;
-            Transformation::FieldNamePrefix(prefix)
+            Transformation::FieldNamePrefix { prefix, keep_original: flag(node, "keep_original")? }
         }
         "add_condition" => add_condition(node, required("conditions")?)?,
         "value_placeholders" => {

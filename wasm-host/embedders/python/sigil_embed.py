@@ -295,9 +295,9 @@ class SigilCore(_Engine):
 
 
 class SigilComponent(_Engine):
-    """The component through wasmtime-py's component API (`sigil:engine/engine@0.3.0`)."""
+    """The component through wasmtime-py's component API (`sigil:engine/engine@0.4.0`)."""
 
-    INTERFACE = "sigil:engine/engine@0.3.0"
+    INTERFACE = "sigil:engine/engine@0.4.0"
 
     def __init__(self, wasm_path: str = COMPONENT_WASM):
         from wasmtime import component

@@ -8,7 +8,7 @@
 //!   [`sigil_last_error_ptr`]/[`sigil_last_error_len`];
 //! * a batch's result is one JSON object at [`sigil_result_ptr`]/[`sigil_result_len`], owned by
 //!   the guest and valid until the next call;
-//! * correlation state: [`sigil_flush`], [`sigil_save_state`] and [`sigil_restore_state`];
+//! * correlation state: [`sigil_flush`], [`sigil_finish`], [`sigil_save_state`] and [`sigil_restore_state`];
 //! * [`sigil_normalize`] (OCSF, as `sigil normalize`) and [`sigil_verify`] (sealed files, as
 //!   `sigil verify --json`) also leave a JSON object at [`sigil_result_ptr`].
 //!
@@ -160,6 +160,13 @@ pub unsafe extern "C" fn sigil_eval_batch(
 #[unsafe(no_mangle)]
 pub extern "C" fn sigil_flush() -> i64 {
     finish(crate::flush().map(|n| (n as i64, Vec::new())))
+}
+
+/// The input ended: puts the summary alerts of the suppression windows it closes (JSON Lines)
+/// at [`sigil_result_ptr`]. Returns their byte length, or `-1` (see [`sigil_last_error_ptr`]).
+#[unsafe(no_mangle)]
+pub extern "C" fn sigil_finish() -> i64 {
+    finish(crate::finish().map(|bytes| (bytes.len() as i64, bytes)))
 }
 
 /// Puts the open correlation windows (JSON text, the file `sigil hunt --state` writes) at

@@ -28,6 +28,10 @@ impl Guest for Engine {
         crate::flush()
     }
 
+    fn finish() -> Result<Vec<u8>, String> {
+        crate::finish()
+    }
+
     fn save_state() -> Result<String, String> {
         crate::save_state()
     }

@@ -62,7 +62,7 @@ pub fn edge_batch(
                     crate::Piece::NotUtf8 { line, reason } => edge.reject(source, line, &reason, &mut out),
                 });
                 if end {
-                    edge.finish(&mut out);
+                    edge.finish(session, &mut out);
                 }
                 let counts =
                     serde_json::to_string(edge.counts()).map_err(|e| format!("cannot write the counts: {e}"))?;

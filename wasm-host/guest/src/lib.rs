@@ -8,7 +8,7 @@
 //! Both are on by default and live in the same core module: `wit-component` ignores exports
 //! that are not in the world when it wraps the module into a component, and a C-ABI host
 //! ignores the component's exports. Both call [`load`], [`eval_batch`], the correlation-state
-//! calls ([`flush`], [`save_state`], [`restore_state`]), [`normalize::normalize`] (`sigil
+//! calls ([`flush`], [`finish`], [`save_state`], [`restore_state`]), [`normalize::normalize`] (`sigil
 //! normalize --to ocsf`, through `sigil_ocsf`), [`verify::verify`] (`sigil verify`, through
 //! `sigil_seal`) and [`version`]; the component also exports [`edge::edge_batch`] (`sigil
 //! edge`'s policies over the same session). `normalize` and `verify` need no pack and touch no
@@ -28,7 +28,7 @@ pub mod c_abi;
 pub mod edge;
 pub mod normalize;
 pub mod verify;
-// Only for wasm32: its export names (`sigil:engine/engine@0.3.0#load`) are not valid native
+// Only for wasm32: its export names (`sigil:engine/engine@0.4.0#load`) are not valid native
 // symbol names, and a native build has no component host anyway.
 #[cfg(all(feature = "component", target_arch = "wasm32"))]
 mod component;
@@ -108,6 +108,18 @@ fn check_first_line(first_line: u64, events: &[u8]) -> Result<(), String> {
 /// Drops the open correlation windows, keeping the pack; returns how many groups were open.
 pub fn flush() -> Result<u64, String> {
     guarded(|| with_session(|slot| Ok(loaded(slot)?.flush_state() as u64))?)
+}
+
+/// The input ended: closes the suppression windows; the summaries of those that held matches
+/// back, as JSON Lines.
+pub fn finish() -> Result<Vec<u8>, String> {
+    guarded(|| {
+        with_session(|slot| {
+            let mut out = Vec::new();
+            loaded(slot)?.finish(&mut out);
+            Ok(out)
+        })?
+    })
 }
 
 /// The open correlation windows as JSON text: the file `sigil hunt --state FILE` writes.
