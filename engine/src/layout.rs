@@ -9,10 +9,13 @@
 //! - an element with attributes only is an object of them (`TimeCreated.SystemTime`);
 //! - `Provider`'s attributes become `Provider_Name`, `Provider_Guid`, `Provider_EventSourceName`;
 //! - EventData items written as `Data` elements with a `Name` attribute become that name; items
-//!   without a name stay in a `Data` list.
+//!   without a name stay in a `Data` list;
+//! - an EventData name with spaces (Defender's `Threat Name`) is there twice: as written, and
+//!   without the spaces (`ThreatName`), as SigmaHQ's rules and Sigma-aware EVTX tools name it.
 //!
-//! Members are moved, not copied: the strings stay borrowed from the event text. This module
-//! only rearranges; which fields a rule reads is [`crate::event`]'s business.
+//! Members are moved, not copied (the strings stay borrowed from the event text), but for the
+//! space-less twins. This module only rearranges; which fields a rule reads is
+//! [`crate::event`]'s business.
 
 use crate::json::{Json, Object};
 use std::borrow::Cow;
@@ -33,10 +36,11 @@ fn flatten_windows_xml(mut top: Object<'_>) -> Object<'_> {
     let Some(Json::Object(event)) = top.remove("Event") else { unreachable!("checked by is_windows_xml") };
     let mut flat = Object::default();
     let mut system = None;
+    let mut names_with_spaces = Vec::new();
     for (key, value) in event.into_members() {
         match (key.as_ref(), value) {
             ("System", Json::Object(s)) => system = Some(s),
-            ("EventData", Json::Object(data)) => event_data(data, &mut flat),
+            ("EventData", Json::Object(data)) => names_with_spaces = event_data(data, &mut flat),
             ("UserData", Json::Object(user)) => {
                 // One element (`<LogFileCleared>`, say) holds the fields.
                 for (_, inner) in user.into_members() {
@@ -64,22 +68,26 @@ fn flatten_windows_xml(mut top: Object<'_>) -> Object<'_> {
     for (key, value) in top.into_members() {
         flat.insert(key, value);
     }
+    // Last, so that every field the record (or its collector) has is there to be kept.
+    add_space_less_twins(&mut flat, names_with_spaces);
     flat
 }
 
-/// EventData: named `Data` items by their names, other children as they are.
-fn event_data<'a>(data: Object<'a>, flat: &mut Object<'a>) {
+/// EventData: named `Data` items by their names, other children as they are. Returns the
+/// names that have spaces.
+fn event_data<'a>(data: Object<'a>, flat: &mut Object<'a>) -> Vec<Cow<'a, str>> {
     let mut unnamed = Vec::new();
+    let mut names_with_spaces = Vec::new();
     for (key, value) in data.into_members() {
         match (key.as_ref(), value) {
             ("#attributes", _) => {}
             ("Data", Json::Array(items)) => {
                 for item in items {
-                    data_item(item, flat, &mut unnamed);
+                    data_item(item, flat, &mut names_with_spaces, &mut unnamed);
                 }
             }
-            ("Data", item @ Json::Object(_)) => data_item(item, flat, &mut unnamed),
-            (_, value) => flat.insert(key, element_value(value)),
+            ("Data", item @ Json::Object(_)) => data_item(item, flat, &mut names_with_spaces, &mut unnamed),
+            (_, value) => insert_named(flat, &mut names_with_spaces, key, element_value(value)),
         }
     }
     match unnamed.len() {
@@ -87,10 +95,47 @@ fn event_data<'a>(data: Object<'a>, flat: &mut Object<'a>) {
         1 => flat.insert(Cow::Borrowed("Data"), unnamed.pop().expect("one item")),
         _ => flat.insert(Cow::Borrowed("Data"), Json::Array(unnamed)),
     }
+    names_with_spaces
+}
+
+/// One named EventData field; a name with spaces joins `names_with_spaces`.
+fn insert_named<'a>(
+    flat: &mut Object<'a>,
+    names_with_spaces: &mut Vec<Cow<'a, str>>,
+    name: Cow<'a, str>,
+    value: Json<'a>,
+) {
+    if name.contains(char::is_whitespace) {
+        names_with_spaces.push(name.clone());
+    }
+    flat.insert(name, value);
+}
+
+/// Each EventData name with spaces also without them, holding the same value. A `Data`
+/// element's `Name` is an attribute, so any text; Windows uses this for Defender's `Threat Name`,
+/// `Source Name`, `Process Name` and the like, which SigmaHQ's rules (following Sigma-aware EVTX
+/// tools) call `ThreatName`, `SourceName`, `ProcessName`. UserData and System names are element
+/// names, which XML does not allow spaces in. A field that already has the space-less name keeps
+/// its value.
+fn add_space_less_twins<'a>(flat: &mut Object<'a>, names_with_spaces: Vec<Cow<'a, str>>) {
+    for name in names_with_spaces {
+        let twin: String = name.split_whitespace().collect();
+        if twin.is_empty() || flat.contains_key(&twin) {
+            continue;
+        }
+        if let Some(value) = flat.get(&name).cloned() {
+            flat.insert(Cow::Owned(twin), value);
+        }
+    }
 }
 
 /// One `<Data Name="...">value</Data>` element.
-fn data_item<'a>(item: Json<'a>, flat: &mut Object<'a>, unnamed: &mut Vec<Json<'a>>) {
+fn data_item<'a>(
+    item: Json<'a>,
+    flat: &mut Object<'a>,
+    names_with_spaces: &mut Vec<Cow<'a, str>>,
+    unnamed: &mut Vec<Json<'a>>,
+) {
     let Json::Object(mut element) = item else {
         unnamed.push(item);
         return;
@@ -101,7 +146,7 @@ fn data_item<'a>(item: Json<'a>, flat: &mut Object<'a>, unnamed: &mut Vec<Json<'
     };
     let text = element.remove("#text").unwrap_or(Json::Null);
     match name {
-        Some(name) => flat.insert(name, text),
+        Some(name) => insert_named(flat, names_with_spaces, name, text),
         None => unnamed.push(text),
     }
 }
@@ -178,6 +223,36 @@ mod tests {
         );
         assert_eq!(got["SubjectUserName"], "bob");
         assert_eq!(got["EventID"], 1102);
+    }
+
+    #[test]
+    fn names_with_spaces_are_there_with_and_without_them() {
+        // Defender 1116 as evtx writes it (names as keys) and as `Data` items.
+        let keyed = r##"{"Event":{"System":{"EventID":1116,"Channel":"Microsoft-Windows-Windows Defender/Operational"},"EventData":{"Threat Name":"HackTool:Win32/Mimikatz.D","Source Name":"Real-Time Protection","Process Name":"C:\\Windows\\explorer.exe","Path":"file:_C:\\m.exe"}}}"##;
+        let items = r##"{"Event":{"System":{"EventID":1116,"Channel":"Microsoft-Windows-Windows Defender/Operational"},"EventData":{"Data":[{"#attributes":{"Name":"Threat Name"},"#text":"HackTool:Win32/Mimikatz.D"},{"#attributes":{"Name":"Source Name"},"#text":"Real-Time Protection"},{"#attributes":{"Name":"Process Name"},"#text":"C:\\Windows\\explorer.exe"},{"#attributes":{"Name":"Path"},"#text":"file:_C:\\m.exe"}]}}}"##;
+        for text in [keyed, items] {
+            let got = flat(text);
+            assert_eq!(got["Threat Name"], "HackTool:Win32/Mimikatz.D");
+            assert_eq!(got["ThreatName"], "HackTool:Win32/Mimikatz.D");
+            assert_eq!(got["Source Name"], "Real-Time Protection");
+            assert_eq!(got["SourceName"], "Real-Time Protection");
+            assert_eq!(got["ProcessName"], "C:\\Windows\\explorer.exe");
+            assert_eq!(got["Path"], "file:_C:\\m.exe");
+            assert_eq!(got.as_object().unwrap().len(), 9, "{got}");
+        }
+        assert_eq!(flat(keyed), flat(items));
+    }
+
+    #[test]
+    fn a_field_with_the_space_less_name_keeps_its_value() {
+        // Whether it comes before or after the name with spaces, in EventData or beside `Event`.
+        let got = flat(
+            r##"{"Event":{"System":{"EventID":5007,"Channel":"c"},"EventData":{"NewValue":"kept","New Value":"n","Old Value":"o","Threat  Name":"t","OldValue":"kept too"}},"ThreatName":"the collector's"}"##,
+        );
+        assert_eq!(got["NewValue"], "kept");
+        assert_eq!(got["OldValue"], "kept too");
+        assert_eq!(got["ThreatName"], "the collector's");
+        assert_eq!(got["New Value"], "n");
     }
 
     #[test]
