@@ -42,7 +42,7 @@ enum Command {
     /// Run each rule's unit tests (the `RULE.tests.yml` beside `RULE.yml`): `match` cases must
     /// raise an alert, `no_match` cases must not.
     Test(TestArgs),
-    /// Which ATT&CK tactics and techniques the rules cover (from their tags), as a table and
+    /// Which ATT&CK v19 tactics and techniques the rules cover (from their tags), as a table and
     /// optionally an ATT&CK Navigator layer.
     Coverage(CoverageArgs),
     /// Map events to a common schema (OCSF 1.8.0); events no mapping covers pass through unchanged.

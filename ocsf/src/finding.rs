@@ -157,7 +157,7 @@ fn finding(rule: &AlertRule<'_>, uid: String, time: i64) -> Map<String, Value> {
     obj
 }
 
-/// ATT&CK techniques (`attack.t1562.008`) and tactics (`attack.defense-evasion`) of Sigma tags.
+/// ATT&CK techniques (`attack.t1685.002`) and tactics (`attack.defense-impairment`) of Sigma tags.
 /// A lone tactic goes with every technique; several are listed on their own, since the tags do
 /// not say which technique belongs to which.
 fn attacks(tags: &[String]) -> Vec<Value> {
@@ -194,7 +194,7 @@ fn is_technique(id: &str) -> bool {
     digits(main, 4) && sub.is_none_or(|s| digits(s, 3))
 }
 
-/// The ATT&CK Enterprise tactic of a Sigma tactic tag.
+/// The ATT&CK Enterprise tactic of a Sigma tactic tag (v19: Stealth and Defense Impairment).
 fn tactic(name: &str) -> Option<(&'static str, &'static str)> {
     Some(match name.replace('_', "-").as_str() {
         "reconnaissance" => ("TA0043", "Reconnaissance"),
@@ -203,6 +203,9 @@ fn tactic(name: &str) -> Option<(&'static str, &'static str)> {
         "execution" => ("TA0002", "Execution"),
         "persistence" => ("TA0003", "Persistence"),
         "privilege-escalation" => ("TA0004", "Privilege Escalation"),
+        "stealth" => ("TA0005", "Stealth"),
+        "defense-impairment" => ("TA0112", "Defense Impairment"),
+        // Retired in v19; a rule still tagged with it is reported as its author meant it then.
         "defense-evasion" => ("TA0005", "Defense Evasion"),
         "credential-access" => ("TA0006", "Credential Access"),
         "discovery" => ("TA0007", "Discovery"),
@@ -231,6 +234,14 @@ mod tests {
         assert_eq!(a[0]["sub_technique"]["uid"], "T1562.008");
         assert_eq!(a[0]["tactic"]["uid"], "TA0005");
         assert_eq!(a[1]["technique"]["uid"], "T1070");
+    }
+
+    #[test]
+    fn the_tactics_split_from_defense_evasion_in_attack_v19_are_known() {
+        let a = attacks(&tags(&["attack.defense-impairment", "attack.t1685.002"]));
+        assert_eq!(a[0]["tactic"], json!({"uid": "TA0112", "name": "Defense Impairment"}));
+        let a = attacks(&tags(&["attack.stealth", "attack.t1078.004"]));
+        assert_eq!(a[0]["tactic"], json!({"uid": "TA0005", "name": "Stealth"}));
     }
 
     #[test]
