@@ -11,231 +11,13 @@
 //! have `hunt`'s (rule, group) set and no duplicates (they are even `hunt`'s alerts, line for
 //! line), every input message is acked, and the counts add up. Without nats-server or ../shared it prints SKIPPED.
 //!
-//! `throughput` (ignored; run by hand with --release) measures 1, 2 and 3 workers against
-//! `hunt --threads N`.
+//! `cluster_throughput.rs` (ignored; run by hand with --release) measures 1, 2 and 3 workers
+//! against `hunt --threads N`.
 
-use sigil_cluster::testing::async_nats::jetstream;
-use sigil_cluster::testing::{tokio, NatsCluster};
-use sigil_cluster::{connect, owner, Endpoint, Topology};
-use sigil_engine::{alert::event_time_ms, layout, Json};
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod cluster_support;
 
-fn sigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sigil"))
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn shared(test: &str) -> Option<PathBuf> {
-    let dir = repo().join("../shared");
-    let ok = dir.join("datasets/windows/otrf-windows-sample.jsonl.gz").exists() && dir.join("sigma/rules").exists();
-    if !ok {
-        println!("SKIPPED {test}: ../shared (datasets and SigmaHQ rules) is absent");
-    }
-    ok.then_some(dir)
-}
-
-fn run(command: &mut Command) -> String {
-    let out = command.output().expect("run sigil");
-    assert!(out.status.success(), "{command:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Every event of the OTRF Windows sample and the cloud datasets (Panther's test events'
-/// `event` objects, OTRF's cloud logs), sorted by event time (events without one first, in
-/// input order), as JSON Lines.
-fn real_events(shared: &Path) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    let gz = std::fs::File::open(shared.join("datasets/windows/otrf-windows-sample.jsonl.gz")).unwrap();
-    for line in std::io::BufReader::new(flate2::read::MultiGzDecoder::new(gz)).lines() {
-        lines.push(line.unwrap());
-    }
-    let cloud = shared.join("datasets/cloud");
-    let mut files: Vec<PathBuf> = ["panther-tests", "otrf"]
-        .iter()
-        .flat_map(|d| std::fs::read_dir(cloud.join(d)).unwrap().map(|e| e.unwrap().path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    for file in files {
-        let panther = file.to_string_lossy().contains("panther-tests");
-        for line in std::fs::read_to_string(&file).unwrap().lines().filter(|l| !l.trim().is_empty()) {
-            if panther {
-                let v: serde_json::Value = serde_json::from_str(line).unwrap();
-                if v["event"].is_object() {
-                    lines.push(v["event"].to_string());
-                }
-            } else {
-                lines.push(line.to_string());
-            }
-        }
-    }
-    let mut keyed: Vec<(i64, usize, String)> = lines
-        .into_iter()
-        .enumerate()
-        .map(|(i, line)| {
-            let time =
-                Json::parse(&line).ok().and_then(|doc| event_time_ms(&layout::flatten(doc), None)).unwrap_or(i64::MIN);
-            (time, i, line)
-        })
-        .collect();
-    keyed.sort();
-    keyed.into_iter().map(|(_, _, line)| line).collect()
-}
-
-fn write_lines(path: &Path, lines: &[String]) {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    for l in lines {
-        writeln!(f, "{l}").unwrap();
-    }
-}
-
-/// Worker processes, killed when the test ends however it ends.
-#[derive(Default)]
-struct Workers(BTreeMap<String, Child>);
-
-impl Workers {
-    fn start(&mut self, id: &str, url: &str, config: &Path, pack: &Path, logs: &Path) {
-        let log = std::fs::File::create(logs.join(format!("{id}.log"))).unwrap();
-        let child = sigil()
-            .args(["worker", "--nats", url, "--config"])
-            .arg(config)
-            .arg("--pack")
-            .arg(pack)
-            .args(["--id", id, "--report-every", "2", "--checkpoint-every", "300", "--batch", "256"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start a worker");
-        self.0.insert(id.to_string(), child);
-    }
-
-    /// SIGKILL: no drain, no checkpoint, leases left to expire.
-    fn kill(&mut self, id: &str) {
-        let mut child = self.0.remove(id).expect("a running worker");
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
-
-    /// SIGTERM, then waits for a clean exit.
-    fn drain_all(&mut self) {
-        for child in self.0.values() {
-            Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-        }
-        let started = Instant::now();
-        for (id, child) in std::mem::take(&mut self.0) {
-            let mut child = child;
-            loop {
-                if let Some(status) = child.try_wait().unwrap() {
-                    assert!(status.success(), "worker {id} exited with {status}");
-                    break;
-                }
-                if started.elapsed() > Duration::from_secs(60) {
-                    let _ = child.kill();
-                    panic!("worker {id} did not drain within 60 s");
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-    }
-}
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        for child in self.0.values_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
-}
-
-/// The shared consumer's state: (delivered and acked floor, pending, awaiting ack, redelivered).
-async fn consumer_state(js: &jetstream::Context, topology: &Topology) -> Option<(u64, u64, u64, u64)> {
-    let stream = js.get_stream(&topology.events.name).await.ok()?;
-    let mut consumer: jetstream::consumer::PullConsumer = stream.get_consumer(&topology.consumer).await.ok()?;
-    let info = consumer.info().await.ok()?;
-    Some((info.ack_floor.stream_sequence, info.num_pending, info.num_ack_pending as u64, info.num_redelivered as u64))
-}
-
-/// Lease holders, by partition.
-async fn leases(js: &jetstream::Context, topology: &Topology) -> BTreeMap<u32, String> {
-    let kv = js.get_key_value(&topology.leases.bucket).await.unwrap();
-    let mut out = BTreeMap::new();
-    for p in 0..topology.partitions {
-        if let Ok(Some(v)) = kv.get(format!("p.{p}")).await {
-            if !v.is_empty() {
-                out.insert(p, String::from_utf8_lossy(&v).into_owned());
-            }
-        }
-    }
-    out
-}
-
-/// Whether every partition's checkpoint covers the last feed published to it.
-async fn partitions_caught_up(js: &jetstream::Context, topology: &Topology) -> bool {
-    let feeds = js.get_stream(&topology.feeds.name).await.unwrap();
-    let checkpoints = js.get_key_value(&topology.checkpoints.bucket).await.unwrap();
-    for p in 0..topology.partitions {
-        let last = match feeds.get_last_raw_message_by_subject(&topology.feed_subject(p)).await {
-            Ok(m) => m.sequence,
-            Err(_) => 0,
-        };
-        if last == 0 {
-            continue;
-        }
-        let applied = match checkpoints.get(owner::checkpoint_key(p)).await {
-            Ok(Some(v)) => serde_json::from_slice::<owner::Checkpoint>(&v).map_or(0, |c| c.replay_from),
-            _ => 0,
-        };
-        // Nothing left to apply: the next feed to read is past the last one.
-        if applied <= last {
-            return false;
-        }
-    }
-    true
-}
-
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-fn lines_of_kind(text: &str, kind: &str) -> Vec<String> {
-    text.lines().filter(|l| l.contains(&format!("\"kind\":\"{kind}\""))).map(str::to_string).collect()
-}
-
-fn rule_and_group(line: &str) -> (String, String) {
-    let v: serde_json::Value = serde_json::from_str(line).unwrap();
-    (v["rule"]["id"].as_str().unwrap().to_string(), v["group"].to_string())
-}
-
-fn compile_pack(dir: &Path) -> PathBuf {
-    let pack = dir.join("rules.pack");
-    let repo = repo();
-    run(sigil()
-        .arg("compile")
-        .arg(repo.join("../shared/sigma/rules"))
-        .arg(repo.join("sigma-rules/rules"))
-        .arg(repo.join("cli/tests/cluster/correlations.yml"))
-        .arg("--placeholder-file")
-        .arg(repo.join("tests/data/sigmahq-placeholders.yml"))
-        .arg("-o")
-        .arg(&pack));
-    pack
-}
+use cluster_support::*;
+use std::io::BufRead;
 
 #[test]
 fn workers_survive_a_killed_worker_and_a_lost_server_and_match_hunt() {
@@ -407,20 +189,6 @@ fn workers_survive_a_killed_worker_and_a_lost_server_and_match_hunt() {
     );
 }
 
-fn http_get(port: u16, path: &str) -> Option<String> {
-    use std::io::Read;
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    Some(text)
-}
-
-fn metric(text: &str, name: &str) -> Option<f64> {
-    text.lines().find(|l| l.starts_with(name) && !l.starts_with('#'))?.rsplit(' ').next()?.parse().ok()
-}
-
 /// One worker on one server: `GET /metrics` reports its counts and partitions; SIGTERM drains
 /// it (checkpoints written, leases released, a clean exit); its alerts are `hunt`'s.
 #[test]
@@ -491,93 +259,59 @@ fn a_worker_serves_metrics_and_drains_on_sigterm() {
     assert!(theirs.iter().any(|l| l.contains("\"kind\":\"correlation\"")), "the examples raise a correlation");
 }
 
-fn bench_topology(dir: &Path, n: usize, replicas: usize) -> PathBuf {
-    let path = dir.join(format!("bench-{n}.toml"));
-    let stream = |section: &str, name: &str, subject: &str| {
-        format!("[{section}]\nname = \"{name}_{n}\"\nsubject = \"b{n}.{subject}.>\"\nduplicate_window = \"10m\"\n")
-    };
-    let text = format!(
-        "replicas = {replicas}\npartitions = 8\nconsumer = \"bench-{n}\"\n{}{}{}\
-         [leases]\nbucket = \"leases-{n}\"\nmax_age = \"5s\"\n[checkpoints]\nbucket = \"ckpt-{n}\"\n",
-        stream("alerts", "ALERTS", "alerts"),
-        stream("feeds", "FEEDS", "feeds"),
-        stream("deadletter", "DEAD", "deadletter"),
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// Events/s of 1, 2 and 3 workers against `hunt --threads N` over the same events (the fault
-/// test's 106,739). Run by hand, in release: `cargo test --release -p sigil-cli --test cluster
-/// -- --ignored --nocapture` (SIGIL_BENCH_NODES=1 for one server with R1 streams; default 3
-/// servers, R3). Figures in README.md and docs/scale-out.md.
+/// Alert suppression across workers: detections of a rule with `suppress:` go to the partition
+/// of their (rule, group), whose owner writes or counts them in the events stream's order, so two
+/// workers print what one `hunt` prints over the same events (with `--state`, which leaves the
+/// windows still open unsummarised, as a stream that goes on does).
 #[test]
-#[ignore]
-fn throughput() {
-    let Some(shared) = shared("throughput") else { return };
-    let nodes: usize = std::env::var("SIGIL_BENCH_NODES").ok().and_then(|n| n.parse().ok()).unwrap_or(3);
-    let Some(cluster) = NatsCluster::start(nodes) else { return };
+fn suppressed_alerts_are_hunts_across_workers() {
+    let Some(shared) = shared("suppressed_alerts_are_hunts_across_workers") else { return };
+    let Some(cluster) = NatsCluster::start(1) else { return };
     let dir = tempfile::tempdir().unwrap();
     let url = cluster.url();
-    let pack = compile_pack(dir.path());
-    let events = real_events(&shared);
-    let total = events.len() as u64;
-    let file = dir.path().join("events.jsonl");
-    write_lines(&file, &events);
-    drop(events);
-    let mut table = Vec::new();
-    for threads in 1..=3 {
-        let started = Instant::now();
-        let out = sigil()
-            .args(["hunt", "--format", "jsonl", "--threads", &threads.to_string(), "--pack"])
-            .arg(&pack)
-            .arg(&file)
-            .stdout(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let rate = total as f64 / started.elapsed().as_secs_f64();
-        table.push(format!("hunt --threads {threads}: {rate:.0} events/s"));
+    let config = dir.path().join("topology.toml");
+    std::fs::write(&config, "replicas = 1\npartitions = 4\n[leases]\nbucket = \"sigil-leases\"\nmax_age = \"3s\"\n")
+        .unwrap();
+    let topology = Topology::load(Some(&config)).unwrap();
+    run(sigil().args(["nats", "init", "--nats", &url, "--config"]).arg(&config));
+    // The sample's Sysmon process access events: its biggest burst.
+    let sample = std::fs::File::open(shared.join("datasets/windows/otrf-windows-sample.jsonl.gz")).unwrap();
+    let events: Vec<String> = std::io::BufReader::new(flate2::read::GzDecoder::new(sample))
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| l.contains("\"EventID\":10,") && l.contains("Sysmon"))
+        .take(4000)
+        .collect();
+    let input = dir.path().join("process-access.jsonl");
+    write_lines(&input, &events);
+    let pack = dir.path().join("suppression.pack");
+    run(sigil().arg("compile").arg(repo().join("cli/tests/suppression/rules.yml")).arg("-o").arg(&pack));
+    let state = dir.path().join("hunt.state");
+    let hunt =
+        run(sigil().args(["hunt", "--format", "jsonl", "--state"]).arg(&state).arg("--pack").arg(&pack).arg(&input));
+    assert!(hunt.contains("\"kind\":\"suppression\""), "the burst closes windows with counts");
+
+    let out = sigil().args(["publish", "--nats", &url, "--config"]).arg(&config).arg(&input).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut workers = Workers::default();
+    for id in ["s0", "s1"] {
+        workers.start(id, &url, &config, &pack, dir.path());
     }
-    let first = bench_topology(dir.path(), 1, nodes.min(3));
-    run(sigil().args(["nats", "init", "--nats", &url, "--config"]).arg(&first));
-    let started = Instant::now();
-    let published = sigil().args(["publish", "--nats", &url, "--config"]).arg(&first).arg(&file).output().unwrap();
-    assert!(published.status.success());
-    table.push(format!("publish: {:.0} events/s", total as f64 / started.elapsed().as_secs_f64()));
     let rt = runtime();
     let js = rt.block_on(async {
-        connect::jetstream(Endpoint::new(&url, "observer").connect().await.unwrap(), Duration::from_secs(10))
+        connect::jetstream(Endpoint::new(&url, "observer").connect().await.unwrap(), Duration::from_secs(5))
     });
-    for n in 1..=3 {
-        let config = bench_topology(dir.path(), n, nodes.min(3));
-        run(sigil().args(["nats", "init", "--nats", &url, "--config"]).arg(&config));
-        let topology = Topology::load(Some(&config)).unwrap();
-        let mut workers = Workers::default();
-        let started = Instant::now();
-        for i in 0..n {
-            workers.start(&format!("b{n}-{i}"), &url, &config, &pack, dir.path());
-        }
-        wait_for("every event acked", Duration::from_secs(900), || {
-            rt.block_on(consumer_state(&js, &topology)).is_some_and(|s| s.0 == total)
-        });
-        let seconds = started.elapsed().as_secs_f64();
-        wait_for("every partition caught up", Duration::from_secs(300), || {
-            rt.block_on(partitions_caught_up(&js, &topology))
-        });
-        let with_correlations = started.elapsed().as_secs_f64();
-        workers.drain_all();
-        table.push(format!(
-            "{n} worker(s): {:.0} events/s (correlations complete: {:.0} events/s)",
-            total as f64 / seconds,
-            total as f64 / with_correlations
-        ));
-    }
-    println!(
-        "throughput over {total} events, {nodes} NATS server(s), {} cores:",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    );
-    for line in table {
-        println!("  {line}");
-    }
+    let total = events.len() as u64;
+    wait_for("every event acked and every partition caught up", Duration::from_secs(120), || {
+        let Some((floor, pending, awaiting, _)) = rt.block_on(consumer_state(&js, &topology)) else { return false };
+        floor == total && pending == 0 && awaiting == 0 && rt.block_on(partitions_caught_up(&js, &topology))
+    });
+    workers.drain_all();
+    let alerts = run(sigil().args(["alerts", "--nats", &url, "--config"]).arg(&config));
+    let mut ours: Vec<&str> = alerts.lines().collect();
+    let mut theirs: Vec<&str> = hunt.lines().collect();
+    ours.sort();
+    theirs.sort();
+    println!("{} events: {} alert lines from two workers, {} from hunt", total, ours.len(), theirs.len());
+    assert!(ours == theirs, "the workers' alerts differ from hunt's");
 }
