@@ -39,7 +39,6 @@ pub fn detection_finding(alert: &Alert<'_>) -> Value {
 /// A correlation alert as a Detection Finding: `time` is the end of the window, the events
 /// that made it fire are its related events.
 pub fn correlation_finding(alert: &CorrelationAlertJson<'_>) -> Value {
-    let raw = serde_json::to_string(alert).expect("an alert serializes");
     let window = WindowFinding {
         rule: &alert.rule,
         timestamp: &alert.timestamp,
@@ -50,17 +49,13 @@ pub fn correlation_finding(alert: &CorrelationAlertJson<'_>) -> Value {
         count: alert.count.into(),
         evidence: json!({"group": alert.group, "count": alert.count, "value": alert.value}),
     };
-    let mut obj = window.finding();
-    obj.insert("unmapped".into(), json!({"rule": alert.rule}));
-    obj.insert("raw_data".into(), raw.into());
-    prune(Value::Object(obj))
+    window.finding(json!({"rule": alert.rule}), serde_json::to_string(alert).expect("an alert serializes"))
 }
 
 /// A silence alert as a Detection Finding, shaped as a correlation's: `time` is the moment the
 /// silence reached the timespan, `count` 0, and the related event the last one the source sent.
 /// `unmapped.kind` says `silence` (a correlation's finding has none).
 pub fn silence_finding(alert: &SilenceAlertJson<'_>) -> Value {
-    let raw = serde_json::to_string(alert).expect("an alert serializes");
     let window = WindowFinding {
         rule: &alert.rule,
         timestamp: &alert.timestamp,
@@ -71,17 +66,16 @@ pub fn silence_finding(alert: &SilenceAlertJson<'_>) -> Value {
         count: alert.count.into(),
         evidence: json!({"group": alert.group, "count": alert.count, "last_event": alert.last_event}),
     };
-    let mut obj = window.finding();
-    obj.insert("unmapped".into(), json!({"rule": alert.rule, "kind": alert.kind}));
-    obj.insert("raw_data".into(), raw.into());
-    prune(Value::Object(obj))
+    window.finding(
+        json!({"rule": alert.rule, "kind": alert.kind}),
+        serde_json::to_string(alert).expect("an alert serializes"),
+    )
 }
 
 /// A suppression summary as a Detection Finding: `time` is the end of the window and `count`
 /// every match the window held (the alert that opened it and those suppressed); the group and
 /// the suppressed count are its evidence. `unmapped.kind` says `suppression`.
 pub fn suppression_finding(alert: &SuppressionAlertJson<'_>) -> Value {
-    let raw = serde_json::to_string(alert).expect("an alert serializes");
     let window = WindowFinding {
         rule: &alert.rule,
         timestamp: &alert.timestamp,
@@ -92,10 +86,10 @@ pub fn suppression_finding(alert: &SuppressionAlertJson<'_>) -> Value {
         count: alert.matches.into(),
         evidence: json!({"group": alert.group, "suppressed": alert.suppressed, "matches": alert.matches, "last": alert.last}),
     };
-    let mut obj = window.finding();
-    obj.insert("unmapped".into(), json!({"rule": alert.rule, "kind": alert.kind, "suppressed": alert.suppressed}));
-    obj.insert("raw_data".into(), raw.into());
-    prune(Value::Object(obj))
+    window.finding(
+        json!({"rule": alert.rule, "kind": alert.kind, "suppressed": alert.suppressed}),
+        serde_json::to_string(alert).expect("an alert serializes"),
+    )
 }
 
 /// What an alert over a window of events (a correlation, a silence) gives its finding.
@@ -111,7 +105,8 @@ struct WindowFinding<'a> {
 }
 
 impl WindowFinding<'_> {
-    fn finding(self) -> Map<String, Value> {
+    /// The finding, with `unmapped` and the alert itself as `raw_data`.
+    fn finding(self, unmapped: Value, raw: String) -> Value {
         let ms = |s: &str| sigil_engine::time::parse_str(s).map(|dt| dt.timestamp_millis());
         let (start, end) = (ms(self.start), ms(self.timestamp));
         let group = serde_json::to_string(self.group).expect("a group serializes");
@@ -128,7 +123,9 @@ impl WindowFinding<'_> {
         obj.insert("end_time".into(), end.into());
         obj.insert("count".into(), self.count);
         obj.insert("evidences".into(), json!([{"data": self.evidence}]));
-        obj
+        obj.insert("unmapped".into(), unmapped);
+        obj.insert("raw_data".into(), raw.into());
+        prune(Value::Object(obj))
     }
 }
 
