@@ -449,7 +449,7 @@ fn hunt_writes_each_alert_as_a_valid_detection_finding() {
     let findings = run("ocsf");
     assert_eq!(findings.len(), alerts.len());
     let detections: Vec<_> = alerts.iter().zip(&findings).filter(|(a, _)| a["kind"] == "detection").collect();
-    assert_eq!(detections.len(), 13, "the examples fire 13 detection alerts (see examples/README.md)");
+    assert_eq!(detections.len(), 15, "the examples fire 15 detection alerts (see examples/README.md)");
     for (alert, finding) in detections {
         assert_eq!(finding["class_uid"], 2004);
         assert_eq!(finding["type_uid"], 200401);
