@@ -87,19 +87,34 @@ async fn run_async(options: Options) -> Result<Summary, String> {
     let not_initialised = |what: &str, e: &dyn std::fmt::Display| {
         format!("{what}: {e} (has `sigil nats init` created the streams and buckets?)")
     };
-    let checkpoints = js
-        .get_key_value(&topology.checkpoints.bucket)
-        .await
-        .map_err(|e| not_initialised(&topology.checkpoints.bucket, &e))?;
+    // A worker started while a server comes back finds leaders being elected: it waits.
+    let bucket = |name: String| {
+        let js = js.clone();
+        patiently(name.clone(), move || {
+            let (js, name) = (js.clone(), name.clone());
+            async move { js.get_key_value(&name).await.map_err(|e| not_initialised(&name, &e)) }
+        })
+    };
+    let stream = |name: String| {
+        let js = js.clone();
+        patiently(name.clone(), move || {
+            let (js, name) = (js.clone(), name.clone());
+            async move { js.get_stream(&name).await.map_err(|e| not_initialised(&name, &e)) }
+        })
+    };
+    let checkpoints = bucket(topology.checkpoints.bucket.clone()).await?;
     let partitions = match checkpoints.get(setup::PARTITIONS_KEY).await {
         Ok(Some(v)) => String::from_utf8_lossy(&v).parse::<u32>().unwrap_or(topology.partitions),
         _ => topology.partitions,
     };
-    let lease_kv =
-        js.get_key_value(&topology.leases.bucket).await.map_err(|e| not_initialised(&topology.leases.bucket, &e))?;
-    let events = js.get_stream(&stream_name).await.map_err(|e| not_initialised(&stream_name, &e))?;
-    let consumer: consumer::PullConsumer =
-        events.get_consumer(&topology.consumer).await.map_err(|e| not_initialised(&topology.consumer, &e))?;
+    let lease_kv = bucket(topology.leases.bucket.clone()).await?;
+    let events = stream(stream_name.clone()).await?;
+    let consumer: consumer::PullConsumer = patiently(topology.consumer.clone(), || {
+        let events = events.clone();
+        let name = topology.consumer.clone();
+        async move { events.get_consumer(&name).await.map_err(|e| not_initialised(&name, &e)) }
+    })
+    .await?;
 
     let plan = Arc::new(options.plan.clone());
     let engine = Engine::new(options.plan.clone()).map_err(|e| e.to_string())?;
@@ -135,10 +150,7 @@ async fn run_async(options: Options) -> Result<Summary, String> {
         metrics: Arc::clone(&metrics),
         checkpoint_every: options.checkpoint_every,
     });
-    let lease_stream = js
-        .get_stream(format!("KV_{}", topology.leases.bucket))
-        .await
-        .map_err(|e| not_initialised(&topology.leases.bucket, &e))?;
+    let lease_stream = stream(format!("KV_{}", topology.leases.bucket)).await?;
     let leases =
         Leases::new(lease_kv, lease_stream, &topology.leases.bucket, &options.id, partitions, topology.leases.max_age);
     let lease_task = tokio::spawn(manage_leases(
@@ -439,6 +451,32 @@ async fn detect_loop(
         }
     }
     Ok(())
+}
+
+/// How long a worker starting up waits for the servers (a leader being elected) before it gives up.
+const STARTUP_PATIENCE: Duration = Duration::from_secs(30);
+
+/// `attempt` until it succeeds, every half second for [`STARTUP_PATIENCE`], saying so once.
+async fn patiently<T, F, Fut>(what: String, mut attempt: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let started = Instant::now();
+    let mut said = false;
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(e) if started.elapsed() >= STARTUP_PATIENCE => return Err(e),
+            Err(e) => {
+                if !said {
+                    eprintln!("sigil: worker: {what}: {e}; retrying for {} s", STARTUP_PATIENCE.as_secs());
+                    said = true;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
 }
 
 /// The largest part of a poison message kept in its dead letter.

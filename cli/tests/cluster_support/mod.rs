@@ -89,7 +89,7 @@ pub fn write_lines(path: &Path, lines: &[String]) {
 
 /// Worker processes, killed when the test ends however it ends.
 #[derive(Default)]
-pub struct Workers(BTreeMap<String, Child>);
+pub struct Workers(BTreeMap<String, Child>, Option<PathBuf>);
 
 impl Workers {
     pub fn start(&mut self, id: &str, url: &str, config: &Path, pack: &Path, logs: &Path) {
@@ -105,6 +105,7 @@ impl Workers {
             .spawn()
             .expect("start a worker");
         self.0.insert(id.to_string(), child);
+        self.1 = Some(logs.to_path_buf());
     }
 
     /// SIGKILL: no drain, no checkpoint, leases left to expire.
@@ -124,7 +125,11 @@ impl Workers {
             let mut child = child;
             loop {
                 if let Some(status) = child.try_wait().unwrap() {
-                    assert!(status.success(), "worker {id} exited with {status}");
+                    let log =
+                        self.1.as_ref().and_then(|dir| std::fs::read_to_string(dir.join(format!("{id}.log"))).ok());
+                    let tail: Vec<&str> = log.as_deref().unwrap_or("").lines().rev().take(30).collect();
+                    let tail: Vec<&str> = tail.into_iter().rev().collect();
+                    assert!(status.success(), "worker {id} exited with {status}; its log ends:\n{}", tail.join("\n"));
                     break;
                 }
                 if started.elapsed() > Duration::from_secs(60) {
