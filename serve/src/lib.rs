@@ -195,6 +195,10 @@ pub fn serve(
     let (mut correlations, mut sink) = server.stream.into_parts();
     // The stream ended: suppression windows close, and the counts they hold are written.
     let summaries = correlations.finish(engine.plan());
+    let closing = summaries.iter().filter(|&&b| b == b'\n').count();
+    if closing > 0 {
+        eprintln!("sigil: serve: {closing} suppression summaries written as the stream ended");
+    }
     let finished = sink.write_lines(&summaries).and_then(|_| sink.finish().map(drop));
     let elapsed = started.elapsed().as_secs_f64();
     let read = counts["events"]["read"].as_u64().unwrap_or(0);
