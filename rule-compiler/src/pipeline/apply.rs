@@ -20,9 +20,6 @@ use std::collections::{HashMap, HashSet};
 /// `field_name_applied_ids`), for `processing_item_applied` conditions. Kept per rule.
 type Applied = HashMap<String, HashSet<String>>;
 
-/// Upper bound on the alternatives one mapping may become through fields mapped to several.
-const ALTERNATIVES_LIMIT: usize = 256;
-
 impl Chain {
     /// Rewrites a rule (or a filter's selections) with every transformation whose rule conditions
     /// hold for its logsource. An error rejects the rule.
@@ -149,8 +146,9 @@ impl Item {
 /// What becomes of one `key: value` entry of a search identifier.
 enum Action {
     Keep,
-    /// The entry's alternatives (one: a plain replacement).
-    Replace(Vec<(Node, Node)>),
+    /// The entry rewritten (a field mapped to several fields stays one entry: see
+    /// `modifiers::ANY_OF`).
+    Replace((Node, Node)),
     Drop,
 }
 
@@ -202,14 +200,11 @@ fn rewrite(node: &Node, v: &mut dyn Visitor) -> Result<Option<Node>> {
     let pos = node.pos;
     Ok(match &node.kind {
         Kind::Map(entries) => {
-            let mut alternatives = rewrite_map(entries, v)?;
-            if alternatives.iter().any(|a| a.is_empty()) && !entries.is_empty() {
+            let rewritten = rewrite_map(entries, v)?;
+            if rewritten.is_empty() && !entries.is_empty() {
                 None
-            } else if alternatives.len() == 1 {
-                Some(Node { pos, kind: Kind::Map(alternatives.pop().unwrap()) })
             } else {
-                let maps = alternatives.into_iter().map(|a| Node { pos, kind: Kind::Map(a) }).collect();
-                Some(Node { pos, kind: Kind::Seq(maps) })
+                Some(Node { pos, kind: Kind::Map(rewritten) })
             }
         }
         Kind::Seq(items) => {
@@ -218,7 +213,6 @@ fn rewrite(node: &Node, v: &mut dyn Visitor) -> Result<Option<Node>> {
                 match &item.kind {
                     Kind::Map(_) => match rewrite(item, v)? {
                         None => return Ok(None),
-                        Some(Node { kind: Kind::Seq(alternatives), .. }) => out.extend(alternatives),
                         Some(map) => out.push(map),
                     },
                     // Not Sigma: left for lowering to report.
@@ -241,37 +235,17 @@ fn rewrite(node: &Node, v: &mut dyn Visitor) -> Result<Option<Node>> {
     })
 }
 
-/// A mapping's entries rewritten, as alternatives (usually one).
-fn rewrite_map(entries: &[(Node, Node)], v: &mut dyn Visitor) -> Result<Vec<Vec<(Node, Node)>>> {
-    let mut alternatives: Vec<Vec<(Node, Node)>> = vec![Vec::with_capacity(entries.len())];
+/// A mapping's entries rewritten.
+fn rewrite_map(entries: &[(Node, Node)], v: &mut dyn Visitor) -> Result<Vec<(Node, Node)>> {
+    let mut out = Vec::with_capacity(entries.len());
     for (key, value) in entries {
-        let options = match v.entry(key, value)? {
-            Action::Keep => vec![(key.clone(), value.clone())],
-            Action::Replace(options) => options,
-            Action::Drop => continue,
-        };
-        if let [one] = options.as_slice() {
-            alternatives.iter_mut().for_each(|a| a.push(one.clone()));
-            continue;
+        match v.entry(key, value)? {
+            Action::Keep => out.push((key.clone(), value.clone())),
+            Action::Replace(entry) => out.push(entry),
+            Action::Drop => {}
         }
-        if alternatives.len() * options.len() > ALTERNATIVES_LIMIT {
-            return Err(Error::new(
-                key.pos,
-                format!("fields mapped to several fields make more than {ALTERNATIVES_LIMIT} alternatives of this selection"),
-            ));
-        }
-        alternatives = alternatives
-            .iter()
-            .flat_map(|a| {
-                options.iter().map(move |o| {
-                    let mut a = a.clone();
-                    a.push(o.clone());
-                    a
-                })
-            })
-            .collect();
     }
-    Ok(alternatives)
+    Ok(out)
 }
 
 /// `field_name_mapping`, `field_name_prefix_mapping` and `field_name_prefix`: entry keys, and the
@@ -319,12 +293,12 @@ impl Visitor for FieldNames<'_> {
             }
         }
         if !mapped {
-            return Ok(if changed { Action::Replace(vec![(key.clone(), value)]) } else { Action::Keep });
+            return Ok(if changed { Action::Replace((key.clone(), value)) } else { Action::Keep });
         }
         let mut seen = HashSet::new();
         targets.retain(|t| seen.insert(t.clone()));
         let joined = targets.join(&ANY_OF.to_string());
-        Ok(Action::Replace(vec![(Node { pos: key.pos, kind: Kind::Str(format!("{joined}{rest}")) }, value)]))
+        Ok(Action::Replace((Node { pos: key.pos, kind: Kind::Str(format!("{joined}{rest}")) }, value)))
     }
 }
 
@@ -378,7 +352,7 @@ impl Visitor for PlaceholderValues<'_> {
                 None => return Ok(Action::Keep),
             },
         };
-        Ok(Action::Replace(vec![(key.clone(), new)]))
+        Ok(Action::Replace((key.clone(), new)))
     }
 }
 
