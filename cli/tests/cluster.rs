@@ -200,12 +200,7 @@ fn a_worker_serves_metrics_and_drains_on_sigterm() {
     std::fs::write(&config, "replicas = 1\npartitions = 4\n").unwrap();
     let topology = Topology::load(Some(&config)).unwrap();
     run(sigil().args(["nats", "init", "--nats", &url, "--config"]).arg(&config));
-    let mut examples: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    examples.sort();
+    let examples = sigil_tests::files_under(&repo().join("examples"), &["jsonl"]);
     assert!(!examples.is_empty());
     let out = sigil().args(["publish", "--nats", &url, "--config"]).arg(&config).args(&examples).output().unwrap();
     assert!(out.status.success());

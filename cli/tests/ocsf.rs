@@ -5,6 +5,7 @@
 
 use flate2::read::GzDecoder;
 use serde_json::Value;
+use sigil_tests::files_under;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -128,27 +129,10 @@ fn normalize(files: &[PathBuf]) -> Output {
     out
 }
 
-fn files_under(dir: &Path, extension: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == extension) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn the_ocsf_examples_raw_events_normalize_to_valid_objects() {
     let Some(datasets) = datasets("the_ocsf_examples_raw_events_normalize_to_valid_objects") else { return };
-    let raws = files_under(&datasets.join("ocsf/examples/mappings"), "raw");
+    let raws = files_under(&datasets.join("ocsf/examples/mappings"), &["raw"]);
     assert!(raws.len() > 10, "raw samples: {raws:?}");
     // The samples of the kinds Sigil maps: CloudTrail records and Okta sign-ins.
     let mut expected = BTreeSet::new();
@@ -425,14 +409,7 @@ fn normalize_knows_only_ocsf() {
 }
 
 fn example_event_files() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(repo().join("examples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .map(|p| p.display().to_string())
-        .collect();
-    files.sort();
-    files
+    files_under(&repo().join("examples"), &["jsonl"]).iter().map(|p| p.display().to_string()).collect()
 }
 
 #[test]

@@ -202,13 +202,7 @@ fn windows_rules_fire_on_ocsf_as_on_raw_records() {
         .collect();
     // The EVTX attack samples, as evtx_dump writes their records (`hunt` and `normalize` lay
     // them flat alike): the logons and process creations among them.
-    let mut evtx_files: Vec<_> = std::fs::read_dir(shared.join("datasets/windows/evtx"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "evtx"))
-        .collect();
-    evtx_files.sort();
-    for file in evtx_files {
+    for file in sigil_tests::files_under(&shared.join("datasets/windows/evtx"), &["evtx"]) {
         let Ok(mut parser) = evtx::EvtxParser::from_path(&file) else { continue };
         for record in parser.records_json_value().filter_map(Result::ok) {
             let system = &record.data["Event"]["System"];
@@ -438,18 +432,10 @@ fn rules_fire_on_security_lake_shaped_cloudtrail_as_on_raw_records() {
 /// The titles of the rules under `dir` whose text names one of `fields`.
 fn rule_titles_reading(dir: &Path, fields: &[&str]) -> Vec<String> {
     let mut titles = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "yml") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                if fields.iter().any(|f| text.contains(f)) {
-                    titles.extend(text.lines().filter_map(|l| l.strip_prefix("title:")).map(|t| t.trim().to_string()));
-                }
-            }
+    for path in sigil_tests::files_under(dir, &["yml"]) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        if fields.iter().any(|f| text.contains(f)) {
+            titles.extend(text.lines().filter_map(|l| l.strip_prefix("title:")).map(|t| t.trim().to_string()));
         }
     }
     titles

@@ -61,12 +61,7 @@ fn cloud_samples_give_the_same_alerts() {
     let pack = tmp.path().join("cloud.pack");
     let rules = shared.join("sigma/rules/cloud");
     sigil(&["compile", "-o", pack.to_str().unwrap(), rules.to_str().unwrap()]);
-    let mut inputs: Vec<PathBuf> = std::fs::read_dir(shared.join("datasets/cloud/otrf"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    inputs.sort();
+    let mut inputs = sigil_tests::files_under(&shared.join("datasets/cloud/otrf"), &["jsonl"]);
     // Panther's tests wrap each record in `{"event": ...}`: unwrap them into plain records.
     let panther = tmp.path().join("panther-records.jsonl");
     std::fs::write(&panther, panther_records(&shared.join("datasets/cloud/panther-tests"))).unwrap();

@@ -71,13 +71,7 @@ fn same_normalization(host: &mut WasmHunt, file: &Path, batch: usize) -> usize {
 }
 
 fn examples() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    files.sort();
-    files
+    sigil_tests::files_under(&repo().join("examples"), &["jsonl"])
 }
 
 #[test]
@@ -119,12 +113,7 @@ fn normalize_through_the_component_prints_what_sigil_normalize_prints_for_the_cl
         println!("SKIPPED: {test}: ../shared is absent");
         return;
     }
-    let mut inputs: Vec<PathBuf> = std::fs::read_dir(shared.join("datasets/cloud/otrf"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    inputs.sort();
+    let mut inputs = sigil_tests::files_under(&shared.join("datasets/cloud/otrf"), &["jsonl"]);
     let tmp = tempfile::tempdir().unwrap();
     let panther = tmp.path().join("panther-records.jsonl");
     std::fs::write(&panther, panther_records(&shared.join("datasets/cloud/panther-tests"))).unwrap();

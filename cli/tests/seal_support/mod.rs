@@ -20,14 +20,7 @@ pub fn repo() -> PathBuf {
 }
 
 pub fn examples() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(repo().join("examples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .map(|p| p.display().to_string())
-        .collect();
-    files.sort();
-    files
+    sigil_tests::files_under(&repo().join("examples"), &["jsonl"]).iter().map(|p| p.display().to_string()).collect()
 }
 
 pub fn text(bytes: &[u8]) -> String {
