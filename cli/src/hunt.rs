@@ -368,18 +368,20 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
                 &source,
                 timestamp_field,
                 &mut feeds,
-                &mut |alert| match session::Suppressible::of(alert, time) {
-                    // Written or counted by the writer, in input order.
-                    Some((rule, group, time)) => {
-                        if !text.is_empty() {
-                            done.items.push(Item::Text(std::mem::take(&mut text)));
+                &mut |alert| {
+                    let render =
+                        |out: &mut Vec<u8>| output::write_alert(out, alert, format).expect("writing to memory");
+                    match session::Suppressible::of(alert, time, render) {
+                        // Written or counted by the writer, in input order.
+                        Some(item) => {
+                            if !text.is_empty() {
+                                done.items.push(Item::Text(std::mem::take(&mut text)));
+                            }
+                            done.items.push(Item::Suppressible(item));
+                            suppressible += 1;
                         }
-                        let mut rendered = Vec::new();
-                        output::write_alert(&mut rendered, alert, format).expect("writing to memory");
-                        done.items.push(Item::Suppressible(session::Suppressible { rule, group, time, rendered }));
-                        suppressible += 1;
+                        None => render(&mut text),
                     }
-                    None => output::write_alert(&mut text, alert, format).expect("writing to memory"),
                 },
             );
             done.alerts -= suppressible;

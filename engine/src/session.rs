@@ -353,13 +353,13 @@ pub struct Suppressible {
 }
 
 impl Suppressible {
-    /// The alert's suppression group and time, when its rule has `suppress:` (else `None`: the
-    /// alert is written as it comes).
-    pub fn of(
-        alert: &Alert<'_>,
-        time: Option<i64>,
-    ) -> Option<(usize, serde_json::Map<String, serde_json::Value>, Option<i64>)> {
-        alert.suppression.as_ref().map(|note| (alert.rule_index, note.group.clone(), time))
+    /// The alert rendered by `render`, with its group and time, when its rule has `suppress:`
+    /// (else `None`: the alert is written as it comes).
+    pub fn of(alert: &Alert<'_>, time: Option<i64>, render: impl FnOnce(&mut Vec<u8>)) -> Option<Suppressible> {
+        let note = alert.suppression.as_ref()?;
+        let mut rendered = Vec::new();
+        render(&mut rendered);
+        Some(Suppressible { rule: alert.rule_index, group: note.group.clone(), time, rendered })
     }
 }
 

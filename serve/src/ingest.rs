@@ -131,14 +131,12 @@ impl Evaluator<'_> {
             &source,
             self.timestamp_field,
             &mut feeds,
-            &mut |alert| match session::Suppressible::of(alert, time) {
-                Some((rule, group, time)) => {
+            &mut |alert| match session::Suppressible::of(alert, time, |out| session::json_line(out, alert)) {
+                Some(item) => {
                     if !text.is_empty() {
                         done.items.push(Item::Text(std::mem::take(text)));
                     }
-                    let mut rendered = Vec::new();
-                    session::json_line(&mut rendered, alert);
-                    done.items.push(Item::Suppressible(session::Suppressible { rule, group, time, rendered }));
+                    done.items.push(Item::Suppressible(item));
                     suppressible += 1;
                 }
                 None => session::json_line(text, alert),
