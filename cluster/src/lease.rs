@@ -63,11 +63,6 @@ impl Fence {
     pub fn holds(&self) -> bool {
         (self.origin.elapsed().as_millis() as u64) < self.until_ms.load(Ordering::Acquire)
     }
-
-    /// A fence that always holds (tests of an owner without leases).
-    pub fn always() -> Arc<Fence> {
-        Fence::new(Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600))
-    }
 }
 
 struct Held {

@@ -196,16 +196,6 @@ impl Suppressor {
         true
     }
 
-    /// Closes the windows that end at or before `now`.
-    fn close_until(&mut self, now: i64, closed: &mut Vec<Closed>) {
-        while let Some((end, r, k)) = self.by_end.first().cloned() {
-            if end > now {
-                break;
-            }
-            self.close((r, k), closed);
-        }
-    }
-
     fn close(&mut self, key: (RuleRef, String), closed: &mut Vec<Closed>) {
         let Some(open) = self.open.remove(&key) else { return };
         self.by_end.remove(&(open.end, key.0, key.1.clone()));
@@ -216,7 +206,9 @@ impl Suppressor {
 
     /// Closes every window (the input ended), in the order they end.
     pub fn flush(&mut self, closed: &mut Vec<Closed>) {
-        self.close_until(i64::MAX, closed);
+        while let Some((_, r, k)) = self.by_end.first().cloned() {
+            self.close((r, k), closed);
+        }
     }
 
     /// The open windows, as `--state` saves them (rules by kind and id, so the state outlives
