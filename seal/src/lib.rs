@@ -17,7 +17,7 @@ pub mod verify;
 pub mod writer;
 
 pub use key::{KeyError, SealKey, MAX_KEY_BYTES, MIN_KEY_BYTES};
-pub use verify::{verify, Finding, Report};
+pub use verify::{verify, verify_lines, Finding, Report, DEFAULT_MAX_LINE_BYTES};
 pub use writer::{LineSink, SealedWriter};
 
 /// The format name in every file's opening record.

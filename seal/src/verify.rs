@@ -7,12 +7,21 @@
 //! increasing sequence numbers, so one moved record is reported once and an edit never hides
 //! the findings after it. Reads from any `io::BufRead` the caller gives; never prints, never
 //! shows key bytes, never changes the file.
+//!
+//! Memory is bounded whatever the file claims: a line is held only up to a limit
+//! ([`DEFAULT_MAX_LINE_BYTES`], or the caller's) and a longer one is measured in chunks and
+//! reported, never buffered; a gap in the sequence numbers (a record claiming seq 2^60) is
+//! handled as ranges, so its cost is that of the lines read, not of the gap.
 
 use crate::{Kind, SealKey, FORMAT, GENESIS};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use std::collections::HashMap;
-use std::io::BufRead;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufRead};
+
+/// The longest line verification reads by default: 64 MiB. A sealed alert holds its event (at
+/// most `--max-line-bytes`, 16 MiB by default, as read) and the fields that matched, escaped.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
 
 /// One line as the layout gives it (fields in any order; none other allowed).
 #[derive(Deserialize)]
@@ -77,26 +86,40 @@ pub struct Report {
     pub findings: Vec<Finding>,
 }
 
-/// Checks a sealed file read from `input`.
-pub fn verify(mut input: impl BufRead, key: &SealKey) -> std::io::Result<Report> {
+/// Checks a sealed file read from `input`, reading lines of up to [`DEFAULT_MAX_LINE_BYTES`].
+pub fn verify(input: impl BufRead, key: &SealKey) -> io::Result<Report> {
+    verify_lines(input, key, DEFAULT_MAX_LINE_BYTES)
+}
+
+/// Checks a sealed file read from `input`; a line longer than `max_line_bytes` is not read (nor
+/// held) but reported as a damaged line, with its length and the limit.
+pub fn verify_lines(mut input: impl BufRead, key: &SealKey, max_line_bytes: usize) -> io::Result<Report> {
     let mut checked = Vec::new();
     let mut bytes = Vec::new();
     let mut line = 0u64;
     let mut cut_short = None;
     let mut claimed_key = None;
     loop {
-        bytes.clear();
-        if input.read_until(b'\n', &mut bytes)? == 0 {
-            break;
-        }
+        let (ended, too_long) = match read_line(&mut input, &mut bytes, max_line_bytes)? {
+            Read::End => break,
+            Read::Line { ended } => (ended, None),
+            Read::TooLong { bytes, ended } => (ended, Some(bytes)),
+        };
         line += 1;
-        match bytes.strip_suffix(b"\n") {
-            Some(text) => checked.push(check_line(line, text, key, &mut claimed_key)),
-            None => {
-                cut_short = Some(line);
-                checked.push(check_line(line, &bytes, key, &mut claimed_key));
-            }
+        if !ended {
+            cut_short = Some(line);
         }
+        checked.push(match too_long {
+            None => check_line(line, &bytes, key, &mut claimed_key),
+            Some(length) => Checked::Damaged(Damaged {
+                line,
+                claimed: None,
+                reason: format!(
+                    "line {line} is {length} bytes, longer than the line limit of {max_line_bytes} bytes \
+                     (sigil verify --max-line-bytes): not read, so not verified"
+                ),
+            }),
+        });
     }
     let mut report = analyse(&checked, claimed_key, &key.id());
     if let Some(line) = cut_short {
@@ -192,6 +215,9 @@ fn analyse(checked: &[Checked], claimed_key: Option<String>, key_id: &str) -> Re
         placed[i] = true;
     }
     let mac_of: HashMap<u64, ([u8; 32], u64)> = authentic.iter().map(|a| (a.seq, (a.mac, a.line))).collect();
+    let mut present: Vec<u64> = authentic.iter().map(|a| a.seq).collect();
+    present.sort_unstable();
+    present.dedup();
     let line_of_placed: HashMap<u64, u64> = in_place.iter().map(|&i| (authentic[i].seq, authentic[i].line)).collect();
 
     // Walk the lines in order, knowing the last record in place before each.
@@ -199,7 +225,7 @@ fn analyse(checked: &[Checked], claimed_key: Option<String>, key_id: &str) -> Re
     let mut damaged_since = Vec::new();
     let mut a_index = 0;
     for c in checked {
-        let expected = last_placed.map_or(0, |a| a.seq + 1) + damaged_since.len() as u64;
+        let expected = last_placed.map_or(0, |a| a.seq.saturating_add(1)).saturating_add(damaged_since.len() as u64);
         match c {
             Checked::Damaged(d) => {
                 let forged_copy = d.claimed.and_then(|s| mac_of.get(&s)).map(|&(_, line)| line);
@@ -241,8 +267,8 @@ fn analyse(checked: &[Checked], claimed_key: Option<String>, key_id: &str) -> Re
                     });
                     continue;
                 }
-                let first_missing = last_placed.map_or(0, |p| p.seq + 1);
-                missing_before(a, first_missing, &damaged_since, &mac_of, &mut report);
+                let first_missing = last_placed.map_or(0, |p| p.seq.saturating_add(1));
+                missing_before(a, first_missing, &damaged_since, &present, &mut report);
                 check_link(a, &mac_of, &mut report);
                 last_placed = Some(a);
                 damaged_since.clear();
@@ -259,7 +285,7 @@ fn analyse(checked: &[Checked], claimed_key: Option<String>, key_id: &str) -> Re
         let line = checked.len() as u64 + 1;
         report.findings.push(Finding {
             line,
-            expected: Some(last.seq + 1),
+            expected: Some(last.seq.saturating_add(1)),
             found: None,
             kind: "truncated",
             message: format!(
@@ -273,24 +299,41 @@ fn analyse(checked: &[Checked], claimed_key: Option<String>, key_id: &str) -> Re
 }
 
 /// Sequence numbers skipped just before the record in place `a` (after `first_missing - 1`),
-/// less those found elsewhere (moved) and those whose slot a damaged line took (modified).
-fn missing_before(
-    a: &Authentic,
-    first_missing: u64,
-    damaged: &[&Damaged],
-    mac_of: &HashMap<u64, ([u8; 32], u64)>,
-    report: &mut Report,
-) {
-    let mut gone: Vec<u64> = (first_missing..a.seq).filter(|s| !mac_of.contains_key(s)).collect();
+/// less those found elsewhere (moved, in `present`, sorted) and those whose slot a damaged line
+/// took (modified). Kept as ranges (start → inclusive end): a gap costs what the lines around
+/// it cost, however many numbers it spans.
+fn missing_before(a: &Authentic, first_missing: u64, damaged: &[&Damaged], present: &[u64], report: &mut Report) {
+    let mut gone: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut next = first_missing;
+    let inside = &present[present.partition_point(|&s| s < first_missing)..present.partition_point(|&s| s < a.seq)];
+    for &s in inside {
+        if s > next {
+            gone.insert(next, s - 1);
+        }
+        next = s + 1;
+    }
+    if next < a.seq {
+        gone.insert(next, a.seq - 1);
+    }
     for d in damaged {
-        let taken = d.claimed.and_then(|c| gone.iter().position(|&s| s == c)).or((!gone.is_empty()).then_some(0));
-        if let Some(i) = taken {
-            gone.remove(i);
+        let claimed = d.claimed.and_then(|c| {
+            let (&start, &end) = gone.range(..=c).next_back()?;
+            (c <= end).then_some((start, end, c))
+        });
+        let Some((start, end, taken)) = claimed.or_else(|| gone.first_key_value().map(|(&s, &e)| (s, e, s))) else {
+            break;
+        };
+        gone.remove(&start);
+        if start < taken {
+            gone.insert(start, taken - 1);
+        }
+        if taken < end {
+            gone.insert(taken + 1, end);
         }
     }
-    let (Some(&from), Some(&to)) = (gone.first(), gone.last()) else { return };
-    let which =
-        if from == to { format!("seq {from} is") } else { format!("{} records (seq {from} to {to}) are", gone.len()) };
+    let (Some((&from, _)), Some((_, &to))) = (gone.first_key_value(), gone.last_key_value()) else { return };
+    let count: u64 = gone.iter().map(|(start, end)| end - start + 1).sum();
+    let which = if from == to { format!("seq {from} is") } else { format!("{count} records (seq {from} to {to}) are") };
     report.findings.push(Finding {
         line: a.line,
         expected: Some(first_missing + damaged.len() as u64),
@@ -352,4 +395,44 @@ fn longest_increasing_run(records: &[&Authentic]) -> Vec<usize> {
     }
     run.reverse();
     run
+}
+
+enum Read {
+    End,
+    Line { ended: bool },
+    TooLong { bytes: u64, ended: bool },
+}
+
+/// The next line into `buf` (cleared, without its `\n`), holding at most `max` bytes of it: a
+/// longer line is read on to its end in the reader's chunks and only measured.
+fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Read> {
+    buf.clear();
+    let (mut total, mut too_long) = (0u64, false);
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(match (too_long, total) {
+                (true, bytes) => Read::TooLong { bytes, ended: false },
+                (false, 0) => Read::End,
+                (false, _) => Read::Line { ended: false },
+            });
+        }
+        let newline = chunk.iter().position(|&b| b == b'\n');
+        let take = newline.unwrap_or(chunk.len());
+        if !too_long && buf.len() + take > max {
+            too_long = true;
+            *buf = Vec::new();
+        } else if !too_long {
+            buf.extend_from_slice(&chunk[..take]);
+        }
+        total += take as u64;
+        input.consume(take + usize::from(newline.is_some()));
+        if newline.is_some() {
+            return Ok(if too_long { Read::TooLong { bytes: total, ended: true } } else { Read::Line { ended: true } });
+        }
+    }
 }
