@@ -1,12 +1,13 @@
 //! The correlation suite: every case in `correlations/*.yml` is a set of rule documents
 //! (detections and correlations), JSON Lines events in input order, and the exact list of
-//! alerts they must raise, in order; or rules that must be rejected.
+//! alerts they must raise, in order (with the warnings of groups that reach a bound); or rules
+//! that must be rejected. `max_groups` and `max_distinct_values` set the correlator's bounds.
 
 use serde_json::Value;
 use sigil_compiler::yaml::{Kind, Node};
 use sigil_compiler::Options;
 use sigil_engine::alert::event_time_ms;
-use sigil_engine::correlate::{Correlator, EventRef, Measure};
+use sigil_engine::correlate::{Correlator, EventRef, Measure, DEFAULT_MAX_DISTINCT_VALUES};
 use sigil_engine::{Engine, Json, Routing, Scratch};
 use sigil_tests::{files_under, list_of, repo_root, str_of, to_json, yaml_file};
 use std::sync::Arc;
@@ -16,18 +17,34 @@ use std::sync::Arc;
 enum Got {
     Detection { title: String, line: u64 },
     Correlation { title: String, group: Value, measure: Value, events: Vec<u64> },
+    Warning(String),
+}
+
+/// The correlator's bounds for one case.
+#[derive(Clone, Copy)]
+struct Bounds {
+    max_groups: usize,
+    max_distinct_values: usize,
+}
+
+impl Bounds {
+    fn correlator(self, engine: &Engine) -> Correlator {
+        let mut correlator = Correlator::new(engine.plan(), self.max_groups);
+        correlator.set_max_distinct_values(self.max_distinct_values);
+        correlator
+    }
 }
 
 /// Runs the events in order; with `split_at`, the correlation state is saved after that many
 /// lines, serialized, and restored into a fresh correlator, as `sigil hunt --state` does
 /// between two runs.
-fn run(rules: &str, events: &str, max_groups: usize, split_at: Option<usize>) -> Result<Vec<Got>, String> {
+fn run(rules: &str, events: &str, bounds: Bounds, split_at: Option<usize>) -> Result<Vec<Got>, String> {
     let out = sigil_compiler::compile_str("case.yml", rules, &Options::default());
     if let Some(d) = out.diagnostics.first() {
         return Err(d.to_string());
     }
     let engine = Engine::new(out.plan).map_err(|e| e.to_string())?;
-    let mut correlator = Correlator::new(engine.plan(), max_groups);
+    let mut correlator = bounds.correlator(&engine);
     let mut scratch = Scratch::default();
     let mut got = Vec::new();
     let file: Arc<str> = Arc::from("events");
@@ -35,7 +52,7 @@ fn run(rules: &str, events: &str, max_groups: usize, split_at: Option<usize>) ->
     for (i, line) in events.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         if split_at == Some(i) {
             let saved = serde_json::to_string(&correlator.save()).map_err(|e| e.to_string())?;
-            correlator = Correlator::new(engine.plan(), max_groups);
+            correlator = bounds.correlator(&engine);
             correlator.restore(serde_json::from_str(&saved).map_err(|e| e.to_string())?)?;
         }
         let event = Json::parse(line.trim()).map_err(|e| format!("event {}: {e}", i + 1))?;
@@ -68,6 +85,7 @@ fn run(rules: &str, events: &str, max_groups: usize, split_at: Option<usize>) ->
                 });
             }
         }
+        got.extend(correlator.take_warnings().into_iter().map(Got::Warning));
     }
     Ok(got)
 }
@@ -82,6 +100,9 @@ fn expected(case: &Node) -> Vec<Got> {
                     _ => panic!("a detection expectation needs 'line'"),
                 };
                 return Got::Detection { title: title.to_string(), line };
+            }
+            if let Some(text) = str_of(e, "warning") {
+                return Got::Warning(text.to_string());
             }
             let title =
                 str_of(e, "correlation").expect("an expectation names a detection or a correlation").to_string();
@@ -116,15 +137,19 @@ fn correlation_suite() {
             let where_ = format!("{} / {name}", file.file_name().unwrap().to_string_lossy());
             let rules = str_of(case, "rules").expect("every case has rules");
             let events = str_of(case, "events").unwrap_or_default();
-            let max_groups = match case.get("max_groups").map(|n| &n.kind) {
+            let number = |key: &str, default: usize| match case.get(key).map(|n| &n.kind) {
                 Some(Kind::Int(n)) => *n as usize,
-                _ => 100_000,
+                _ => default,
+            };
+            let bounds = Bounds {
+                max_groups: number("max_groups", 100_000),
+                max_distinct_values: number("max_distinct_values", DEFAULT_MAX_DISTINCT_VALUES),
             };
             let split_at = match case.get("split_at").map(|n| &n.kind) {
                 Some(Kind::Int(n)) => Some(*n as usize),
                 _ => None,
             };
-            match (run(rules, events, max_groups, split_at), str_of(case, "rejected")) {
+            match (run(rules, events, bounds, split_at), str_of(case, "rejected")) {
                 (Err(_), Some(_)) => passed += 1,
                 (Ok(_), Some(reason)) => failures.push(format!("{where_}: compiled, but must be rejected ({reason})")),
                 (Err(e), None) => failures.push(format!("{where_}: {e}")),

@@ -35,7 +35,11 @@ pub enum Step {
 /// record, with the input's name. An input that cannot be opened or read to the end is
 /// reported on standard error and counted (the others are still read); the count is returned.
 /// The first error `out` returns stops the reading and is returned.
-pub fn read_inputs<E>(inputs: &[String], out: &mut impl FnMut(&str, Step) -> Result<(), E>) -> Result<u64, E> {
+pub fn read_inputs<E>(
+    inputs: &[String],
+    limits: &input::Limits,
+    out: &mut impl FnMut(&str, Step) -> Result<(), E>,
+) -> Result<u64, E> {
     let mut unreadable = 0;
     for path in inputs {
         let reader = match input::open(path) {
@@ -48,7 +52,7 @@ pub fn read_inputs<E>(inputs: &[String], out: &mut impl FnMut(&str, Step) -> Res
         };
         let mut open = Batch::default();
         let mut failed = None;
-        let result = input::read_raw(reader, &mut |raw| {
+        let result = input::read_raw(reader, limits, &mut |raw| {
             if failed.is_none() {
                 failed = take(&mut open, raw, &mut |step| out(path, step)).err();
             }

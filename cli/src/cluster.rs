@@ -55,6 +55,8 @@ pub struct PublishArgs {
     /// The subject to publish to (default: sigil.events.raw, in the events stream).
     #[arg(long, value_name = "S")]
     pub subject: Option<String>,
+    #[command(flatten)]
+    pub limits: input::Limits,
     /// Event files, read as `hunt` reads them. `-` or nothing reads standard input.
     #[arg(value_name = "EVENTS")]
     pub events: Vec<String>,
@@ -216,7 +218,8 @@ pub fn publish(args: PublishArgs) -> Result<ExitCode, String> {
     let endpoint = args.connection.endpoint("sigil-publish");
     let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
     let (tx, rx) = publish::channel(8192);
-    let reader = std::thread::spawn(move || read_events(&inputs, tx));
+    let limits = args.limits;
+    let reader = std::thread::spawn(move || read_events(&inputs, &limits, tx));
     let published = sigil_cluster::runtime()?.block_on(publish::run(&endpoint, &subject, rx, 8192));
     let counts = reader.join().map_err(|_| "the reader thread failed".to_string())?;
     let published = published?;
@@ -229,7 +232,7 @@ pub fn publish(args: PublishArgs) -> Result<ExitCode, String> {
 
 /// Reads every input as `hunt` does and hands each event over with its source and position;
 /// malformed events are reported (as `hunt` reports them) and counted, not sent.
-fn read_events(inputs: &[String], tx: publish::Sender) -> ReadCounts {
+fn read_events(inputs: &[String], limits: &input::Limits, tx: publish::Sender) -> ReadCounts {
     let mut counts = ReadCounts::default();
     for path in inputs {
         let source: Arc<str> = Arc::from(path.as_str());
@@ -254,7 +257,7 @@ fn read_events(inputs: &[String], tx: publish::Sender) -> ReadCounts {
             counts.rejected += 1;
             eprintln!("sigil: {path}:{position}: malformed event: {reason}");
         };
-        let result = input::read_raw(reader, &mut |raw| match raw {
+        let result = input::read_raw(reader, limits, &mut |raw| match raw {
             Raw::Idle => {}
             Raw::Parsed { position, record } => match record {
                 Ok(value) => send(position, serde_json::to_vec(&value).expect("JSON serializes"), &mut counts),
@@ -282,7 +285,7 @@ fn read_events(inputs: &[String], tx: publish::Sender) -> ReadCounts {
                     Ok(other) => {
                         reject(number, &format!("expected a JSON object, found {}", session::kind(&other)), &mut counts)
                     }
-                    Err(e) => reject(number, &format!("invalid JSON: {e}"), &mut counts),
+                    Err(e) => reject(number, &sigil_engine::json::describe_parse_error(&e), &mut counts),
                 }
             }
         });

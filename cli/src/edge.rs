@@ -28,6 +28,8 @@ pub struct EdgeArgs {
     pub policy: PathBuf,
     #[command(flatten)]
     pub source: RuleSource,
+    #[command(flatten)]
+    pub limits: crate::input::Limits,
     /// The log source of the inputs, as for `hunt`: `auto` (recognised per event), `all`, or
     /// `product=..,category=..,service=..`. Policy entries select by the same source.
     #[arg(long, value_name = "auto|all|KEY=VALUE,...")]
@@ -105,7 +107,7 @@ pub fn run(args: EdgeArgs) -> Result<ExitCode, String> {
     };
 
     let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
-    stream.unreadable += batches::read_inputs(&inputs, &mut |path, step| match step {
+    stream.unreadable += batches::read_inputs(&inputs, &args.limits, &mut |path, step| match step {
         Step::Batch(batch) => stream.evaluate(path, batch),
         Step::Rejected { position, reason } => {
             stream.own.events += 1;

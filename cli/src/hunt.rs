@@ -98,6 +98,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
+    let limits = args.limits;
     let lookups = args.lookups.iter().map(|spec| crate::lookup::load(spec)).collect::<Result<Vec<_>, _>>()?;
     for table in &lookups {
         eprintln!("sigil: lookup '{}': {} rows joined on {}", table.name(), table.len(), table.key_field());
@@ -122,6 +123,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     };
     let silence = watched.then(|| SilenceWatch::new(silences.clone(), args.max_groups));
     let mut correlator = Correlator::new(engine.plan(), args.max_groups);
+    correlator.set_max_distinct_values(args.max_distinct_values);
     let mut suppressor = Suppressor::new(args.max_groups);
     if let Some(path) = args.state.as_ref().filter(|p| p.exists()) {
         let text =
@@ -139,7 +141,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     // input's end closes them and their counts are written.
     let closes_at_end = args.state.is_none();
     let totals = std::thread::scope(|scope| {
-        scope.spawn(move || read_inputs(&inputs, work_tx));
+        scope.spawn(move || read_inputs(&inputs, &limits, work_tx));
         for _ in 0..threads {
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
@@ -261,7 +263,7 @@ fn progress_bar() -> Option<ProgressBar> {
     Some(bar)
 }
 
-fn read_inputs(inputs: &[String], work: mpsc::SyncSender<Batch>) {
+fn read_inputs(inputs: &[String], limits: &input::Limits, work: mpsc::SyncSender<Batch>) {
     let mut seq = 0u64;
     let mut send = |file: &Arc<str>, items: Vec<Raw>, notes: Vec<String>, unreadable: u64| {
         let ok = work.send(Batch { seq, file: Arc::clone(file), items, notes, unreadable }).is_ok();
@@ -281,7 +283,7 @@ fn read_inputs(inputs: &[String], work: mpsc::SyncSender<Batch>) {
         };
         let mut items = Vec::with_capacity(BATCH);
         let mut stopped = false;
-        let result = input::read_raw(reader, &mut |raw| {
+        let result = input::read_raw(reader, limits, &mut |raw| {
             if stopped {
                 return;
             }
@@ -448,6 +450,13 @@ fn write_in_order(
                             session::observe(correlator, suppressor, plan, time, evidence, feeds, &mut |alert| {
                                 output::write_emitted(&mut bytes, alert, format).expect("writing to memory")
                             });
+                        for warning in ordered.correlator.take_warnings() {
+                            let line = format!("sigil: warning: {warning}");
+                            match progress {
+                                Some(p) => p.println(line),
+                                None => eprintln!("{line}"),
+                            }
+                        }
                         bytes
                     }
                     Item::Suppressible(item) => {

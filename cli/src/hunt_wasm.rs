@@ -36,7 +36,7 @@ pub fn run(args: &HuntArgs, plan: Plan) -> Result<ExitCode, String> {
     let routing = args.logsource.as_deref().unwrap_or("auto").to_string();
     let mut run = Run { host, routing, out: io::BufWriter::new(io::stdout().lock()), totals: Totals::default() };
     let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
-    let unreadable = batches::read_inputs(&inputs, &mut |path, step| match step {
+    let unreadable = batches::read_inputs(&inputs, &args.limits, &mut |path, step| match step {
         Step::Batch(batch) => run.evaluate(path, batch),
         Step::Rejected { position, reason } => {
             run.totals.read += 1;

@@ -8,12 +8,62 @@
 //! events, wherever it runs. Every event keeps where it came from (file and 1-based line, or
 //! 1-based position in an array or `Records` list). A malformed event is handed on as an error
 //! with its position, never dropped: counting and reporting it is the caller's job.
+//!
+//! What one input can make it hold is bounded ([`Limits`]): a JSON Lines line is read in chunks
+//! and kept only up to `--max-line-bytes` (a longer one is a malformed event, skipped to its end);
+//! an input read whole (a JSON array, a pretty-printed document, an EVTX log) only up to
+//! `--max-document-bytes`; an event nested deeper than `sigil_engine::json::MAX_EVENT_DEPTH` is a
+//! malformed event with its column.
 
 use flate2::read::MultiGzDecoder;
 use serde_json::Value;
+use sigil_engine::json::{deeper_than, MAX_EVENT_DEPTH};
+use sigil_engine::lines::{self, LineRead, DEFAULT_MAX_LINE_BYTES};
 use sigil_engine::{layout, session, Json};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+
+/// The most bytes an input read whole (a JSON array, a pretty-printed document, an EVTX log)
+/// may hold by default: 1 GiB, as such an input is in memory while it is parsed.
+pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 1 << 30;
+
+/// How much of one input the reader holds at once (`hunt`, `edge`, `normalize`, `publish`).
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct Limits {
+    /// The longest JSON Lines line kept, in bytes; a longer line is a malformed event (reported
+    /// with its line, never held in memory) and reading goes on at the next line.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE_BYTES)]
+    pub max_line_bytes: usize,
+    /// The largest input read whole (a JSON array, a pretty-printed document, an EVTX log), in
+    /// bytes; a larger one is reported and the other inputs are still read.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_DOCUMENT_BYTES)]
+    pub max_document_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_line_bytes: DEFAULT_MAX_LINE_BYTES, max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES }
+    }
+}
+
+impl Limits {
+    /// Reads the rest of `reader` whole, or says which limit it passed.
+    fn read_document(&self, reader: &mut dyn Read, into: &mut Vec<u8>) -> io::Result<()> {
+        let start = into.len() as u64;
+        reader.take(self.max_document_bytes.saturating_add(1).saturating_sub(start)).read_to_end(into)?;
+        if into.len() as u64 > self.max_document_bytes {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "an input read whole (JSON array, pretty-printed JSON, EVTX) is larger than the document limit \
+                     of {} bytes (--max-document-bytes): raise it, or convert the input to JSON Lines",
+                    self.max_document_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// One event, or why the record at this position is not one.
 pub type Record = Result<Value, String>;
@@ -41,26 +91,32 @@ pub fn open(path: &str) -> io::Result<Input> {
 }
 
 /// Splits an input into raw records, in input order.
-pub fn read_raw(mut reader: Input, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
+pub fn read_raw(mut reader: Input, limits: &Limits, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
     if reader.fill_buf()?.starts_with(EVTX_MAGIC) {
-        return read_evtx(reader, sink);
+        return read_evtx(reader, limits, sink);
     }
     match first_significant_byte(&mut reader)? {
         None => Ok(()),
         Some(b'[') => {
-            let mut text = String::new();
-            reader.read_to_string(&mut text)?;
+            let mut bytes = Vec::new();
+            limits.read_document(&mut reader, &mut bytes)?;
+            let text = String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
             match serde_json::from_str::<Value>(&text) {
                 Ok(Value::Array(items)) => emit_list(items, sink),
                 Ok(_) => sink(Raw::Parsed { position: 1, record: Err("expected a JSON array of events".into()) }),
-                Err(e) => {
-                    sink(Raw::Parsed { position: e.line() as u64, record: Err(format!("invalid JSON array: {e}")) })
-                }
+                Err(e) => sink(Raw::Parsed {
+                    position: e.line() as u64,
+                    record: Err(format!("in a JSON array: {}", session_error(&e))),
+                }),
             }
             Ok(())
         }
-        Some(_) => read_lines(reader, sink),
+        Some(_) => read_lines(reader, limits, sink),
     }
+}
+
+fn session_error(e: &serde_json::Error) -> String {
+    sigil_engine::json::describe_parse_error(e)
 }
 
 /// The first bytes of an EVTX file header.
@@ -68,15 +124,16 @@ const EVTX_MAGIC: &[u8] = b"ElfFile\0";
 
 /// A Windows event log: each record as the JSON evtx_dump writes, positioned by record order
 /// (1-based). A record that cannot be read is a malformed event; the others still are read.
-fn read_evtx(mut reader: Input, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
+/// A record nested deeper than the event depth limit is a malformed event like a JSON one.
+fn read_evtx(mut reader: Input, limits: &Limits, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
     let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes)?;
+    limits.read_document(&mut reader, &mut bytes)?;
     let settings = evtx::ParserSettings::default().num_threads(1);
     let mut parser = evtx::EvtxParser::from_buffer(bytes)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("not a readable EVTX log: {e}")))?
         .with_configuration(settings);
     for (i, record) in parser.records_json_value().enumerate() {
-        let record = record.map(|r| r.data).map_err(|e| format!("unreadable EVTX record: {e}"));
+        let record = record.map(|r| r.data).map_err(|e| format!("unreadable EVTX record: {e}")).and_then(within_depth);
         sink(Raw::Parsed { position: i as u64 + 1, record });
     }
     Ok(())
@@ -104,23 +161,38 @@ fn emit_list(items: Vec<Value>, sink: &mut dyn FnMut(Raw)) {
     }
 }
 
+/// An event parsed elsewhere than by the engine, held to the engine's depth limit.
+fn within_depth(v: Value) -> Record {
+    if deeper_than(&v, MAX_EVENT_DEPTH) {
+        return Err(format!("nested deeper than the event depth limit of {MAX_EVENT_DEPTH} arrays and objects"));
+    }
+    Ok(v)
+}
+
 fn as_event(v: Value) -> Record {
     match v {
-        Value::Object(_) => Ok(v),
+        Value::Object(_) => within_depth(v),
         other => Err(format!("expected a JSON object, found {}", session::kind(&Json::from_value(&other)))),
     }
 }
 
 /// JSON Lines. When the first line is not complete JSON, the input may be one pretty-printed
 /// document (a CloudTrail file, say): it is read and parsed whole.
-fn read_lines(mut reader: Input, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
+fn read_lines(mut reader: Input, limits: &Limits, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
     let mut number = 0u64;
     loop {
         let mut bytes = Vec::new();
-        if reader.read_until(b'\n', &mut bytes)? == 0 {
-            return Ok(());
+        let read = lines::read_line(&mut reader, &mut bytes, limits.max_line_bytes)?;
+        match read {
+            LineRead::End => return Ok(()),
+            LineRead::Line { .. } => number += 1,
+            LineRead::TooLong { bytes, .. } => {
+                number += 1;
+                let reason = lines::too_long_reason(bytes, limits.max_line_bytes, "--max-line-bytes");
+                sink(Raw::Parsed { position: number, record: Err(reason) });
+                continue;
+            }
         }
-        number += 1;
         // A line that is not UTF-8 is a malformed event like any other, not the end of the input.
         let mut line = match String::from_utf8(bytes) {
             Ok(line) => line,
@@ -134,12 +206,13 @@ fn read_lines(mut reader: Input, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
             continue;
         }
         if number == 1 && serde_json::from_str::<serde::de::IgnoredAny>(line.trim()).is_err_and(|e| e.is_eof()) {
-            let mut rest = String::new();
-            reader.read_to_string(&mut rest)?;
-            line.push_str(&rest);
-            match serde_json::from_str::<Value>(&line) {
+            let mut whole = std::mem::take(&mut line).into_bytes();
+            whole.push(b'\n');
+            limits.read_document(&mut reader, &mut whole)?;
+            let whole = String::from_utf8(whole).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            match serde_json::from_str::<Value>(&whole) {
                 Ok(value) => expand(value, 1, &mut |position, record| sink(Raw::Parsed { position, record })),
-                Err(e) => sink(Raw::Parsed { position: e.line() as u64, record: Err(format!("invalid JSON: {e}")) }),
+                Err(e) => sink(Raw::Parsed { position: e.line() as u64, record: Err(session_error(&e)) }),
             }
             return Ok(());
         }
@@ -196,9 +269,13 @@ mod tests {
     use super::*;
 
     fn records(text: &str) -> Vec<(u64, Result<Value, String>)> {
+        records_within(text, &Limits::default())
+    }
+
+    fn records_within(text: &str, limits: &Limits) -> Vec<(u64, Result<Value, String>)> {
         let mut raws = Vec::new();
         let reader: Input = BufReader::new(Box::new(io::Cursor::new(text.as_bytes().to_vec())));
-        read_raw(reader, &mut |r| raws.push(r)).unwrap();
+        read_raw(reader, limits, &mut |r| raws.push(r)).unwrap();
         let mut out = Vec::new();
         for raw in &raws {
             parse(raw, &mut |n, r| out.push((n, r.map(|e| e.doc.to_value()))));
@@ -217,7 +294,7 @@ mod tests {
     fn a_line_that_is_not_utf8_is_one_malformed_event() {
         let mut raws = Vec::new();
         let data = b"{\"a\":1}\n\xff\xfe\n{\"b\":2}\n".to_vec();
-        read_raw(BufReader::new(Box::new(io::Cursor::new(data))), &mut |r| raws.push(r)).unwrap();
+        read_raw(BufReader::new(Box::new(io::Cursor::new(data))), &Limits::default(), &mut |r| raws.push(r)).unwrap();
         let mut out = Vec::new();
         for raw in &raws {
             parse(raw, &mut |n, r| out.push((n, r.is_ok())));
@@ -236,5 +313,45 @@ mod tests {
         );
         let got = records("{\"Records\": [{\"a\":1}, {\"a\":2}]}\n");
         assert_eq!(got.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![1, 2]);
+    }
+
+    #[test]
+    fn an_over_long_line_is_one_malformed_event_and_the_next_lines_are_read() {
+        let limits = Limits { max_line_bytes: 16, ..Limits::default() };
+        let long = format!("{{\"a\":\"{}\"}}", "x".repeat(100));
+        let got = records_within(&format!("{{\"a\":1}}\n{long}\n{{\"b\":2}}\n"), &limits);
+        let lines: Vec<(u64, bool)> = got.iter().map(|(n, r)| (*n, r.is_ok())).collect();
+        assert_eq!(lines, vec![(1, true), (2, false), (3, true)]);
+        assert_eq!(
+            got[1].1.as_ref().unwrap_err(),
+            "the line is 108 bytes, more than the line limit of 16 bytes (--max-line-bytes): skipped to the next line"
+        );
+    }
+
+    #[test]
+    fn an_input_read_whole_past_the_document_limit_is_an_error_naming_it() {
+        let limits = Limits { max_document_bytes: 8, ..Limits::default() };
+        let reader: Input = BufReader::new(Box::new(io::Cursor::new(b"[{\"a\":1},{\"b\":2}]".to_vec())));
+        let err = read_raw(reader, &limits, &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains("document limit of 8 bytes (--max-document-bytes)"), "{err}");
+        let got = records_within("{\n\"a\": 1\n}\n", &Limits { max_document_bytes: 64, ..Limits::default() });
+        assert_eq!(got.len(), 1);
+        assert!(got[0].1.is_ok());
+    }
+
+    #[test]
+    fn an_event_nested_past_the_depth_limit_is_a_malformed_event_with_its_column() {
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+        let got = records(&format!("{{\"a\":1}}\n{deep}\n{{\"b\":2}}\n"));
+        let lines: Vec<(u64, bool)> = got.iter().map(|(n, r)| (*n, r.is_ok())).collect();
+        assert_eq!(lines, vec![(1, true), (2, false), (3, true)]);
+        let reason = got[1].1.as_ref().unwrap_err();
+        assert!(reason.starts_with("nested deeper than the event depth limit of 100"), "{reason}");
+        assert!(reason.contains("at column"), "{reason}");
+        // In a JSON array, parsed whole, the same bound holds, by position.
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(110), "]".repeat(110));
+        let got = records(&format!("[{{\"a\":1}}, {deep}, {{\"b\":2}}]"));
+        let positions: Vec<(u64, bool)> = got.iter().map(|(n, r)| (*n, r.is_ok())).collect();
+        assert_eq!(positions, vec![(1, true), (2, false), (3, true)]);
     }
 }

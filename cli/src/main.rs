@@ -85,6 +85,10 @@ pub struct VerifyArgs {
     /// Print the findings as JSON Lines (line, expected, found, kind, message).
     #[arg(long)]
     pub json: bool,
+    /// The longest line read, in bytes; a longer line is reported (as modified, with its
+    /// length) without being held in memory, and the other records are still verified.
+    #[arg(long, value_name = "BYTES", default_value_t = sigil_seal::DEFAULT_MAX_LINE_BYTES)]
+    pub max_line_bytes: usize,
 }
 
 #[derive(clap::Args)]
@@ -180,6 +184,10 @@ pub struct HuntArgs {
     /// Cap on open correlation groups; past it the stalest groups are evicted (and counted).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_groups: usize,
+    /// Cap on the distinct values a value_count correlation group tells apart in its window;
+    /// past it new values are not counted (the count is at least N) and the group is reported.
+    #[arg(long, value_name = "N", default_value_t = sigil_engine::correlate::DEFAULT_MAX_DISTINCT_VALUES)]
+    pub max_distinct_values: usize,
     /// Watch the rules' `silence:` rules (off by default): a watched source that sends nothing
     /// for a rule's timespan of event time raises one alert, as with `sigil edge --silence`.
     /// --max-groups also caps the watched sources; --state does not carry them across runs.
@@ -207,6 +215,8 @@ pub struct HuntArgs {
     pub lookups: Vec<String>,
     #[command(flatten)]
     pub engine: EngineArgs,
+    #[command(flatten)]
+    pub limits: input::Limits,
     /// Seal the alerts (JSON Lines only) with the key in KEYFILE: a hash chain that `sigil
     /// verify` checks (see `sigil keygen`).
     #[arg(long, value_name = "KEYFILE")]
@@ -239,6 +249,8 @@ pub struct NormalizeArgs {
     /// The schema to map events to.
     #[arg(long = "to", value_enum)]
     pub to: NormalizeTarget,
+    #[command(flatten)]
+    pub limits: input::Limits,
     /// Event files, read as `hunt` reads them. `-` or nothing reads standard input.
     #[arg(value_name = "EVENTS")]
     pub events: Vec<String>,
@@ -278,7 +290,7 @@ fn main() -> ExitCode {
         Command::Normalize(args) => normalize::run(args),
         Command::Edge(args) => edge::run(args),
         Command::Keygen(args) => seal::keygen(&args.output),
-        Command::Verify(args) => verify::run(&args.file, &args.key, args.json),
+        Command::Verify(args) => verify::run(&args),
         Command::Serve(args) => serve::run(args),
         Command::Publish(args) => cluster::publish(args),
         Command::Worker(args) => cluster::worker(args),

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 pub fn run(args: NormalizeArgs) -> Result<ExitCode, String> {
     let NormalizeTarget::Ocsf = args.to;
-    let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events };
+    let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut counts = Counts::default();
     let mut unreadable = 0u64;
@@ -37,7 +37,7 @@ pub fn run(args: NormalizeArgs) -> Result<ExitCode, String> {
                 Ok(()) => {}
             }
         };
-        let result = input::read_raw(reader, &mut |raw| {
+        let result = input::read_raw(reader, &args.limits, &mut |raw| {
             if matches!(raw, Raw::Idle) {
                 // Streaming: what was read so far reaches the reader while standard input is open.
                 write(b"", true);

@@ -1,16 +1,18 @@
 //! `sigil verify FILE --key KEYFILE`: checks a sealed file with `sigil_seal::verify` and prints
 //! each finding (line, kind, expected and found sequence numbers), or one line saying it verified.
+//! Lines are read up to `--max-line-bytes`; what a forged file claims never sizes an allocation.
 
 use crate::seal::load_key;
+use crate::VerifyArgs;
 use std::io::BufReader;
-use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(file: &Path, key_file: &Path, json: bool) -> Result<ExitCode, String> {
-    let key = load_key(key_file)?;
+pub fn run(args: &VerifyArgs) -> Result<ExitCode, String> {
+    let (file, json) = (&args.file, args.json);
+    let key = load_key(&args.key)?;
     let handle = std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let report =
-        sigil_seal::verify(BufReader::new(handle), &key).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let report = sigil_seal::verify_lines(BufReader::new(handle), &key, args.max_line_bytes)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let shown = file.display();
     for f in &report.findings {
         if json {

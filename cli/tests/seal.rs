@@ -219,3 +219,33 @@ fn an_authentic_record_rewritten_out_of_its_layout_is_reported_as_modified() {
         assert_eq!(summary(&findings), vec![finding("modified", i as u64 + 1, Some(seq), Some(seq))], "{what}");
     }
 }
+
+#[test]
+fn verify_reports_a_line_past_its_line_limit_by_length_and_verifies_the_rest() {
+    let sealed = Sealed::of_examples("1000");
+    let (longest, length) = sealed
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i, l.len()))
+        .max_by_key(|&(i, n)| (n, std::cmp::Reverse(i)))
+        .unwrap();
+    let file = sealed.dir.path().join("sealed.jsonl");
+    std::fs::write(&file, seal_support::body(&sealed.lines, false)).unwrap();
+    let limit = (length - 1).to_string();
+    let out =
+        sigil(&["verify", file.to_str().unwrap(), "--key", sealed.key.to_str().unwrap(), "--max-line-bytes", &limit]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let findings: Vec<&str> = stdout.lines().collect();
+    let line = longest + 1;
+    let seq = longest;
+    assert_eq!(
+        findings,
+        vec![format!(
+            "{}:{line}: modified: expected seq {seq}, found none: line {line} is {length} bytes, longer than the line \
+             limit of {limit} bytes (sigil verify --max-line-bytes): not read, so not verified",
+            file.display()
+        )]
+    );
+}

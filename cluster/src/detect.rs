@@ -63,7 +63,7 @@ impl Detector<'_> {
         let doc = match Json::parse(text) {
             Ok(doc @ Json::Object(_)) => layout::flatten(doc),
             Ok(other) => return Outcome::Dead(format!("expected a JSON object, found {}", session::kind(&other))),
-            Err(e) => return Outcome::Dead(format!("invalid JSON: {e}")),
+            Err(e) => return Outcome::Dead(sigil_engine::json::describe_parse_error(&e)),
         };
         let mut detections = Vec::new();
         self.engine.evaluate_text(scratch, &doc, text, self.routing, &mut detections);

@@ -5,8 +5,12 @@
 //! `timespan` after another is outside; late events count while they are inside the newest
 //! window; a group whose key field is missing is grouped under null; a group fires once when its
 //! condition holds, then starts afresh. State is bounded: groups expire with their window, and
-//! past `max_groups` the stalest groups are evicted (counted). This module does no I/O: the
-//! caller feeds it [`Feed`]s in input order.
+//! past `max_groups` the stalest groups are evicted (counted); a `value_count` group tells apart
+//! at most `max_distinct_values` values in its window ([`DEFAULT_MAX_DISTINCT_VALUES`]): a value
+//! first seen while it holds that many is not kept, so its count stays at the limit (a lower
+//! bound of the true count) until older values leave the window, and the group is reported once
+//! ([`Correlator::take_warnings`]). This module does no I/O: the caller feeds it [`Feed`]s in
+//! input order.
 
 use crate::event;
 use crate::json::Json;
@@ -34,6 +38,13 @@ pub struct Feed {
 
 /// At most this many evidence references are kept per alert (the total is counted).
 pub const MAX_EVIDENCE: usize = 100;
+
+/// Warnings held for a caller that never takes them (a long-running worker) stop here.
+const MAX_PENDING_WARNINGS: usize = 100;
+
+/// The distinct values a `value_count` group tells apart in its window by default
+/// (`--max-distinct-values`).
+pub const DEFAULT_MAX_DISTINCT_VALUES: usize = 10_000;
 
 /// A correlation that fired.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +106,9 @@ impl Entry {
 struct Group {
     entries: VecDeque<Entry>,
     newest: i64,
+    /// A value_count group that reached the distinct-value limit (reported once).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    saturated: bool,
 }
 
 /// Per-correlation, per-group windows.
@@ -106,8 +120,11 @@ pub struct Correlator {
     files: Vec<std::sync::Arc<str>>,
     file_index: HashMap<std::sync::Arc<str>, u32>,
     max_groups: usize,
+    max_distinct_values: usize,
     evicted: u64,
     observed: u64,
+    /// Groups that reached the distinct-value limit since the caller last took them.
+    warnings: Vec<String>,
 }
 
 impl Correlator {
@@ -123,9 +140,26 @@ impl Correlator {
             files: Vec::new(),
             file_index: HashMap::new(),
             max_groups: max_groups.max(1),
+            max_distinct_values: DEFAULT_MAX_DISTINCT_VALUES,
             evicted: 0,
             observed: 0,
+            warnings: Vec::new(),
         }
+    }
+
+    /// Sets how many distinct values a `value_count` group tells apart (at least 1).
+    pub fn set_max_distinct_values(&mut self, n: usize) {
+        self.max_distinct_values = n.max(1);
+    }
+
+    pub fn max_distinct_values(&self) -> usize {
+        self.max_distinct_values
+    }
+
+    /// One sentence per group that reached the distinct-value limit since the last call (each
+    /// group once while it is open), naming the correlation, the group and the limit.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -254,10 +288,34 @@ impl Correlator {
         group.newest = group.newest.max(time);
         let newest = group.newest;
         // An entry exactly `timespan` before the newest is outside the window.
+        let mut left = 0;
         while group.entries.front().is_some_and(|e| e.time <= newest - span) {
             group.entries.pop_front();
+            left += 1;
         }
-        let measure = measure(corr, &group.entries);
+        let mut measure = measure(corr, &group.entries);
+        if let (CorrelationKind::ValueCount, Measure::Count(n)) = (corr.kind, measure) {
+            if n > self.max_distinct_values {
+                if let Some(new) = position.checked_sub(left) {
+                    measure = Measure::Count(forget_new_value(&mut group.entries, new, n));
+                }
+                if !group.saturated && self.warnings.len() < MAX_PENDING_WARNINGS {
+                    group.saturated = true;
+                    let key: Map<String, Value> =
+                        corr.group_by.iter().map(|k| k.name.clone()).zip(feed.group.iter().cloned()).collect();
+                    self.warnings.push(format!(
+                        "correlation '{}' ({}): group {} reached the distinct-value limit of {} values \
+                         (--max-distinct-values): new values are not counted while it is full, so its count \
+                         is at least {}",
+                        corr.info.id,
+                        corr.info.title,
+                        Value::Object(key),
+                        self.max_distinct_values,
+                        self.max_distinct_values
+                    ));
+                }
+            }
+        }
         let number = match measure {
             Measure::Count(n) => n as f64,
             Measure::Value(v) => v,
@@ -269,6 +327,7 @@ impl Correlator {
         let window_start_ms = group.entries.front().map_or(time, |e| e.time);
         // Fired: the group starts afresh (and gives its memory back), so it alerts once per window.
         group.entries = VecDeque::new();
+        group.saturated = false;
         let alert = CorrelationAlert {
             correlation: feed.correlation,
             group: corr.group_by.iter().map(|k| k.name.clone()).zip(feed.group).collect(),
@@ -361,6 +420,20 @@ impl Correlator {
         self.evicted += state.evicted;
         Ok(dropped)
     }
+}
+
+/// The entry at `new` carries a value one past the distinct-value limit (`distinct` values with
+/// it): it stays as an event (evidence, timing) but its value is dropped, unless the value is
+/// already held by another entry. Returns the distinct count without it.
+fn forget_new_value(entries: &mut VecDeque<Entry>, new: usize, distinct: usize) -> usize {
+    let Some(Slot::Text(text)) = entries.get(new).map(|e| &e.slot) else { return distinct };
+    let held_elsewhere =
+        entries.iter().enumerate().any(|(i, e)| i != new && matches!(&e.slot, Slot::Text(t) if t == text));
+    if held_elsewhere {
+        return distinct;
+    }
+    entries[new].slot = Slot::None;
+    distinct - 1
 }
 
 fn number(v: &Value) -> Option<f64> {

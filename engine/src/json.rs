@@ -8,12 +8,53 @@
 //!
 //! Duplicate keys behave as in `serde_json::Value` (with `preserve_order`): the last value wins,
 //! at the position of the first.
+//!
+//! Depth is bounded: a document nested deeper than [`MAX_EVENT_DEPTH`] is refused while it is
+//! parsed, so nothing that walks a document recursively (layout, field lookup, serialization,
+//! drop) can run out of stack on an event, and an alert or sealed record that wraps an event
+//! stays within serde_json's own recursion limit (128) for whoever reads it back. Documents that
+//! arrive parsed by something else (arrays, EVTX records) are measured with [`deeper_than`].
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Number;
 use std::borrow::Cow;
 use std::fmt;
+
+/// The deepest nesting of arrays and objects an event may have (the event object is level 1).
+/// Fixed: far below what a 2 MiB thread stack holds, and 28 levels under serde_json's
+/// recursion limit, so the alert, sealed record or finding that wraps an event still parses.
+pub const MAX_EVENT_DEPTH: usize = 100;
+
+const TOO_DEEP: &str = "nested deeper than the event depth limit";
+
+/// Why an event's text did not parse, in words that name the depth limit when that is the cause.
+pub fn describe_parse_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if text.starts_with(TOO_DEEP) || text.starts_with("recursion limit exceeded") {
+        format!("{TOO_DEEP} of {MAX_EVENT_DEPTH} arrays and objects, at column {}", e.column())
+    } else {
+        format!("invalid JSON: {text}")
+    }
+}
+
+/// Whether `value` nests arrays and objects more than `max` deep (measured without recursion).
+pub fn deeper_than(value: &serde_json::Value, max: usize) -> bool {
+    use serde_json::Value;
+    let mut stack: Vec<(&Value, usize)> = vec![(value, 0)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        if depth + 1 > max {
+            return true;
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    false
+}
 
 /// A JSON value borrowed (where it can be) from the event text.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -192,11 +233,33 @@ impl<'de> Deserialize<'de> for Str<'de> {
 
 impl<'de> Deserialize<'de> for Json<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(JsonVisitor)
+        Nested(0).deserialize(d)
     }
 }
 
-struct JsonVisitor;
+/// A value read inside this many arrays and objects.
+struct Nested(usize);
+
+impl<'de> DeserializeSeed<'de> for Nested {
+    type Value = Json<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
+        d.deserialize_any(JsonVisitor { depth: self.0 })
+    }
+}
+
+struct JsonVisitor {
+    depth: usize,
+}
+
+impl JsonVisitor {
+    /// The level of the array or object being opened, refused past the limit.
+    fn open<E: serde::de::Error>(&self) -> Result<Nested, E> {
+        if self.depth >= MAX_EVENT_DEPTH {
+            return Err(E::custom(TOO_DEEP));
+        }
+        Ok(Nested(self.depth + 1))
+    }
+}
 
 impl<'de> Visitor<'de> for JsonVisitor {
     type Value = Json<'de>;
@@ -232,16 +295,19 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::String(Cow::Owned(s)))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
+        let inside = self.open::<A::Error>()?.0;
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element()? {
+        while let Some(item) = seq.next_element_seed(Nested(inside))? {
             items.push(item);
         }
         Ok(Json::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
+        let inside = self.open::<A::Error>()?.0;
         let mut obj = Object { members: Vec::with_capacity(map.size_hint().unwrap_or(16)) };
         let mut seen = KeyFilter(0);
-        while let Some((Str(key), value)) = map.next_entry::<Str<'de>, Json<'de>>()? {
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+            let value = map.next_value_seed(Nested(inside))?;
             obj.push(key, value, &mut seen);
         }
         Ok(Json::Object(obj))
@@ -309,6 +375,21 @@ mod tests {
         let doc = Json::parse(&text).unwrap();
         assert_eq!(doc.as_object().unwrap().len(), 300);
         assert_eq!(doc.get("k299"), Some(&Json::Number(299.into())));
+    }
+
+    #[test]
+    fn nesting_is_bounded_at_the_depth_limit_with_its_column() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(Json::parse(&nested(MAX_EVENT_DEPTH)).is_ok());
+        // One level more: the object around them. Column 106 is just past the bracket that opens level 101.
+        let err = Json::parse(&format!("{{\"a\":{}}}", nested(MAX_EVENT_DEPTH))).unwrap_err();
+        assert_eq!(
+            describe_parse_error(&err),
+            format!("nested deeper than the event depth limit of {MAX_EVENT_DEPTH} arrays and objects, at column 106")
+        );
+        let value: serde_json::Value = serde_json::from_str(&nested(MAX_EVENT_DEPTH)).unwrap();
+        assert!(!deeper_than(&value, MAX_EVENT_DEPTH));
+        assert!(deeper_than(&value, MAX_EVENT_DEPTH - 1));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! * [`plan`] — the compiled, serializable form of a rule pack (what the compiler produces);
 //! * [`pack`] — a plan as versioned bytes (`sigil compile -o PACK`);
-//! * [`json`] — the event document, a JSON tree borrowed from the event text;
+//! * [`lines`] — lines of a stream, each held only up to a bound (over-long lines skipped);
+//! * [`json`] — the event document, a JSON tree borrowed from the event text (depth bounded);
 //! * [`layout`] — nested layouts (evtx_dump JSON) laid flat so Sigma field names reach values;
 //! * [`event`] — how a Sigma field name is looked up in a JSON event (flat dotted keys, nested
 //!   paths, arrays);
@@ -36,6 +37,7 @@ pub mod explain;
 pub mod index;
 pub mod json;
 pub mod layout;
+pub mod lines;
 pub mod matcher;
 pub mod pack;
 pub mod plan;

@@ -3,6 +3,11 @@
 //!
 //! This module decides how *one value* is tested. Which values a field name reaches is
 //! [`crate::event`]'s job; how predicates combine into rules is [`crate::eval`]'s.
+//!
+//! Every regex (a rule's `|re`, a wildcard pattern) is built by [`build_regex`] under one set of
+//! bounds: [`REGEX_SIZE_LIMIT`] on its compiled program, [`REGEX_DFA_SIZE_LIMIT`] on the lazy DFA's
+//! cache and [`REGEX_NEST_LIMIT`] on its nesting. The compiler checks `|re` values with the same
+//! function, so a rule it accepts is a regex that runs.
 
 use crate::event::{self, Found};
 use crate::json::Json;
@@ -23,6 +28,63 @@ pub enum Matcher {
     Cidr(ipnet::IpNet),
     TimePart { part: TimePart, op: CmpOp, value: i64 },
     FieldRef { other: String, mode: RefMode, cased: bool },
+}
+
+/// The most memory one compiled regex program may take: 16 MiB (the regex crate's `size_limit`).
+/// A pattern over it is refused, naming this limit; case-insensitive Unicode classes are what
+/// make a short pattern large.
+pub const REGEX_SIZE_LIMIT: usize = 16 << 20;
+/// The most memory the lazy DFA of one regex may cache per search thread: 2 MiB (the regex
+/// crate's `dfa_size_limit`, its default); past it the search falls back to a slower engine, it
+/// does not fail.
+pub const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
+/// How deeply groups, repetitions and alternations may nest in a regex: 250 (the regex crate's
+/// `nest_limit`, its default), which keeps its parser's recursion far from the stack's end.
+pub const REGEX_NEST_LIMIT: u32 = 250;
+
+/// Compiles `pattern` under Sigil's regex bounds. The error says which bound a pattern passed,
+/// or what is wrong with its syntax (first line of the regex crate's message).
+pub fn build_regex(pattern: &str, ignore_case: bool, multi_line: bool, dot_all: bool) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(pattern)
+        .case_insensitive(ignore_case)
+        .multi_line(multi_line)
+        .dot_matches_new_line(dot_all)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_SIZE_LIMIT)
+        .nest_limit(REGEX_NEST_LIMIT)
+        .build()
+        .map_err(|e| match e {
+            regex::Error::CompiledTooBig(limit) => format!(
+                "the compiled regular expression is larger than the regex size limit of {limit} bytes \
+                 (REGEX_SIZE_LIMIT): simplify it (case-insensitive classes and counted repetitions are large)"
+            ),
+            other => {
+                let text = other.to_string();
+                if text.contains("nest limit") || text.contains("maximum number of nested") {
+                    format!("the regular expression nests deeper than the regex nest limit of {REGEX_NEST_LIMIT}")
+                } else {
+                    let last = text.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(&text);
+                    format!("invalid regular expression: {}", last.trim())
+                }
+            }
+        })
+}
+
+/// String patterns shorter than this (in bytes, a wildcard counting one) build far under
+/// [`REGEX_SIZE_LIMIT`] whatever they hold, so only longer ones are built to be checked.
+const WILDCARD_CHECK_BYTES: usize = 1024;
+
+/// Whether a Sigma string pattern that needs a regex (wildcards inside it) fits the regex
+/// bounds: the compiler's check, so that a value which would never match is rejected instead.
+pub fn check_pattern(p: &StrPattern) -> Result<(), String> {
+    let size: usize = p.tokens.iter().map(|t| if let Token::Lit(s) = t { s.len() } else { 1 }).sum();
+    if size < WILDCARD_CHECK_BYTES {
+        return Ok(());
+    }
+    match StrMatcher::new(p).map(|m| m.shape) {
+        Ok(Shape::Wildcard(re)) => build_regex(&re.pattern, re.flags.0, re.flags.1, re.flags.2).map(|_| ()),
+        _ => Ok(()),
+    }
 }
 
 /// Why a plan could not be prepared (only a regex that the compiler did not check can fail).
@@ -176,15 +238,7 @@ impl LazyRegex {
         // The syntax was checked when the plan was prepared; only the size limit could still
         // refuse a pattern, and a pattern that cannot be compiled matches nothing.
         self.compiled
-            .get_or_init(|| {
-                regex::RegexBuilder::new(&self.pattern)
-                    .case_insensitive(self.flags.0)
-                    .multi_line(self.flags.1)
-                    .dot_matches_new_line(self.flags.2)
-                    .size_limit(1 << 24)
-                    .build()
-                    .ok()
-            })
+            .get_or_init(|| build_regex(&self.pattern, self.flags.0, self.flags.1, self.flags.2).ok())
             .as_ref()
             .is_some_and(|r| r.is_match(s))
     }
@@ -195,6 +249,7 @@ fn parser(spec: &RegexSpec) -> regex_syntax::Parser {
         .case_insensitive(spec.ignore_case)
         .multi_line(spec.multi_line)
         .dot_matches_new_line(spec.dot_all)
+        .nest_limit(REGEX_NEST_LIMIT)
         .build()
 }
 
@@ -387,6 +442,18 @@ mod tests {
         let m = pat(vec![l("a"), AnyChar, l("c")]);
         assert!(m.is_match("a🔥c"));
         assert!(m.is_match("A\nC"));
+    }
+
+    #[test]
+    fn short_wildcard_patterns_fit_the_regex_bounds_and_huge_ones_are_refused() {
+        // The most a pattern under the check's threshold can be: one-character wildcards only.
+        let any = StrPattern { tokens: vec![Token::AnyChar; WILDCARD_CHECK_BYTES - 1], cased: false };
+        let m = StrMatcher::new(&any).unwrap();
+        let Shape::Wildcard(re) = &m.shape else { panic!("a wildcard pattern") };
+        assert!(build_regex(&re.pattern, true, false, true).is_ok());
+        let huge = StrPattern { tokens: vec![Token::AnyChar; 200_000], cased: false };
+        let err = check_pattern(&huge).unwrap_err();
+        assert!(err.contains("regex size limit of 16777216 bytes (REGEX_SIZE_LIMIT)"), "{err}");
     }
 
     #[test]

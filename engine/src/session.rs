@@ -25,7 +25,9 @@ pub type LineEvent<'a> = Result<(Json<'a>, bool), String>;
 /// Calls `out` for each event of one JSON Lines line: `(position, event, whole_text)`. The
 /// position is `None` for the line itself and the 1-based record for a `{"Records": [...]}`
 /// line; `whole_text` says whether the line's text is this event's alone (then the engine may
-/// search it in one pass). A line that is not a JSON object gives one error.
+/// search it in one pass). A line that is not a JSON object gives one error, as does one nested
+/// deeper than [`crate::json::MAX_EVENT_DEPTH`] (the error says so, with its column). The line's
+/// length is bounded by whoever read it ([`crate::lines`]).
 pub fn events_in_line<'a>(text: &'a str, out: &mut dyn FnMut(Option<u64>, LineEvent<'a>)) {
     match Json::parse(text) {
         Ok(Json::Object(mut obj)) if matches!(obj.get("Records"), Some(Json::Array(_))) => {
@@ -40,7 +42,7 @@ pub fn events_in_line<'a>(text: &'a str, out: &mut dyn FnMut(Option<u64>, LineEv
         }
         Ok(doc @ Json::Object(_)) => out(None, Ok((layout::flatten(doc), true))),
         Ok(other) => out(None, Err(format!("expected a JSON object, found {}", kind(&other)))),
-        Err(e) => out(None, Err(format!("invalid JSON: {e}"))),
+        Err(e) => out(None, Err(crate::json::describe_parse_error(&e))),
     }
 }
 
@@ -64,6 +66,8 @@ pub struct BatchReport {
     pub alerts: u64,
     /// `file:line: malformed event: reason`, one per rejected event.
     pub notes: Vec<String>,
+    /// State that reached a bound (a value_count group full of distinct values), once each.
+    pub warnings: Vec<String>,
 }
 
 /// A loaded plan with its correlation state, fed batch after batch.
@@ -122,6 +126,16 @@ impl Session {
             silence: None,
             suppressor: Suppressor::new(max_groups),
         })
+    }
+
+    /// Sets how many distinct values a value_count group tells apart (`--max-distinct-values`).
+    pub fn set_max_distinct_values(&mut self, n: usize) {
+        self.correlator.set_max_distinct_values(n);
+    }
+
+    /// What reached a bound since the last call (see [`Correlator::take_warnings`]).
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        self.correlator.take_warnings()
     }
 
     /// Reads event times from `field` instead of the usual timestamp fields.
@@ -210,6 +224,7 @@ impl Session {
                 }
             });
         }
+        report.warnings = self.take_warnings();
         report
     }
 

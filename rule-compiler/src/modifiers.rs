@@ -14,6 +14,7 @@ use nom::character::complete::char;
 use nom::multi::many0;
 use nom::sequence::preceded;
 use nom::{IResult, Parser};
+use sigil_engine::matcher;
 use sigil_engine::plan::{CmpOp, RefMode, RegexSpec, StrPattern, Target, Test, TimePart, Token};
 use std::collections::HashMap;
 
@@ -201,11 +202,11 @@ pub fn entry(key: &Key, key_pos: Pos, value: &Node, placeholders: &Placeholders)
             },
             Family::Regex { ignore_case, multi_line, dot_all } => {
                 let pattern = string_value(item, "re")?;
-                if let Err(e) = regex::RegexBuilder::new(&pattern).size_limit(1 << 22).build() {
-                    return Err(Error::new(
-                        item.pos,
-                        format!("invalid regular expression: {}", first_line(&e.to_string())),
-                    ));
+                // The engine's own builder and bounds, with the rule's flags: a regex accepted here
+                // is one the engine can run.
+                let built = matcher::build_regex(&pattern, *ignore_case, *multi_line, *dot_all);
+                if let Err(reason) = built {
+                    return Err(Error::new(item.pos, reason));
                 }
                 vec![Test::Regex(RegexSpec {
                     pattern,
@@ -261,10 +262,6 @@ pub fn entry(key: &Key, key_pos: Pos, value: &Node, placeholders: &Placeholders)
         values.push(tests);
     }
     Ok(Entry { target, values, all, negate })
-}
-
-fn first_line(s: &str) -> String {
-    s.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(s).trim().to_string()
 }
 
 fn string_value(item: &Node, modifier: &str) -> Result<String> {
@@ -485,14 +482,17 @@ fn string_tests(
             })
             .collect::<Result<_>>()?,
     };
-    Ok(variants
+    variants
         .into_iter()
         .map(|t| {
             // A keyword is a substring of some value of the event.
             let t = if keyword { value::wrap(t, true, true) } else { t };
-            Test::Str(StrPattern { tokens: value::normalize(t), cased })
+            let pattern = StrPattern { tokens: value::normalize(t), cased };
+            // A wildcard value becomes a regex in the engine: one over its bounds is refused here.
+            matcher::check_pattern(&pattern).map_err(|reason| Error::new(item.pos, reason))?;
+            Ok(Test::Str(pattern))
         })
-        .collect())
+        .collect()
 }
 
 /// The value's token variants, with `%placeholders%` replaced by their values under `expand`.

@@ -123,6 +123,7 @@ impl Edge {
                 self.one_event(session, &file, at, line, event, routing, out);
             });
         }
+        out.notes.extend(session.take_warnings().into_iter().map(|w| format!("sigil: warning: {w}")));
     }
 
     /// Counts a record the caller could not even hand over as text (a line that is not UTF-8,

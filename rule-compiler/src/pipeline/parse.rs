@@ -366,9 +366,10 @@ fn field_condition(node: &Node) -> Result<FieldCondition> {
             Some("re") => {
                 let mut out = Vec::with_capacity(fields.len());
                 for f in &fields {
-                    let re = regex::Regex::new(&format!("^(?:{f})")).map_err(|e| {
-                        Error::new(fields_node.pos, format!("'{f}' is not a valid regular expression: {e}"))
-                    })?;
+                    let re =
+                        sigil_engine::matcher::build_regex(&format!("^(?:{f})"), false, false, false).map_err(|e| {
+                            Error::new(fields_node.pos, format!("'{f}' is not a valid regular expression ({e})"))
+                        })?;
                     out.push(re);
                 }
                 Some(out)
