@@ -80,6 +80,9 @@ pub struct WorkerArgs {
     /// Cap on open correlation groups, per partition.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_groups: usize,
+    /// As for `hunt`: distinct values a value_count group tells apart, per partition.
+    #[arg(long, value_name = "N", default_value_t = sigil_engine::correlate::DEFAULT_MAX_DISTINCT_VALUES)]
+    pub max_distinct_values: usize,
     /// Larger event messages go to the dead-letter subject.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub max_event_bytes: usize,
@@ -182,6 +185,7 @@ pub fn worker(args: WorkerArgs) -> Result<ExitCode, String> {
         routing,
         timestamp_field: args.timestamp_field,
         max_groups: args.max_groups,
+        max_distinct_values: args.max_distinct_values,
         max_event_bytes: args.max_event_bytes,
         batch: args.batch,
         metrics: args.metrics,

@@ -78,6 +78,8 @@ pub struct Shared {
     pub events_stream: String,
     pub plan: Arc<Plan>,
     pub max_groups: usize,
+    /// Distinct values a value_count group tells apart (`--max-distinct-values`).
+    pub max_distinct_values: usize,
     pub checkpoints: Store,
     pub metrics: Arc<Metrics>,
     pub checkpoint_every: Duration,
@@ -93,6 +95,7 @@ type Buffer = BTreeMap<u64, (u64, FeedMessage)>;
 pub async fn run(shared: Arc<Shared>, p: u32, fence: Arc<Fence>, stop: watch::Receiver<Stop>) -> Result<(), String> {
     let key = checkpoint_key(p);
     let mut correlator = Correlator::new(&shared.plan, shared.max_groups);
+    correlator.set_max_distinct_values(shared.max_distinct_values);
     let mut suppressor = Suppressor::new(shared.max_groups);
     let (mut revision, mut applied, replay_from, mut last_time) = match shared.checkpoints.entry(&key).await {
         Ok(Some(entry)) if !entry.value.is_empty() => {
@@ -191,6 +194,9 @@ pub async fn run(shared: Arc<Shared>, p: u32, fence: Arc<Fence>, stop: watch::Re
                         lines.push(line);
                     },
                 );
+                for warning in correlator.take_warnings() {
+                    eprintln!("sigil: worker: partition {p}: warning: {warning}");
+                }
             }
             let held = held.into_iter().map(|(id, line)| (detection_subject.clone(), id, line));
             let owned = lines

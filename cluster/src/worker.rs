@@ -41,6 +41,8 @@ pub struct Options {
     pub routing: Routing,
     pub timestamp_field: Option<String>,
     pub max_groups: usize,
+    /// Distinct values a value_count group tells apart (`--max-distinct-values`).
+    pub max_distinct_values: usize,
     pub max_event_bytes: usize,
     /// Messages fetched at once.
     pub batch: usize,
@@ -146,6 +148,7 @@ async fn run_async(options: Options) -> Result<Summary, String> {
         events_stream: stream_name.clone(),
         plan,
         max_groups: options.max_groups,
+        max_distinct_values: options.max_distinct_values,
         checkpoints,
         metrics: Arc::clone(&metrics),
         checkpoint_every: options.checkpoint_every,

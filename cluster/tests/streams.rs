@@ -75,6 +75,7 @@ fn worker_options(endpoint: Endpoint, topology: Topology, id: &str) -> worker::O
         routing: Routing::All,
         timestamp_field: None,
         max_groups: 1000,
+        max_distinct_values: sigil_engine::correlate::DEFAULT_MAX_DISTINCT_VALUES,
         max_event_bytes: 4096,
         batch: 100,
         metrics: None,
