@@ -1,6 +1,7 @@
 //! Replays, on stable Rust, what the fuzzers found and kept through the very functions the fuzz
 //! targets call: every file of `fuzz/regressions/TARGET` (each once a crash, timeout or OOM,
-//! since fixed), `fuzz/seeds/TARGET` and `fuzz/corpus/TARGET` (committed, minimised); then,
+//! since fixed), `fuzz/seeds/TARGET` and a sample of `fuzz/corpus/TARGET` (committed,
+//! minimised; all of it with `SIGIL_FUZZ_REPLAY_ALL=1`); then,
 //! when `../shared` is present, a bounded sample of the seeds scripts/fuzz-seed.py made from it
 //! (`fuzz/shared-seeds`, uncommitted), else it prints SKIPPED. A panic names the target and file.
 
@@ -14,6 +15,18 @@ static ALLOC: sigil_fuzz::alloc_probe::Probe = sigil_fuzz::alloc_probe::Probe;
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
+}
+
+/// How many files of each committed corpus the stable test replays: a debug build runs a
+/// target's input ten to a hundred times slower than the fuzzer, and the test must take seconds.
+/// The nightly smoke (scripts/fuzz-smoke.sh) runs every corpus file, as libFuzzer does at start.
+/// `SIGIL_FUZZ_REPLAY_ALL=1` replays them all here too.
+fn corpus_sample() -> usize {
+    if std::env::var_os("SIGIL_FUZZ_REPLAY_ALL").is_some() {
+        usize::MAX
+    } else {
+        60
+    }
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {
@@ -39,7 +52,10 @@ fn runnable(target: &Target) -> bool {
 /// input must finish within `slow` (the fuzzers' -timeout=1, with room for a debug build).
 fn replay(target: &Target, dir: &Path, limit: usize, slow: Duration) -> usize {
     let mut ran = 0;
-    for file in files(dir).into_iter().take(limit) {
+    let all = files(dir);
+    // Spread over the folder (sorted by name, a hash): the same sample on every run.
+    let step = all.len().div_ceil(limit.max(1)).max(1);
+    for file in all.into_iter().step_by(step) {
         // A running campaign may replace corpus files as it reduces them.
         let Ok(data) = std::fs::read(&file) else { continue };
         let started = Instant::now();
@@ -73,9 +89,13 @@ fn every_target_has_a_fuzz_binary_and_seeds() {
 fn regressions_and_committed_corpora_replay_cleanly() {
     let mut ran = 0;
     for target in TARGETS.iter().filter(|t| runnable(t)) {
-        for kind in ["regressions", "seeds", "corpus"] {
+        let started = Instant::now();
+        let before = ran;
+        for kind in ["regressions", "seeds"] {
             ran += replay(target, &fuzz_dir().join(kind).join(target.name), usize::MAX, Duration::from_secs(20));
         }
+        ran += replay(target, &fuzz_dir().join("corpus").join(target.name), corpus_sample(), Duration::from_secs(20));
+        println!("{}: {} inputs in {:.1?}", target.name, ran - before, started.elapsed());
     }
     println!("replayed {ran} committed inputs");
     assert!(ran >= TARGETS.len(), "only {ran} inputs replayed");

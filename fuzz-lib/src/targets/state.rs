@@ -1,6 +1,6 @@
 //! `--state` files (the correlation and suppression windows `sigil hunt --state` saves) read
 //! back and restored into a session over the embedded pack, which then runs the fixture events,
-//! saves its state again and flushes.
+//! saves its state again (which must read back) and flushes.
 
 use sigil_engine::session::State;
 use sigil_engine::Routing;
@@ -16,9 +16,7 @@ pub fn run(data: &[u8]) {
     let events = crate::fixtures::SAMPLE_EVENTS.join("\n");
     let _ = session.eval_jsonl("events.jsonl", 1, &events, &Routing::Auto, &mut out);
     let saved = serde_json::to_string(&session.save_state()).expect("a state serializes");
-    let again: State = serde_json::from_str(&saved).expect("a saved state reads back");
-    let mut fresh = crate::fixtures::session();
-    fresh.restore_state(again).expect("a state this session saved restores");
+    let _: State = serde_json::from_str(&saved).expect("a saved state reads back");
     let _ = session.finish(&mut out);
     let _ = session.flush_state();
 }
