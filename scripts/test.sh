@@ -46,6 +46,9 @@ step "nats-server for the cluster tests (Debian's package; scripts/setup-nats.sh
 SIGIL_NATS_SERVER="$(scripts/setup-nats.sh | tail -n 1)"
 export SIGIL_NATS_SERVER
 
+step "fuzz seeds from ../shared for the replay test (scripts/fuzz-seed.py; uncommitted)"
+python3 scripts/fuzz-seed.py
+
 step "cargo test (unit, conformance suite, rule pack, SigmaHQ corpus, end-to-end CLI)"
 if [ ! -d ../shared/sigma ]; then
   echo "note: ../shared is absent: the SigmaHQ corpus tests will print SKIPPED"
@@ -63,6 +66,9 @@ logged() {
   [ "$rc" = 0 ] || status=$rc
 }
 logged cargo test --workspace --all-targets
+
+step "nightly fuzz smoke: every cargo-fuzz target built and run for 4 s (scripts/fuzz-smoke.sh)"
+logged scripts/fuzz-smoke.sh 4
 
 step "the rule pack's unit tests (sigil test sigma-rules/)"
 logged target/debug/sigil test sigma-rules/

@@ -252,11 +252,14 @@ impl Suppressor {
                 dropped += 1;
                 continue;
             };
-            if self.open.len() >= self.max_groups {
+            let key = (rule, key_of(&w.group));
+            // One window per (rule, group): a second one (a state file written by hand, or
+            // damaged) would leave an end-time entry without its window, which `flush` and
+            // eviction could never close.
+            if self.open.len() >= self.max_groups || self.open.contains_key(&key) {
                 dropped += 1;
                 continue;
             }
-            let key = (rule, key_of(&w.group));
             self.by_end.insert((w.end, rule, key.1.clone()));
             self.open.insert(
                 key,
@@ -318,6 +321,29 @@ mod tests {
             summaries.extend(closed.iter().map(|c| serde_json::to_value(c.alert(plan)).unwrap()));
         }
         (emitted, summaries)
+    }
+
+    #[test]
+    fn a_state_with_two_windows_of_one_group_keeps_the_first_and_still_flushes() {
+        // Found by the `state` fuzz target: the duplicate made `flush` loop forever.
+        let plan = plan(60_000);
+        let window = |end: i64| SavedWindow {
+            kind: "detection".into(),
+            rule: "r1".into(),
+            group: group("a"),
+            start: 0,
+            end,
+            last: 0,
+            suppressed: 1,
+        };
+        let saved = SavedSuppression { clock: Some(0), windows: vec![window(60_000), window(90_000)] };
+        let mut s = Suppressor::new(100);
+        assert_eq!(s.restore(&plan, saved), 1);
+        let mut closed = Vec::new();
+        s.flush(&mut closed);
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].open.end, 60_000);
+        assert!(s.is_empty());
     }
 
     #[test]

@@ -362,8 +362,13 @@ fn family(key: &Key, mods: &[Modifier], key_pos: Pos) -> Result<Family> {
     })
 }
 
-/// Upper bound on the variants one value may expand to (windash, placeholders).
+/// Upper bound on the variants one value may expand to (placeholders).
 const VARIANT_LIMIT: usize = 4096;
+
+/// Upper bound on the variants `windash` may make of one value: three dashes (5^3), the most any
+/// SigmaHQ rule has. Each variant is a test of its own, and one with wildcards is a regex: four
+/// dashes and a `*` made 625 regexes of one short value, seconds of work for one event.
+const WINDASH_LIMIT: usize = 125;
 
 /// Where a value is in the string pipeline.
 enum Stage {
@@ -416,8 +421,12 @@ fn string_tests(
             (Windash, Stage::Text(vs)) => {
                 let mut out = Vec::new();
                 for v in vs {
-                    let expanded = value::windash(&v, VARIANT_LIMIT)
-                        .ok_or_else(|| Error::new(*pos, "windash would expand this value to too many variants"))?;
+                    let expanded = value::windash(&v, WINDASH_LIMIT).ok_or_else(|| {
+                        Error::new(
+                            *pos,
+                            format!("windash would make more than {WINDASH_LIMIT} variants of this value (at most three dashes that start a word): split the value, or use '|re' with a class such as [-/]"),
+                        )
+                    })?;
                     out.extend(expanded);
                 }
                 Stage::Text(out)

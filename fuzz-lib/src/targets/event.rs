@@ -1,0 +1,40 @@
+//! Event JSON Lines → the engine, as `sigil hunt` reads them: each line's events (a
+//! `{"Records": [...]}` line is many), laid flat, evaluated against the fixture pack (embedded
+//! rules and, when present, SigmaHQ's cloud and process-creation rules) with recognised and with
+//! universal routing, with and without the line's text; then the same lines through a session
+//! (correlations, suppression) over the embedded pack.
+
+use sigil_engine::session::events_in_line;
+use sigil_engine::{Routing, Scratch};
+
+pub fn run(data: &[u8]) {
+    let Some(text) = crate::text(data) else { return };
+    let engine = crate::fixtures::engine();
+    let mut scratch = Scratch::default();
+    let mut detections = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        events_in_line(line, &mut |_, event| {
+            let Ok((doc, whole)) = event else { return };
+            for routing in [Routing::Auto, Routing::All] {
+                // Both calls append to `detections`.
+                detections.clear();
+                engine.evaluate_with(&mut scratch, &doc, &routing, &mut detections);
+                let by_document = detections.len();
+                if whole {
+                    detections.clear();
+                    engine.evaluate_text(&mut scratch, &doc, line, &routing, &mut detections);
+                    assert_eq!(
+                        by_document,
+                        detections.len(),
+                        "the engine's verdicts differ with the event's text given: {line}"
+                    );
+                }
+            }
+        });
+    }
+    let mut session = crate::fixtures::session();
+    let mut out = Vec::new();
+    let _ = session.eval_jsonl("events.jsonl", 1, text, &Routing::Auto, &mut out);
+    let _ = session.finish(&mut out);
+}
