@@ -19,7 +19,7 @@ fn ten_thousand_idle_connections_do_not_keep_a_client_out() {
         println!("SKIPPED: the open-files limit is {limit}, too low for {IDLE} connections");
         return;
     }
-    let server = Server::start(&["--listen", "127.0.0.1:0"], &[]);
+    let server = Server::start_with(&["--listen", "127.0.0.1:0"], &[]);
     let started = Instant::now();
     let idle: Vec<TcpStream> = (0..IDLE)
         .map(|n| TcpStream::connect(&server.address).unwrap_or_else(|e| panic!("idle connection {n}: {e}")))
@@ -51,7 +51,7 @@ fn ten_thousand_idle_connections_do_not_keep_a_client_out() {
 
 #[test]
 fn a_slowloris_client_is_cut_off_at_the_header_timeout_and_others_are_served() {
-    let server = Server::start(&["--listen", "127.0.0.1:0", "--header-timeout", "1"], &[]);
+    let server = Server::start_with(&["--listen", "127.0.0.1:0", "--header-timeout", "1"], &[]);
     let mut slow = TcpStream::connect(&server.address).unwrap();
     slow.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
     let started = Instant::now();
@@ -91,7 +91,7 @@ fn a_chunked_upload_gives_the_alerts_of_a_content_length_one() {
     let events = examples();
     let mut outputs = Vec::new();
     for chunked in [false, true] {
-        let server = Server::start(&["--listen", "127.0.0.1:0"], &[]);
+        let server = Server::start_with(&["--listen", "127.0.0.1:0"], &[]);
         let reply = if chunked {
             post_chunked(&server.address, events.as_bytes(), 777, None)
         } else {
@@ -108,7 +108,7 @@ fn a_chunked_upload_gives_the_alerts_of_a_content_length_one() {
 
 #[test]
 fn a_chunked_body_over_the_limit_is_refused_while_it_streams_and_nothing_of_it_is_evaluated() {
-    let server = Server::start(&["--listen", "127.0.0.1:0", "--max-body", "1000"], &[]);
+    let server = Server::start_with(&["--listen", "127.0.0.1:0", "--max-body", "1000"], &[]);
     let line = "{\"eventName\":\"StopLogging\"}\n";
     // Chunks well past the limit, sent without waiting: the server answers once it has counted
     // 1000 bytes, and closes.

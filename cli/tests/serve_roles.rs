@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 fn with_roles(args: &[&str]) -> Server {
-    Server::start(args, &[("SIGIL_INGEST_TOKEN", INGEST), ("SIGIL_READ_TOKEN", READ)])
+    Server::start_with(args, &[("SIGIL_INGEST_TOKEN", INGEST), ("SIGIL_READ_TOKEN", READ)])
 }
 
 #[test]
@@ -56,7 +56,7 @@ fn the_token_file_holds_both_roles() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("token");
     std::fs::write(&file, format!("{INGEST}\n")).unwrap();
-    let server = Server::start(&["--listen", "127.0.0.1:0", "--token-file", file.to_str().unwrap()], &[]);
+    let server = Server::start_with(&["--listen", "127.0.0.1:0", "--token-file", file.to_str().unwrap()], &[]);
     assert_eq!(post(&server.address, "/events", b"{}\n", Some(INGEST)).status, 200);
     assert_eq!(get(&server.address, "/stats", Some(INGEST)).status, 200);
     assert_eq!(get(&server.address, "/metrics", None).status, 401);

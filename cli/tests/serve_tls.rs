@@ -97,7 +97,7 @@ fn https_with_a_certificate_from_a_test_ca() {
             "--tls-key",
             pki.server_key.to_str().unwrap(),
         ],
-        &[],
+        None,
     );
     let reply = healthz_over_tls(&server.address, &pki.ca, None).expect("a TLS exchange");
     assert_eq!(reply.status, 200, "{}", reply.text());
@@ -133,7 +133,7 @@ fn mutual_tls_refuses_a_client_without_a_certificate_from_the_client_ca() {
             "--tls-client-ca",
             pki.ca.to_str().unwrap(),
         ],
-        &[],
+        None,
     );
     let without = healthz_over_tls(&server.address, &pki.ca, None);
     assert!(without.is_err(), "a client without a certificate was served: {}", without.unwrap().text());
@@ -166,7 +166,7 @@ fn a_public_address_needs_tls_or_an_explicit_plaintext_flag() {
     let message = text(&refused.stderr);
     assert!(message.contains("--tls-cert") && message.contains("--insecure-plaintext"), "{message}");
     // Told so, it starts (and stops at once: --max-requests needs one request).
-    let server = Server::start(&["--listen", "0.0.0.0:0", "--insecure-plaintext"], &[("SIGIL_TOKEN", INGEST)]);
+    let server = Server::start_with(&["--listen", "0.0.0.0:0", "--insecure-plaintext"], &[("SIGIL_TOKEN", INGEST)]);
     let port = server.address.rsplit(':').next().unwrap().to_string();
     let reply = get(&format!("127.0.0.1:{port}"), "/healthz", None);
     assert_eq!(reply.status, 200);

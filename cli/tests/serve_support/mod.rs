@@ -39,8 +39,16 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts `sigil serve ARGS` with `token` (both roles) in SIGIL_TOKEN, if given.
+    pub fn start(args: &[&str], token: Option<&str>) -> Server {
+        match token {
+            Some(token) => Server::start_with(args, &[("SIGIL_TOKEN", token)]),
+            None => Server::start_with(args, &[]),
+        }
+    }
+
     /// Starts `sigil serve ARGS` with only the token variables of `env` set.
-    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sigil"));
         command.arg("serve").args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
         for variable in ["SIGIL_TOKEN", "SIGIL_INGEST_TOKEN", "SIGIL_READ_TOKEN"] {
@@ -72,6 +80,10 @@ impl Server {
             .recv_timeout(Duration::from_secs(120))
             .unwrap_or_else(|_| panic!("serve did not start: {}", stderr.lock().unwrap()));
         Server { child, address, stderr, stdout: Some(stdout) }
+    }
+
+    pub fn client(&self) -> Client {
+        Client { address: self.address.clone(), stream: None }
     }
 
     pub fn stderr(&self) -> String {
@@ -109,6 +121,86 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A keep-alive HTTP/1.1 client that reconnects when the server closes the connection.
+pub struct Client {
+    address: String,
+    stream: Option<TcpStream>,
+}
+
+pub struct JsonReply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Client {
+    pub fn post(&mut self, path: &str, body: &[u8], token: Option<&str>) -> JsonReply {
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        let head = format!("POST {path} HTTP/1.1\r\nHost: sigil\r\n{auth}Content-Length: {}\r\n\r\n", body.len());
+        self.send(head.as_bytes(), body)
+    }
+
+    pub fn get(&mut self, path: &str, token: Option<&str>) -> JsonReply {
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        self.send(format!("GET {path} HTTP/1.1\r\nHost: sigil\r\n{auth}\r\n").as_bytes(), b"")
+    }
+
+    /// Sends raw bytes and reads one response.
+    pub fn send(&mut self, head: &[u8], body: &[u8]) -> JsonReply {
+        let stream = match self.stream.take() {
+            Some(s) => s,
+            None => {
+                let s = TcpStream::connect(&self.address).expect("connects");
+                s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+                s
+            }
+        };
+        let mut stream = stream;
+        stream.write_all(head).unwrap();
+        stream.write_all(body).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut status_line = String::new();
+        reader.read_line(&mut status_line).expect("a status line");
+        let status: u16 = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            panic!("no HTTP status in {status_line:?}");
+        });
+        let (mut length, mut close) = (0usize, false);
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').unwrap();
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.trim().parse().unwrap(),
+                "connection" => close = value.trim().eq_ignore_ascii_case("close"),
+                _ => {}
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        assert!(reader.buffer().is_empty(), "one response per request");
+        if !close {
+            self.stream = Some(stream);
+        }
+        let body =
+            serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {}", text(&body)));
+        JsonReply { status, body }
+    }
+}
+
+/// Sends `request` on a new connection and reads until the server closes it (or 10 s pass);
+/// returns everything the server wrote.
+pub fn read_until_closed(address: &str, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(address).expect("connects");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    text(&answer)
 }
 
 /// An HTTP answer.
