@@ -14,7 +14,7 @@ use bytes::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 use std::sync::Arc;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 
 /// Alert lines each subscriber may fall behind by before it misses some.
 pub const BUFFERED_LINES: usize = 4096;
@@ -30,8 +30,8 @@ pub fn subscribe(
         .headers
         .get(header::ACCEPT)
         .is_some_and(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("text/event-stream")));
-    let mut lines = shared.alerts.subscribe();
-    let mut stopping = shared.stopping.subscribe();
+    let lines = shared.alerts.subscribe();
+    let stopping = shared.stopping.subscribe();
     if *stopping.borrow() {
         return json_answer(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -41,38 +41,7 @@ pub fn subscribe(
     }
     shared.counted_ok();
     let (frames, body) = mpsc::channel::<Bytes>(16);
-    tokio::spawn(async move {
-        loop {
-            // Lines already published go out before the stop is heeded: a subscriber gets every
-            // alert written while it was subscribed.
-            let next = tokio::select! {
-                biased;
-                next = lines.recv() => next,
-                _ = stopping.wait_for(|s| *s) => break,
-                _ = frames.closed() => return,
-            };
-            let frame = match next {
-                Ok(line) => frame(&line, sse, None),
-                Err(broadcast::error::RecvError::Lagged(missed)) => lagged(missed, sse),
-                Err(broadcast::error::RecvError::Closed) => return,
-            };
-            // A subscriber that stops reading fills its channel and misses lines (`lagged`);
-            // one that never reads again is closed by its connection's write timeout.
-            if frames.send(frame).await.is_err() {
-                return;
-            }
-        }
-        loop {
-            let frame = match lines.try_recv() {
-                Ok(line) => frame(&line, sse, None),
-                Err(broadcast::error::TryRecvError::Lagged(missed)) => lagged(missed, sse),
-                Err(_) => return,
-            };
-            if frames.send(frame).await.is_err() {
-                return;
-            }
-        }
-    });
+    tokio::spawn(relay(lines, frames, stopping, sse));
     let mut answer = Response::new(Answer::Stream { lines: body, _in_flight: in_flight });
     let kind = if sse { "text/event-stream" } else { "application/x-ndjson" };
     answer.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
@@ -81,6 +50,46 @@ pub fn subscribe(
         answer.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     answer
+}
+
+/// Relays published lines to one subscriber's answer until the server stops or the subscriber
+/// goes; lines it fell behind on are replaced by one `lagged` line saying how many.
+async fn relay(
+    mut lines: broadcast::Receiver<Bytes>,
+    frames: mpsc::Sender<Bytes>,
+    mut stopping: watch::Receiver<bool>,
+    sse: bool,
+) {
+    loop {
+        // Lines already published go out before the stop is heeded: a subscriber gets every
+        // alert written while it was subscribed.
+        let next = tokio::select! {
+            biased;
+            next = lines.recv() => next,
+            _ = stopping.wait_for(|s| *s) => break,
+            _ = frames.closed() => return,
+        };
+        let frame = match next {
+            Ok(line) => frame(&line, sse, None),
+            Err(broadcast::error::RecvError::Lagged(missed)) => lagged(missed, sse),
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        // A subscriber that stops reading fills its channel and misses lines (`lagged`);
+        // one that never reads again is closed by its connection's write timeout.
+        if frames.send(frame).await.is_err() {
+            return;
+        }
+    }
+    loop {
+        let frame = match lines.try_recv() {
+            Ok(line) => frame(&line, sse, None),
+            Err(broadcast::error::TryRecvError::Lagged(missed)) => lagged(missed, sse),
+            Err(_) => return,
+        };
+        if frames.send(frame).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// The line telling a subscriber it missed `missed` alert lines.
@@ -101,4 +110,39 @@ fn frame(line: &[u8], sse: bool, event: Option<&str>) -> Bytes {
     out.extend_from_slice(line.strip_suffix(b"\n").unwrap_or(line));
     out.extend_from_slice(b"\n\n");
     Bytes::from(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subscriber_that_falls_behind_is_told_how_many_lines_it_missed() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let frames = runtime.block_on(async {
+            let (publish, lines) = broadcast::channel(4);
+            let (stop, stopping) = watch::channel(false);
+            for n in 0..10 {
+                publish.send(Bytes::from(format!("{{\"n\":{n}}}\n"))).unwrap();
+            }
+            let _ = stop.send(true);
+            let (frames, mut answer) = mpsc::channel(100);
+            relay(lines, frames, stopping, false).await;
+            let mut got = Vec::new();
+            while let Some(frame) = answer.recv().await {
+                got.push(String::from_utf8(frame.to_vec()).unwrap());
+            }
+            got
+        });
+        assert_eq!(
+            frames,
+            ["{\"kind\":\"lagged\",\"missed\":6}\n", "{\"n\":6}\n", "{\"n\":7}\n", "{\"n\":8}\n", "{\"n\":9}\n"]
+        );
+    }
+
+    #[test]
+    fn server_sent_events_carry_one_line_each() {
+        assert_eq!(&frame(b"{\"a\":1}\n", true, None)[..], b"data: {\"a\":1}\n\n");
+        assert_eq!(&lagged(3, true)[..], b"event: lagged\ndata: {\"kind\":\"lagged\",\"missed\":3}\n\n");
+    }
 }
