@@ -61,7 +61,7 @@ pub struct ServeArgs {
     /// client may leave an answer unread, before the connection is closed.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub idle_timeout: f64,
-    /// Threads evaluating request bodies (by default, one per core, at least two).
+    /// Threads evaluating request bodies (by default, two per core).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
     /// Stop after this many requests (any outcome), as a test or a batch job would.
@@ -128,7 +128,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
         max_connections: args.max_connections.unwrap_or_else(|| sigil_serve::default_max_connections(open_files)),
         max_requests: args.max_requests,
         timeouts,
-        workers: args.workers.unwrap_or(cores.max(2)),
+        // Twice the cores: a worker whose body waits for its turn in the stream leaves its
+        // core to another.
+        workers: args.workers.unwrap_or(2 * cores),
         routing: &routing,
         timestamp_field: args.timestamp_field.as_deref(),
         lookups: &lookups,

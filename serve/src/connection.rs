@@ -102,11 +102,12 @@ impl Drop for Open {
 
 async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, tls: Option<TlsAcceptor>) {
     let _ = stream.set_nodelay(true);
+    let socket = Some(std::os::fd::AsRawFd::as_raw_fd(&stream));
     let Some(acceptor) = tls else {
-        return serve_http(shared, stream, peer).await;
+        return serve_http(shared, stream, peer, socket).await;
     };
     match tokio::time::timeout(shared.timeouts.header, acceptor.accept(stream)).await {
-        Ok(Ok(stream)) => serve_http(shared, stream, peer).await,
+        Ok(Ok(stream)) => serve_http(shared, stream, peer, socket).await,
         Ok(Err(e)) => eprintln!("sigil: serve: {peer}: TLS handshake refused: {e}"),
         Err(_) => eprintln!(
             "sigil: serve: {peer}: no TLS handshake within {} s (--header-timeout): closed",
@@ -115,12 +116,12 @@ async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
     }
 }
 
-async fn serve_http<T>(shared: Arc<Shared>, stream: T, peer: SocketAddr)
+async fn serve_http<T>(shared: Arc<Shared>, stream: T, peer: SocketAddr, socket: Option<std::os::fd::RawFd>)
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let activity = Arc::new(Activity::new());
-    let io = TokioIo::new(Watched::new(stream, Arc::clone(&activity), Arc::clone(&shared), peer));
+    let io = TokioIo::new(Watched::new(stream, Arc::clone(&activity), Arc::clone(&shared), peer, socket));
     let service = {
         let (shared, activity) = (Arc::clone(&shared), Arc::clone(&activity));
         service_fn(move |request| routes::handle(Arc::clone(&shared), peer, Arc::clone(&activity), request))

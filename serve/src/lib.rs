@@ -176,7 +176,9 @@ impl Listener {
     pub fn bind(address: SocketAddr, tls: Option<&TlsFiles>) -> Result<Listener, String> {
         let tls = tls.map(tls::server_config).transpose()?.map(tokio_rustls::TlsAcceptor::from);
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            // Parsing and copying bytes is light next to evaluation, which runs on the
+            // workers: one thread for all connections leaves the cores to them.
+            .worker_threads(1)
             .thread_name("sigil-serve-io")
             .enable_all()
             .build()
