@@ -1,97 +1,105 @@
-//! The HTTP server of `sigil serve`: events posted as JSON Lines over HTTP, evaluated with the
-//! engine and options `sigil hunt` uses, alerts written to the [`LineSink`] the caller gives
-//! (standard output, a file, sealed or not).
+//! The HTTP server of `sigil serve`: events posted as JSON Lines over HTTP (or HTTPS), evaluated
+//! with the engine and options `sigil hunt` uses, alerts written to the [`LineSink`] the caller
+//! gives (standard output, a file, sealed or not) and streamed to subscribers.
 //!
-//! `POST /events` takes a body of JSON Lines and answers with what it came to; `GET /stats`
-//! gives the running counts; `POST /shutdown` (and SIGINT, SIGTERM, `--max-requests`) stops
-//! the server, which then prints its final counts. Each connection has its own thread; the
-//! detection work of a request runs there, and correlation and output follow the order in
-//! which bodies arrived ([`ordered`]), so correlations keep their state across requests and
-//! the alerts are those `hunt` gives for the bodies in that order. A malformed request gets a
-//! 4xx JSON error and a line on standard error and is counted; the server stays up. Tokens
-//! never appear in output.
+//! `POST /events` takes a body of JSON Lines (by `Content-Length` or chunked) and answers with
+//! what it came to; `GET /stats` and `GET /metrics` (Prometheus text) give the running counts;
+//! `GET /alerts` streams the alert lines as they are written; `GET /healthz` says the server is
+//! up; `POST /shutdown` (and SIGINT, SIGTERM, `--max-requests`) stops the server, which then
+//! prints its final counts. Tokens hold roles ([`Tokens`]): ingest (`/events`, `/shutdown`)
+//! and read (`/stats`, `/metrics`, `/alerts`). A malformed or refused request gets a 4xx JSON
+//! error and a line on standard error and is counted; the server stays up. Tokens never
+//! appear in output.
 //!
-//! - `http`: one connection's requests and answers (heads by httparse, bodies bounded).
-//! - `ingest`: a request body's events, evaluated; correlations fed in order.
-//! - `ordered`: bodies admitted in arrival order, their alerts written in that order.
+//! HTTP/1.1 is hyper's, over tokio: connections cost a task and a buffer, not a thread, so ten
+//! thousand idle ones do not keep a legitimate client out. Detection work runs on a few worker
+//! threads ([`pool`]); correlation and output follow the order in which bodies were admitted
+//! ([`ordered`]), so correlations keep their state across requests and the alerts are those
+//! `hunt` gives for the bodies in that order.
+//!
+//! - `connection`: accepting (up to a cap), TLS, hyper, timeouts, stopping.
+//! - `io`: a connection's bytes watched (stalls), and hyper's own errors made JSON.
+//! - `routes`: one request: path, role, body, answer.
+//! - `body`: bodies read within limits; the answers' bodies.
+//! - `auth`: tokens, roles, constant-time comparison.
+//! - `tls`: rustls configuration from PEM files.
+//! - `alerts`: `GET /alerts` subscribers.
+//! - `metrics`: the counts, as JSON and Prometheus text.
+//! - `pool`: the worker threads; `ingest`: one body evaluated; `ordered`: the stream's order.
 //!
 //! Architecture invariant: this crate owns the network side only. It loads no rules, reads no
-//! file and parses no command line: the caller hands it an [`Engine`], the [`Options`], a bound
-//! [`Listener`], the output and a stop flag. It logs requests it refuses on standard error.
+//! file but the TLS ones it is pointed at, and parses no command line: the caller hands it an
+//! [`Engine`], the [`Options`], a bound [`Listener`], the output and a stop flag. It logs
+//! requests it refuses on standard error.
 
-mod http;
+mod alerts;
+mod auth;
+mod body;
+mod connection;
 mod ingest;
+mod io;
+mod metrics;
 mod ordered;
+mod pool;
+mod routes;
+mod tls;
 
-use http::{Connection, Head, HeadError};
+pub use auth::{token_digest, Tokens};
+pub use tls::TlsFiles;
+
 use ingest::{Correlations, Evaluator};
+use metrics::Counts;
 use ordered::Stream;
-use serde_json::json;
-use sha2::{Digest, Sha256};
+use pool::{Done, Job};
 use sigil_engine::correlate::{Correlator, Readers};
 use sigil_engine::enrich::Lookup;
-use sigil_engine::{Engine, Routing, Scratch};
+use sigil_engine::{Engine, Routing};
 use sigil_seal::LineSink;
-use std::collections::BTreeMap;
-use std::io::{self, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
-use subtle::ConstantTimeEq;
+use tokio::sync::{broadcast, oneshot, watch};
 
-/// Running counts, readable without the evaluation lock.
-#[derive(Default)]
-struct Counts {
-    requests_ok: AtomicU64,
-    /// Per status code of refused requests.
-    requests_bad: Mutex<BTreeMap<u16, u64>>,
-    events_read: AtomicU64,
-    events_rejected: AtomicU64,
-    detections: AtomicU64,
-    correlations: AtomicU64,
+/// Request line and headers together, at most.
+pub const MAX_HEAD: usize = 16 << 10;
+
+/// How long the server waits for clients.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// For a request head to arrive whole, counted from when the server starts waiting for it
+    /// (so it also ends a connection idle between requests), and for a TLS handshake.
+    pub header: Duration,
+    /// For a request body to arrive whole.
+    pub body: Duration,
+    /// For a connection with no request under way and no byte moving.
+    pub idle: Duration,
+    /// For a client to read an answer the server is writing.
+    pub write: Duration,
 }
 
-impl Counts {
-    fn to_json(&self) -> serde_json::Value {
-        let bad = self.requests_bad.lock().expect("counts").clone();
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        json!({
-            "requests": {"ok": load(&self.requests_ok), "bad": bad.values().sum::<u64>(), "bad_by_status": bad},
-            "events": {"read": load(&self.events_read), "rejected": load(&self.events_rejected)},
-            "alerts": {"detections": load(&self.detections), "correlations": load(&self.correlations)},
-        })
+impl Default for Timeouts {
+    fn default() -> Self {
+        let thirty = Duration::from_secs(30);
+        Timeouts { header: thirty, body: thirty, idle: thirty, write: thirty }
     }
-}
-
-/// What every connection thread shares.
-struct Server<'a> {
-    evaluator: Evaluator<'a>,
-    /// Correlation state and the output, fed in the order request bodies arrived.
-    stream: Stream<Box<dyn Write + Send>>,
-    /// `sha256(token)`: compared in constant time, and never kept as text.
-    token: Option<[u8; 32]>,
-    max_body: usize,
-    max_requests: Option<u64>,
-    counts: Counts,
-    /// Requests answered (ok and bad), for `--max-requests`.
-    requests: AtomicU64,
-    stop: Arc<AtomicBool>,
-    output_failed: AtomicBool,
 }
 
 /// How the server answers, and the options `hunt` also takes.
 pub struct Options<'a> {
-    /// `sha256(token)` of the bearer token clients must send ([`token_digest`]); `None` lets
-    /// every client in, which [`Listener::bind`] allows on loopback only.
-    pub token: Option<[u8; 32]>,
+    /// The tokens clients must send, with their roles; none lets every client in, which
+    /// [`check_exposure`] allows on loopback only.
+    pub tokens: Tokens,
     /// The largest request body accepted, in bytes; larger requests get 413.
     pub max_body: usize,
-    /// Connections served at once; more are answered 503 and closed.
+    /// Connections open at once; more are closed at once (and counted).
     pub max_connections: usize,
     /// Stop after this many requests (any outcome).
     pub max_requests: Option<u64>,
+    pub timeouts: Timeouts,
+    /// Threads evaluating bodies.
+    pub workers: usize,
     pub routing: &'a Routing,
     pub timestamp_field: Option<&'a str>,
     pub lookups: &'a [Lookup],
@@ -105,47 +113,172 @@ pub struct Outcome {
     pub output_failed: bool,
 }
 
-/// The digest of a bearer token read from `from` (a file name or variable, for messages);
-/// tokens shorter than 16 characters are refused.
-pub fn token_digest(text: &str, from: &str) -> Result<[u8; 32], String> {
-    let token = text.trim();
-    if token.chars().count() < 16 {
+/// Refuses to let clients off this machine in without tokens, or in plain text unless told to.
+pub fn check_exposure(address: SocketAddr, has_token: bool, tls: bool, insecure_plaintext: bool) -> Result<(), String> {
+    if address.ip().is_loopback() {
+        return Ok(());
+    }
+    if !has_token {
         return Err(format!(
-            "the token in {from} is too short ({} characters; at least 16): `sigil keygen -o FILE` makes a good one",
-            token.chars().count()
+            "{address} is not a loopback address: clients elsewhere must authenticate; give tokens with \
+             --ingest-token-file FILE and --read-token-file FILE (or --token-file FILE, or the SIGIL_INGEST_TOKEN, \
+             SIGIL_READ_TOKEN or SIGIL_TOKEN environment variables)"
         ));
     }
-    Ok(Sha256::digest(token.as_bytes()).into())
-}
-
-/// Refuses to let clients off this machine in without a token.
-pub fn check_exposure(address: SocketAddr, has_token: bool) -> Result<(), String> {
-    if !has_token && !address.ip().is_loopback() {
+    if !tls && !insecure_plaintext {
         return Err(format!(
-            "{address} is not a loopback address: clients elsewhere must authenticate; give a bearer token \
-             with --token-file FILE or the SIGIL_TOKEN environment variable"
+            "{address} is not a loopback address: events and tokens would cross the network in plain text; give \
+             --tls-cert FILE --tls-key FILE, or --insecure-plaintext if a proxy in front encrypts"
         ));
     }
     Ok(())
 }
 
-/// A socket listening for the server.
+/// Raises this process's limit on open files (RLIMIT_NOFILE) to the hard limit, so idle
+/// sockets run into `--max-connections` rather than out of descriptors; returns the limit.
+pub fn raise_open_files_limit() -> u64 {
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+        // rlim_t is not u64 on every platform.
+        #[allow(clippy::unnecessary_cast)]
+        let limit = limit.rlim_cur as u64;
+        limit
+    }
+}
+
+/// The connection cap that fits an open-files limit: the descriptors left once the server's
+/// own (rules, output, threads, the listener) are set aside.
+pub fn default_max_connections(open_files_limit: u64) -> usize {
+    open_files_limit.saturating_sub(128).max(16) as usize
+}
+
+/// A socket listening for the server, with the runtime that will serve it.
 pub struct Listener {
-    listener: TcpListener,
+    runtime: tokio::runtime::Runtime,
+    listener: tokio::net::TcpListener,
     bound: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Listener {
-    pub fn bind(address: SocketAddr) -> Result<Listener, String> {
-        let listener = TcpListener::bind(address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    /// Listens on `address`, with TLS when `tls` is given (its files are read now, so a bad
+    /// one stops the start).
+    pub fn bind(address: SocketAddr, tls: Option<&TlsFiles>) -> Result<Listener, String> {
+        let tls = tls.map(tls::server_config).transpose()?.map(tokio_rustls::TlsAcceptor::from);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            // Parsing and copying bytes is light next to evaluation, which runs on the
+            // workers: one thread for all connections leaves the cores to them.
+            .worker_threads(1)
+            .thread_name("sigil-serve-io")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the server's runtime: {e}"))?;
+        let listener = runtime.block_on(async {
+            let socket = match address {
+                SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+                SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+            }?;
+            socket.set_reuseaddr(true)?;
+            socket.bind(address)?;
+            // A deep backlog: a burst of connections waits in the kernel instead of being refused.
+            socket.listen(4096)
+        });
+        let listener = listener.map_err(|e| format!("cannot listen on {address}: {e}"))?;
         let bound = listener.local_addr().map_err(|e| format!("cannot listen on {address}: {e}"))?;
-        listener.set_nonblocking(true).map_err(|e| format!("cannot listen on {bound}: {e}"))?;
-        Ok(Listener { listener, bound })
+        Ok(Listener { runtime, listener, bound, tls })
     }
 
     /// The address bound (the port chosen, when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.bound
+    }
+}
+
+/// What the connections' tasks share.
+pub(crate) struct Shared {
+    counts: Counts,
+    tokens: Tokens,
+    max_body: usize,
+    max_connections: usize,
+    max_requests: Option<u64>,
+    timeouts: Timeouts,
+    /// Requests answered (ok and bad), for `--max-requests`.
+    requests: AtomicU64,
+    stop: Arc<AtomicBool>,
+    /// Told to connections once the server stops accepting.
+    stopping: watch::Sender<bool>,
+    output_failed: AtomicBool,
+    /// Bodies for the workers; `None` once they are told to finish.
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Alert lines for `GET /alerts` subscribers.
+    alerts: broadcast::Sender<bytes::Bytes>,
+}
+
+impl Shared {
+    /// Evaluates a body on a worker; `None` when the server is stopping or the worker failed.
+    async fn evaluate(&self, body: Vec<u8>) -> Option<Done> {
+        let lines =
+            memchr::memchr_iter(b'\n', &body).count() as u64 + u64::from(!body.is_empty() && !body.ends_with(b"\n"));
+        let (reply, done) = oneshot::channel();
+        let sent = match &*self.jobs.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(jobs) => jobs.send(Job { body, lines, reply }).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return None;
+        }
+        done.await.ok()
+    }
+
+    /// Alert lines just written: counted by level and sent to subscribers.
+    fn publish(&self, bytes: &[u8]) {
+        self.counts.count_alert_lines(bytes);
+        if self.alerts.receiver_count() > 0 {
+            for line in pool::lines(bytes) {
+                let _ = self.alerts.send(line);
+            }
+        }
+    }
+
+    /// Reads and drops a small body of a refused request; false when the connection must close.
+    async fn skip(&self, body: hyper::body::Incoming, expects_continue: bool) -> bool {
+        body::skip_small(body, expects_continue, self.timeouts.body).await
+    }
+
+    fn count_bad(&self, peer: SocketAddr, what: &str, status: u16, message: &str) {
+        self.counts.count_bad(status);
+        eprintln!("sigil: serve: {peer} {what}: {status}: {message}");
+        self.counted();
+    }
+
+    /// hyper could not parse a request head: counted and logged; the JSON answer to send.
+    fn refuse_malformed_head(&self, peer: SocketAddr, status: u16) -> Vec<u8> {
+        let message = io::malformed_head_message(status);
+        self.count_bad(peer, "-", status, message);
+        io::malformed_head_answer(status, message)
+    }
+
+    fn counted_ok(&self) {
+        self.counts.requests_ok.fetch_add(1, Ordering::Relaxed);
+        self.counted();
+    }
+
+    /// One more request answered, whatever its outcome: `--max-requests` stops the server.
+    fn counted(&self) {
+        let answered = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.max_requests.is_some_and(|max| answered >= max) {
+            self.stop.store(true, Ordering::SeqCst);
+        }
     }
 }
 
@@ -164,35 +297,60 @@ pub fn serve(
         suppressor: sigil_engine::suppress::Suppressor::new(options.max_groups),
         last_time: 0,
     };
-    let bound = listener.bound;
-    let server = Server {
-        evaluator: Evaluator {
-            engine,
-            readers: &readers,
-            routing: options.routing,
-            timestamp_field: options.timestamp_field,
-            lookups: options.lookups,
-            source: Arc::from(ingest::SOURCE_NAME),
-        },
-        stream: Stream::new(correlations, sink),
-        token: options.token,
-        max_body: options.max_body,
-        max_requests: options.max_requests,
+    let evaluator = Evaluator {
+        engine,
+        readers: &readers,
+        routing: options.routing,
+        timestamp_field: options.timestamp_field,
+        lookups: options.lookups,
+        source: Arc::from(ingest::SOURCE_NAME),
+    };
+    let stream = Stream::new(correlations, sink);
+    let (jobs, queue) = mpsc::channel();
+    let queue = Mutex::new(queue);
+    let shared = Arc::new(Shared {
         counts: Counts::default(),
+        tokens: options.tokens,
+        max_body: options.max_body,
+        max_connections: options.max_connections.max(1),
+        max_requests: options.max_requests,
+        timeouts: options.timeouts,
         requests: AtomicU64::new(0),
         stop,
+        stopping: watch::channel(false).0,
         output_failed: AtomicBool::new(false),
-    };
+        jobs: Mutex::new(Some(jobs)),
+        alerts: broadcast::channel(alerts::BUFFERED_LINES).0,
+    });
+    let Listener { runtime, listener, bound, tls } = listener;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let tokens = &shared.tokens;
     eprintln!(
-        "sigil: serve: listening on http://{bound} (POST /events, GET /stats, POST /shutdown; token {})",
-        if server.token.is_some() { "required" } else { "not required on loopback" }
+        "sigil: serve: listening on {scheme}://{bound} (POST /events, GET /stats, /metrics, /alerts, /healthz, POST /shutdown; \
+         tokens {}; at most {} connections)",
+        if tokens.is_empty() { "not required on loopback" } else { "required" },
+        shared.max_connections
     );
     let started = Instant::now();
-    accept_until_stopped(&server, &listener.listener, options.max_connections.max(1));
+    std::thread::scope(|scope| {
+        for n in 0..options.workers.max(1) {
+            let (evaluator, stream, queue, shared) = (&evaluator, &stream, &queue, &*shared);
+            let spawned = std::thread::Builder::new()
+                .name(format!("sigil-serve-worker-{n}"))
+                .spawn_scoped(scope, move || pool::work(evaluator, stream, queue, shared));
+            if let Err(e) = spawned {
+                eprintln!("sigil: serve: cannot start a worker thread: {e}");
+            }
+        }
+        runtime.block_on(connection::accept_until_stopped(Arc::clone(&shared), listener, tls));
+        // The workers finish the bodies queued, then return.
+        shared.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+    });
+    runtime.shutdown_timeout(Duration::from_secs(1));
 
-    let output_failed = server.output_failed.load(Ordering::Relaxed);
-    let counts = server.counts.to_json();
-    let (mut correlations, mut sink) = server.stream.into_parts();
+    let output_failed = shared.output_failed.load(Ordering::Relaxed);
+    let counts = shared.counts.to_json();
+    let (mut correlations, mut sink) = stream.into_parts();
     // The stream ended: suppression windows close, and the counts they hold are written.
     let summaries = correlations.finish(engine.plan());
     let closing = summaries.iter().filter(|&&b| b == b'\n').count();
@@ -208,266 +366,4 @@ pub fn serve(
     }
     finished.map_err(|e| format!("cannot finish the alert output: {e}"))?;
     Ok(Outcome { output_failed })
-}
-
-fn accept_until_stopped(server: &Server<'_>, listener: &TcpListener, max_connections: usize) {
-    let open = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        while !server.stop.load(Ordering::SeqCst) {
-            let (stream, peer) = match listener.accept() {
-                Ok(accepted) => accepted,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    std::thread::sleep(Duration::from_millis(20));
-                    continue;
-                }
-                Err(e) => {
-                    eprintln!("sigil: serve: cannot accept a connection: {e}");
-                    std::thread::sleep(Duration::from_millis(100));
-                    continue;
-                }
-            };
-            let Ok(mut connection) = stream.set_nonblocking(false).and_then(|_| Connection::new(stream)) else {
-                continue;
-            };
-            if open.load(Ordering::SeqCst) >= max_connections {
-                server.refuse(&mut connection, peer, "-", 503, "too many connections: try again later", true);
-                continue;
-            }
-            open.fetch_add(1, Ordering::SeqCst);
-            let open = &open;
-            scope.spawn(move || {
-                // A bug that panics on one request ends that connection only: its ticket gives up
-                // its turn as it unwinds, the slot is freed, and the server goes on.
-                let served = std::panic::catch_unwind(AssertUnwindSafe(|| server.serve_connection(connection, peer)));
-                if served.is_err() {
-                    eprintln!(
-                        "sigil: serve: {peer}: internal error while serving this connection (closed); please report it"
-                    );
-                }
-                open.fetch_sub(1, Ordering::SeqCst);
-            });
-        }
-    });
-}
-
-impl Server<'_> {
-    fn serve_connection(&self, mut connection: Connection, peer: SocketAddr) {
-        let mut scratch = Scratch::default();
-        loop {
-            let head = match connection.read_head(&self.stop) {
-                Ok(head) => head,
-                Err(HeadError::Closed) => return,
-                Err(HeadError::Bad(status, message)) => {
-                    self.refuse(&mut connection, peer, "-", status, &message, true);
-                    return;
-                }
-            };
-            let keep_alive = self.handle(&mut connection, peer, &head, &mut scratch);
-            if !keep_alive || !head.keep_alive {
-                return;
-            }
-        }
-    }
-
-    /// Answers one request; returns whether the connection can carry another.
-    fn handle(&self, connection: &mut Connection, peer: SocketAddr, head: &Head, scratch: &mut Scratch) -> bool {
-        let what = format!("{} {}", head.method, head.path);
-        let path = head.path.split('?').next().unwrap_or_default();
-        let allowed = match path {
-            "/events" | "/shutdown" => "POST",
-            "/stats" => "GET",
-            _ => {
-                return self.refuse_unread(connection, peer, &what, head, 404, "no such path: POST /events, GET /stats")
-            }
-        };
-        if head.method != allowed {
-            let message = format!("{path} takes {allowed}");
-            return self.refuse_unread(connection, peer, &what, head, 405, &message);
-        }
-        if !self.authorized(head) {
-            return self.refuse_unread(
-                connection,
-                peer,
-                &what,
-                head,
-                401,
-                "missing or wrong bearer token: send Authorization: Bearer TOKEN",
-            );
-        }
-        // A body sent with these is not wanted; it is skipped when small, else the connection closes.
-        let body_skipped = path == "/events" || self.skip_body(connection, head);
-        match path {
-            "/stats" => self.ok(connection, head, &self.counts.to_json(), !body_skipped),
-            "/shutdown" => {
-                self.stop.store(true, Ordering::SeqCst);
-                self.counts.requests_ok.fetch_add(1, Ordering::Relaxed);
-                self.counted();
-                let _ = connection.respond(200, self.counts.to_json().to_string().as_bytes(), true, &[]);
-                false
-            }
-            _ => self.post_events(connection, peer, &what, head, scratch),
-        }
-    }
-
-    fn post_events(
-        &self,
-        connection: &mut Connection,
-        peer: SocketAddr,
-        what: &str,
-        head: &Head,
-        scratch: &mut Scratch,
-    ) -> bool {
-        let length = match (head.content_length, head.chunked) {
-            (Some(n), false) => n,
-            _ => {
-                let message = "send the body with a Content-Length (chunked bodies are not taken)";
-                return self.refuse(connection, peer, what, 411, message, true);
-            }
-        };
-        if length > self.max_body {
-            let message = format!("the body is {length} bytes; at most {} are taken (--max-body)", self.max_body);
-            return self.refuse(connection, peer, what, 413, &message, true);
-        }
-        let body = match connection.read_body(length, &self.stop) {
-            Ok(body) => body,
-            Err(HeadError::Closed) => return false,
-            Err(HeadError::Bad(status, message)) => return self.refuse(connection, peer, what, status, &message, true),
-        };
-        let lines =
-            body.iter().filter(|&&b| b == b'\n').count() + usize::from(!body.is_empty() && !body.ends_with(b"\n"));
-        let ticket = self.stream.admit(lines as u64);
-        let first_line = ticket.first_line;
-        let mut evaluated = self.evaluator.evaluate(scratch, &body, first_line);
-        let plan = self.evaluator.engine.plan();
-        let (correlations, written) = self.stream.complete(ticket, plan, std::mem::take(&mut evaluated.items));
-        if let Err(e) = written {
-            if !self.output_failed.swap(true, Ordering::SeqCst) {
-                eprintln!("sigil: serve: cannot write alerts: {e}: stopping");
-            }
-            self.stop.store(true, Ordering::SeqCst);
-        }
-        let counts = &self.counts;
-        counts.events_read.fetch_add(evaluated.read, Ordering::Relaxed);
-        counts.events_rejected.fetch_add(evaluated.rejected.len() as u64, Ordering::Relaxed);
-        counts.detections.fetch_add(evaluated.detections, Ordering::Relaxed);
-        counts.correlations.fetch_add(correlations, Ordering::Relaxed);
-        let answer = json!({
-            "first_line": first_line + 1,
-            "lines": lines,
-            "read": evaluated.read,
-            "rejected": evaluated.rejected.len(),
-            "rejected_lines": evaluated.rejected.iter().take(100).collect::<Vec<_>>(),
-            "alerts": evaluated.detections + correlations,
-        });
-        if let Some(first) = evaluated.rejected.first() {
-            let message = format!(
-                "{} of {} events rejected (first: line {}, column {}: {}); the others were evaluated",
-                evaluated.rejected.len(),
-                evaluated.read + evaluated.rejected.len() as u64,
-                first.line,
-                first.column,
-                first.reason
-            );
-            self.count_bad(peer, what, 422, &message);
-            return connection.respond(422, answer.to_string().as_bytes(), false, &[]).is_ok();
-        }
-        self.ok(connection, head, &answer, false)
-    }
-
-    /// Answers 200; returns whether the connection stays open (`close` closes it anyway).
-    fn ok(&self, connection: &mut Connection, head: &Head, answer: &serde_json::Value, close: bool) -> bool {
-        self.counts.requests_ok.fetch_add(1, Ordering::Relaxed);
-        self.counted();
-        let close = close || !head.keep_alive;
-        connection.respond(200, answer.to_string().as_bytes(), close, &[]).is_ok() && !close
-    }
-
-    fn authorized(&self, head: &Head) -> bool {
-        let Some(expected) = &self.token else { return true };
-        let presented = head.header("authorization").and_then(bearer_token).unwrap_or_default();
-        let digest: [u8; 32] = Sha256::digest(presented.trim().as_bytes()).into();
-        digest.ct_eq(expected).into()
-    }
-
-    /// Reads and drops a request's body when it is small; false when the connection cannot
-    /// carry another request.
-    fn skip_body(&self, connection: &mut Connection, head: &Head) -> bool {
-        match (head.content_length.unwrap_or(0), head.chunked) {
-            (0, false) => true,
-            (n, false) if n <= self.max_body => connection.read_body(n, &self.stop).is_ok(),
-            _ => false,
-        }
-    }
-
-    /// Refuses a request whose body has not been read: a small body is skipped so the
-    /// connection goes on; a large or unknown one closes it.
-    fn refuse_unread(
-        &self,
-        connection: &mut Connection,
-        peer: SocketAddr,
-        what: &str,
-        head: &Head,
-        status: u16,
-        message: &str,
-    ) -> bool {
-        let skipped = self.skip_body(connection, head);
-        self.refuse(connection, peer, what, status, message, !skipped) && skipped
-    }
-
-    /// Answers with a JSON error, counts it and reports it on standard error; returns whether
-    /// the connection stays open.
-    fn refuse(
-        &self,
-        connection: &mut Connection,
-        peer: SocketAddr,
-        what: &str,
-        status: u16,
-        message: &str,
-        close: bool,
-    ) -> bool {
-        self.count_bad(peer, what, status, message);
-        let body = json!({"error": message, "status": status}).to_string();
-        let extra: &[(&str, &str)] = match status {
-            401 => &[("WWW-Authenticate", "Bearer")],
-            405 if what.contains("/stats") => &[("Allow", "GET")],
-            405 => &[("Allow", "POST")],
-            _ => &[],
-        };
-        connection.respond(status, body.as_bytes(), close, extra).is_ok() && !close
-    }
-
-    fn count_bad(&self, peer: SocketAddr, what: &str, status: u16, message: &str) {
-        *self.counts.requests_bad.lock().unwrap_or_else(|p| p.into_inner()).entry(status).or_default() += 1;
-        eprintln!("sigil: serve: {peer} {what}: {status}: {message}");
-        self.counted();
-    }
-
-    /// One more request answered, whatever its outcome: `--max-requests` stops the server.
-    fn counted(&self) {
-        let answered = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
-        if self.max_requests.is_some_and(|max| answered >= max) {
-            self.stop.store(true, Ordering::SeqCst);
-        }
-    }
-}
-
-/// The token of an `Authorization: Bearer TOKEN` value; the scheme name is case-insensitive
-/// (RFC 9110, 11.1).
-fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bearer_token;
-
-    #[test]
-    fn the_bearer_scheme_is_case_insensitive_and_required() {
-        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
-        assert_eq!(bearer_token("bearer abc"), Some("abc"));
-        assert_eq!(bearer_token("BEARER abc"), Some("abc"));
-        assert_eq!(bearer_token("Basic abc"), None);
-        assert_eq!(bearer_token("Bearerabc"), None);
-    }
 }

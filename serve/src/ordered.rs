@@ -1,5 +1,5 @@
 //! The server's one stream of events: a request takes a ticket (and its range of stream lines)
-//! once its body has arrived, is evaluated on its own thread, and reaches correlation and
+//! when a worker takes its body, is evaluated on that worker, and reaches correlation and
 //! output in ticket order. So correlations see events in one definite order, and what the
 //! server writes is what `sigil hunt` writes for the request bodies concatenated in ticket
 //! order (the `first_line` each reply gives).
@@ -68,13 +68,22 @@ impl<W: Write> Stream<W> {
         ticket
     }
 
-    /// When the ticket's turn comes: feeds its items to the correlations, writes the alerts
-    /// and flushes. Returns how many correlation alerts fired, or the write error.
-    pub fn complete(&self, mut ticket: Ticket<'_, W>, plan: &Plan, items: Vec<Item>) -> (u64, io::Result<()>) {
+    /// When the ticket's turn comes: feeds its items to the correlations, writes the alerts,
+    /// flushes, and hands the alert lines to `written_lines` (still in turn, so whoever it
+    /// passes them on to sees them in output order). Returns how many correlation alerts
+    /// fired, or the write error.
+    pub fn complete(
+        &self,
+        mut ticket: Ticket<'_, W>,
+        plan: &Plan,
+        items: Vec<Item>,
+        written_lines: impl FnOnce(&[u8], &Correlations),
+    ) -> (u64, io::Result<()>) {
         let mut ordered = self.wait_for(ticket.number);
         let Ordered { correlations, sink, .. } = &mut *ordered;
         let (bytes, fired) = correlations.feed(plan, items);
         let written = sink.write_lines(&bytes).and_then(|_| sink.flush());
+        written_lines(&bytes, correlations);
         ordered.turn += 1;
         ticket.done = true;
         self.turn_changed.notify_all();
