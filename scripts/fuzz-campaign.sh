@@ -14,6 +14,8 @@ features=()
 mkdir -p "fuzz/corpus/$target" "fuzz/seeds/$target" "fuzz/shared-seeds/$target" "fuzz/artifacts/$target"
 log="fuzz/artifacts/$target/campaign.log"
 cd fuzz
+# The Sigma token dictionary, unless the target has its own (http: methods, headers, paths).
+dictionary() { if [ -f "dict/$1.dict" ]; then echo "dict/$1.dict"; else echo dict/sigma.dict; fi; }
 # ASan's quarantine of freed memory (256 MB by default) counts toward -rss_limit_mb; keep it
 # small so that the limit measures what the code under test holds.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=32}"
@@ -23,7 +25,7 @@ set +e
 cargo +nightly fuzz run -s "$sanitizer" "${features[@]}" "$target" \
   "corpus/$target" "seeds/$target" "shared-seeds/$target" -- \
   -max_total_time="$seconds" -timeout=1 -rss_limit_mb=512 -malloc_limit_mb=512 \
-  -dict=dict/sigma.dict -print_final_stats=1 "$@" > "../$log" 2>&1
+  -dict="$(dictionary "$target")" -print_final_stats=1 "$@" > "../$log" 2>&1
 rc=$?
 set -e
 last=$(grep -E '^#[0-9]+' "../$log" | tail -n 1 || true)

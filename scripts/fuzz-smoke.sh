@@ -21,6 +21,8 @@ fi
 export CARGO_TARGET_DIR="$PWD/fuzz/target"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=32}"
 cd fuzz
+# The Sigma token dictionary, unless the target has its own (http: methods, headers, paths).
+dictionary() { if [ -f "dict/$1.dict" ]; then echo "dict/$1.dict"; else echo dict/sigma.dict; fi; }
 started=$(date +%s)
 cargo +nightly fuzz build
 echo "fuzz smoke: built every target in $(( $(date +%s) - started )) s"
@@ -33,7 +35,7 @@ for src in fuzz_targets/*.rs; do
   # A scratch corpus: the smoke run must not add files to the committed one.
   scratch="$(mktemp -d)"
   if cargo +nightly fuzz run "$target" "$scratch" "seeds/$target" "corpus/$target" "regressions/$target" -- \
-      -max_total_time="$seconds" -timeout=5 -rss_limit_mb=1024 -dict=dict/sigma.dict \
+      -max_total_time="$seconds" -timeout=5 -rss_limit_mb=1024 -dict="$(dictionary "$target")" \
       -artifact_prefix="$scratch/" > "$scratch/log" 2>&1; then
     echo "fuzz smoke: $target: $(grep -oE '^Done [0-9]+ runs' "$scratch/log" | tail -n 1)"
   else

@@ -90,6 +90,9 @@ pub struct ServeArgs {
     /// Cap on open correlation groups.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_groups: usize,
+    /// As for `hunt`: cap on the distinct values a value_count correlation group tells apart.
+    #[arg(long, value_name = "N", default_value_t = sigil_engine::correlate::DEFAULT_MAX_DISTINCT_VALUES)]
+    pub max_distinct_values: usize,
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
@@ -135,6 +138,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
         timestamp_field: args.timestamp_field.as_deref(),
         lookups: &lookups,
         max_groups: args.max_groups,
+        max_distinct_values: args.max_distinct_values,
     };
     let outcome = sigil_serve::serve(&engine, listener, options, sink, stop)?;
     Ok(if outcome.output_failed { ExitCode::from(2) } else { ExitCode::SUCCESS })

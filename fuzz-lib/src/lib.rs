@@ -33,6 +33,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "state", run: targets::state::run },
     Target { name: "seal_verify", run: targets::seal_verify::run },
     Target { name: "ocsf", run: targets::ocsf::run },
+    Target { name: "http", run: targets::http::run },
     Target { name: "verdicts", run: targets::verdicts::run },
     #[cfg(feature = "wasm")]
     Target { name: "verdicts_wasm", run: targets::verdicts_wasm::run },

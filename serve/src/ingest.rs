@@ -181,6 +181,10 @@ impl Correlations {
                     fired += session::observe(correlator, suppressor, plan, time, evidence, feeds, &mut |alert| {
                         alert.json_line(&mut out)
                     });
+                    // A value_count group that reached --max-distinct-values: said once, on stderr.
+                    for warning in self.correlator.take_warnings() {
+                        eprintln!("sigil: serve: warning: {warning}");
+                    }
                 }
                 Item::Suppressible(item) => {
                     fired += session::admit_rendered(plan, &mut self.suppressor, item, &mut out, &mut |out, s| {

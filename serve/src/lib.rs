@@ -105,6 +105,8 @@ pub struct Options<'a> {
     pub lookups: &'a [Lookup],
     /// Cap on open correlation groups.
     pub max_groups: usize,
+    /// Cap on the distinct values a `value_count` group tells apart in its window.
+    pub max_distinct_values: usize,
 }
 
 /// How a run ended.
@@ -292,8 +294,10 @@ pub fn serve(
     stop: Arc<AtomicBool>,
 ) -> Result<Outcome, String> {
     let readers = Readers::new(engine.plan());
+    let mut correlator = Correlator::new(engine.plan(), options.max_groups);
+    correlator.set_max_distinct_values(options.max_distinct_values);
     let correlations = Correlations {
-        correlator: Correlator::new(engine.plan(), options.max_groups),
+        correlator,
         suppressor: sigil_engine::suppress::Suppressor::new(options.max_groups),
         last_time: 0,
     };

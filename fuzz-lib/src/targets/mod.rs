@@ -4,6 +4,7 @@ pub mod condition;
 pub mod edge_policy;
 pub mod event;
 pub mod evtx;
+pub mod http;
 pub mod modifiers;
 pub mod ocsf;
 pub mod pack;
