@@ -70,7 +70,13 @@ fn server() -> SocketAddr {
 
 pub fn run(data: &[u8]) {
     let address = server();
-    let mut stream = TcpStream::connect(address).expect("the fuzzed server accepts connections");
+    let mut stream = loop {
+        match TcpStream::connect(address) {
+            Ok(stream) => break stream,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => panic!("the fuzzed server refused a connection: {e}"),
+        }
+    };
     stream.set_read_timeout(Some(ANSWER_WITHIN)).expect("a timeout");
     // The server may answer and close before it has read everything: a failed write is normal.
     let _ = stream.write_all(data).and_then(|_| stream.write_all(TRAILER));
@@ -83,6 +89,8 @@ pub fn run(data: &[u8]) {
             Ok(n) if answer.len() < 1 << 20 => answer.extend_from_slice(&chunk[..n]),
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            // libFuzzer's timer signal (its -timeout) interrupts a blocked read now and then.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => panic!("the server neither answered nor closed within {ANSWER_WITHIN:?}: {e}"),
         }
     }
