@@ -6,7 +6,7 @@
 # Usage: scripts/fuzz-cmin.sh TARGET...
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
-export CARGO_TARGET_DIR="$PWD/target"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=32}"
 cap=$((600 * 1024))
 for target in "$@"; do
