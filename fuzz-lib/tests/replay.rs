@@ -44,6 +44,11 @@ fn runnable(target: &Target) -> bool {
         println!("SKIPPED: verdicts_wasm: no component (run scripts/build-wasm.sh)");
         return false;
     }
+    // Compiling the component (once, then cached) is not an input's time.
+    #[cfg(feature = "wasm")]
+    if target.name == "verdicts_wasm" {
+        sigil_fuzz::targets::verdicts_wasm::warm();
+    }
     let _ = target;
     true
 }
