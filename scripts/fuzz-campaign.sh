@@ -21,6 +21,10 @@ dictionary() { if [ -f "dict/$1.dict" ]; then echo "dict/$1.dict"; else echo dic
 export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=32}"
 # -s none for the Wasm target: wasmtime's JIT code under ASan is too slow to be useful.
 sanitizer="${SANITIZER:-address}"
+[ "$target" = verdicts_wasm ] && sanitizer="${SANITIZER:-none}"
+# A build without the sanitizer keeps its own folder inside fuzz/target, so that it does not
+# replace the sanitizer build (the flags differ, the file names would not).
+[ "$sanitizer" = none ] && export CARGO_TARGET_DIR="$CARGO_TARGET_DIR/no-sanitizer"
 set +e
 cargo +nightly fuzz run -s "$sanitizer" "${features[@]}" "$target" \
   "corpus/$target" "seeds/$target" "shared-seeds/$target" -- \

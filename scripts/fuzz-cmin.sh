@@ -16,6 +16,8 @@ for target in "$@"; do
   [ -d "$corpus" ] || continue
   sanitizer="${SANITIZER:-address}"
   [ "$target" = verdicts_wasm ] && sanitizer=none
+  export CARGO_TARGET_DIR="$PWD/target"
+  [ "$sanitizer" = none ] && export CARGO_TARGET_DIR="$PWD/target/no-sanitizer"
   cargo +nightly fuzz cmin -s "$sanitizer" "${features[@]}" "$target" "$corpus" -- \
     -timeout=5 -rss_limit_mb=2048 > "artifacts/$target/cmin.log" 2>&1 || {
     echo "$target: cmin failed, see fuzz/artifacts/$target/cmin.log" >&2

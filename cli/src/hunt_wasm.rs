@@ -108,7 +108,7 @@ pub(crate) fn start_host(args: &EngineArgs) -> Result<WasmHunt, String> {
     let component = component_path(args.wasm_component.as_deref())?;
     let limits =
         Limits { memory_bytes: args.wasm_memory_mb << 20, deadline: Duration::from_millis(args.wasm_deadline_ms) };
-    WasmHunt::new(&component, limits, cache_dir().as_deref()).map_err(|e| e.to_string())
+    WasmHunt::new(&component, limits, sigil_wasm_host::default_cache_dir().as_deref()).map_err(|e| e.to_string())
 }
 
 /// `--wasm-component` (`given`), else `SIGIL_WASM_COMPONENT`, else
@@ -126,15 +126,4 @@ fn component_path(given: Option<&Path>) -> Result<PathBuf, String> {
         Some(path) if path.is_file() => Ok(path),
         _ => Err("the engine component is not built: run scripts/build-wasm.sh, or give --wasm-component PATH".into()),
     }
-}
-
-/// Where compiled components are kept: `SIGIL_WASM_CACHE`, else the user's cache folder.
-fn cache_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("SIGIL_WASM_CACHE") {
-        return Some(PathBuf::from(dir));
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("sigil"))
 }

@@ -18,10 +18,31 @@ pub const SAMPLE_EVENTS: &[&str] = &[
     r#"{"message":"hello","user":"x","n":[1,2,{"a":null}]}"#,
 ];
 
-/// Builds every fixture now. The fuzz targets call it before the first input (compiling the
-/// SigmaHQ rules under a sanitizer takes longer than the one-second timeout of a run).
+/// Builds every fixture now, and the engine's indexes for the sample events' routes. The fuzz
+/// targets call it before the first input (compiling the SigmaHQ rules under a sanitizer takes
+/// longer than the one-second timeout of a run).
 pub fn warm() {
-    let _ = (embedded_plan(), engine());
+    let engine = engine();
+    for event in SAMPLE_EVENTS {
+        let doc = sigil_engine::Json::parse(event).expect("the sample events are JSON");
+        for routing in [sigil_engine::Routing::Auto, sigil_engine::Routing::All] {
+            let _ = engine.evaluate(&doc, &routing);
+        }
+    }
+    with_session(|_| ());
+}
+
+/// Runs `f` with the shared session over [`embedded_plan`], then drops every correlation and
+/// suppression window it left open, so the next run starts from no state. (A session per run
+/// would rebuild the engine's indexes each time: a tenth of a second under the sanitizer.)
+pub fn with_session<T>(f: impl FnOnce(&mut sigil_engine::session::Session) -> T) -> T {
+    static SESSION: OnceLock<std::sync::Mutex<sigil_engine::session::Session>> = OnceLock::new();
+    let session = SESSION.get_or_init(|| std::sync::Mutex::new(session()));
+    // A run that panicked left the session as it was; the panic is what gets reported.
+    let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
+    let out = f(&mut session);
+    session.flush_state();
+    out
 }
 
 /// The embedded pack alone: what the stateful targets (sessions, edge, state) start from.

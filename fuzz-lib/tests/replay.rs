@@ -44,6 +44,11 @@ fn runnable(target: &Target) -> bool {
         println!("SKIPPED: verdicts_wasm: no component (run scripts/build-wasm.sh)");
         return false;
     }
+    // Compiling the component (once, then cached) is not an input's time.
+    #[cfg(feature = "wasm")]
+    if target.name == "verdicts_wasm" {
+        sigil_fuzz::targets::verdicts_wasm::warm();
+    }
     let _ = target;
     true
 }
@@ -113,4 +118,21 @@ fn a_sample_of_the_shared_seeds_replays_cleanly() {
         ran += replay(target, &shared.join(target.name), 12, Duration::from_secs(20));
     }
     println!("replayed {ran} shared seeds");
+}
+
+/// The allocation check of the `pack` target is live here (the probe is this test's global
+/// allocator), and a pack whose length prefixes claim a billion items allocates next to nothing.
+#[test]
+fn a_pack_claiming_a_billion_items_allocates_little() {
+    let mut bytes = b"SIGILPK\0".to_vec();
+    bytes.extend_from_slice(&sigil_engine::PLAN_FORMAT_VERSION.to_le_bytes());
+    bytes.push(sigil_engine::PLAN_FORMAT_VERSION as u8); // format_version, a postcard varint
+    bytes.extend_from_slice(&[0x80, 0x94, 0xeb, 0xdc, 0x03]); // predicates: 1,000,000,000 of them
+    bytes.extend_from_slice(&[0; 8]);
+    let (plan, usage) = sigil_fuzz::alloc_probe::measure(|| sigil_engine::pack::from_bytes(&bytes));
+    assert!(plan.is_err());
+    let usage = usage.expect("the counting allocator is installed");
+    println!("a pack claiming 1e9 predicates: largest allocation {} B, peak {} B", usage.largest, usage.peak);
+    assert!(usage.largest <= sigil_fuzz::targets::pack::allowance(bytes.len()));
+    sigil_fuzz::targets::pack::run(&bytes);
 }

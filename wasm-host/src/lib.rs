@@ -149,6 +149,18 @@ pub struct WasmHunt {
     ticker: Arc<AtomicBool>,
 }
 
+/// Where compiled components are kept between runs (pass it to [`WasmHunt::new`]):
+/// `SIGIL_WASM_CACHE`, else the user's cache folder (`XDG_CACHE_HOME` or `~/.cache`) + `sigil`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("SIGIL_WASM_CACHE") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("sigil"))
+}
+
 /// The epoch advances this often; deadlines are counted in ticks.
 const TICK: Duration = Duration::from_millis(10);
 

@@ -33,8 +33,9 @@ pub fn run(data: &[u8]) {
             }
         });
     }
-    let mut session = crate::fixtures::session();
-    let mut out = Vec::new();
-    let _ = session.eval_jsonl("events.jsonl", 1, text, &Routing::Auto, &mut out);
-    let _ = session.finish(&mut out);
+    crate::fixtures::with_session(|session| {
+        let mut out = Vec::new();
+        let _ = session.eval_jsonl("events.jsonl", 1, text, &Routing::Auto, &mut out);
+        let _ = session.finish(&mut out);
+    });
 }

@@ -3,7 +3,8 @@
 //! (`scripts/build-wasm.sh`'s component) by the host API `sigil hunt --runtime wasm` uses. The
 //! guest's alert lines must be byte for byte the native session's.
 //!
-//! The host (wasmtime, the compiled component) is made once per process; each run loads the
+//! The host (wasmtime, the component compiled or taken from the CLI's cache) is made once per
+//! process; each run loads the
 //! rule as a pack, which gives it a fresh instance.
 
 use crate::gen::Case;
@@ -30,11 +31,18 @@ fn host() -> &'static Mutex<WasmHunt> {
     HOST.get_or_init(|| {
         let path = component_path();
         let limits = Limits { memory_bytes: 256 << 20, deadline: Duration::from_secs(10) };
-        let hunt = WasmHunt::new(&path, limits, None).unwrap_or_else(|e| {
+        // The CLI's cache: compiling the component takes most of a minute in a debug build.
+        let cache = sigil_wasm_host::default_cache_dir();
+        let hunt = WasmHunt::new(&path, limits, cache.as_deref()).unwrap_or_else(|e| {
             panic!("{e}: build the component with scripts/build-wasm.sh (or set SIGIL_WASM_COMPONENT)")
         });
         Mutex::new(hunt)
     })
+}
+
+/// Starts the host (compiles or loads the component) before the first input.
+pub fn warm() {
+    let _ = host();
 }
 
 pub fn run(data: &[u8]) {
