@@ -16,6 +16,8 @@ log="fuzz/artifacts/$target/campaign.log"
 cd fuzz
 # The Sigma token dictionary, unless the target has its own (http: methods, headers, paths).
 dictionary() { if [ -f "dict/$1.dict" ]; then echo "dict/$1.dict"; else echo dict/sigma.dict; fi; }
+# The Wasm target's component, as scripts/build-wasm.sh writes it (not under the fuzz build).
+export SIGIL_WASM_COMPONENT="${SIGIL_WASM_COMPONENT:-$(cd .. && pwd)/target/wasm/sigil_engine.component.wasm}"
 # ASan's quarantine of freed memory (256 MB by default) counts toward -rss_limit_mb; keep it
 # small so that the limit measures what the code under test holds.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=32}"

@@ -6,6 +6,8 @@
 # Usage: scripts/fuzz-cmin.sh TARGET...
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
+# The Wasm target's component, as scripts/build-wasm.sh writes it (not under the fuzz build).
+export SIGIL_WASM_COMPONENT="${SIGIL_WASM_COMPONENT:-$(cd .. && pwd)/target/wasm/sigil_engine.component.wasm}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=32}"
 cap=$((600 * 1024))

@@ -19,6 +19,7 @@
 
 use crate::json::{Json, Object};
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 /// The event laid flat when it has a known nested layout; otherwise unchanged.
 pub fn flatten(doc: Json<'_>) -> Json<'_> {
@@ -46,28 +47,31 @@ fn flatten_windows_xml(mut top: Object<'_>) -> Object<'_> {
                 for (_, inner) in user.into_members() {
                     match inner {
                         Json::Object(fields) => fields_of(fields, &mut flat),
-                        other => flat.insert(Cow::Borrowed("UserData"), other),
+                        other => flat.push_unchecked(Cow::Borrowed("UserData"), other),
                     }
                 }
             }
             ("#attributes", _) => {}
-            (_, other) => flat.insert(key, element_value(other)),
+            (_, other) => flat.push_unchecked(key, element_value(other)),
         }
     }
     for (key, value) in system.into_iter().flat_map(Object::into_members) {
         match (key.as_ref(), value) {
             ("Provider", Json::Object(provider)) => {
                 for (name, attr) in attributes(provider) {
-                    flat.insert(Cow::Owned(format!("Provider_{name}")), attr);
+                    flat.push_unchecked(Cow::Owned(format!("Provider_{name}")), attr);
                 }
             }
-            (_, value) => flat.insert(key, element_value(value)),
+            (_, value) => flat.push_unchecked(key, element_value(value)),
         }
     }
     // Anything beside `Event` (a collector's own fields) is kept, after the event's.
     for (key, value) in top.into_members() {
-        flat.insert(key, value);
+        flat.push_unchecked(key, value);
     }
+    // Members were added without looking for their keys (a record can have thousands of
+    // fields): a repeated one keeps its first place and its last value, in one pass.
+    flat.dedup_keys();
     // Last, so that every field the record (or its collector) has is there to be kept.
     add_space_less_twins(&mut flat, names_with_spaces);
     flat
@@ -92,8 +96,8 @@ fn event_data<'a>(data: Object<'a>, flat: &mut Object<'a>) -> Vec<Cow<'a, str>> 
     }
     match unnamed.len() {
         0 => {}
-        1 => flat.insert(Cow::Borrowed("Data"), unnamed.pop().expect("one item")),
-        _ => flat.insert(Cow::Borrowed("Data"), Json::Array(unnamed)),
+        1 => flat.push_unchecked(Cow::Borrowed("Data"), unnamed.pop().expect("one item")),
+        _ => flat.push_unchecked(Cow::Borrowed("Data"), Json::Array(unnamed)),
     }
     names_with_spaces
 }
@@ -108,7 +112,7 @@ fn insert_named<'a>(
     if name.contains(char::is_whitespace) {
         names_with_spaces.push(name.clone());
     }
-    flat.insert(name, value);
+    flat.push_unchecked(name, value);
 }
 
 /// Each EventData name with spaces also without them, holding the same value. A `Data`
@@ -118,14 +122,28 @@ fn insert_named<'a>(
 /// names, which XML does not allow spaces in. A field that already has the space-less name keeps
 /// its value.
 fn add_space_less_twins<'a>(flat: &mut Object<'a>, names_with_spaces: Vec<Cow<'a, str>>) {
-    for name in names_with_spaces {
-        let twin: String = name.split_whitespace().collect();
-        if twin.is_empty() || flat.contains_key(&twin) {
-            continue;
-        }
-        if let Some(value) = flat.get(&name).cloned() {
-            flat.insert(Cow::Owned(twin), value);
-        }
+    if names_with_spaces.is_empty() {
+        return;
+    }
+    // One index of the (unique) keys, so that n names cost O(n), not O(n) each.
+    let twins: Vec<(String, Json<'a>)> = {
+        let index: HashMap<&str, &Json<'a>> = flat.iter().collect();
+        let mut added = HashSet::new();
+        names_with_spaces
+            .iter()
+            .filter_map(|name| {
+                let twin: String = name.split_whitespace().collect();
+                if twin.is_empty() || index.contains_key(twin.as_str()) || added.contains(&twin) {
+                    return None;
+                }
+                let value = (*index.get(name.as_ref())?).clone();
+                added.insert(twin.clone());
+                Some((twin, value))
+            })
+            .collect()
+    };
+    for (twin, value) in twins {
+        flat.push_unchecked(Cow::Owned(twin), value);
     }
 }
 
@@ -155,7 +173,7 @@ fn data_item<'a>(
 fn fields_of<'a>(fields: Object<'a>, flat: &mut Object<'a>) {
     for (key, value) in fields.into_members() {
         if key != "#attributes" {
-            flat.insert(key, element_value(value));
+            flat.push_unchecked(key, element_value(value));
         }
     }
 }
@@ -189,6 +207,21 @@ fn attributes(mut element: Object<'_>) -> Vec<(Cow<'_, str>, Json<'_>)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_record_with_thousands_of_data_items_flattens_in_one_pass() {
+        // Found by the evtx fuzz target: each field was inserted with a search of the others.
+        let items: Vec<serde_json::Value> = (0..5000)
+            .map(|i| serde_json::json!({"#attributes": {"Name": format!("F {}", i % 4000)}, "#text": i}))
+            .collect();
+        let event = serde_json::json!({"Event": {"System": {"EventID": 1}, "EventData": {"Data": items}}});
+        let text = event.to_string();
+        let flat = super::flatten(crate::Json::parse(&text).unwrap()).to_value();
+        // 4000 distinct names, each with its space-less twin, and EventID.
+        assert_eq!(flat.as_object().unwrap().len(), 8001);
+        assert_eq!(flat["F 5"], 4005);
+        assert_eq!(flat["F5"], 4005);
+    }
+
     use super::*;
 
     fn flat(text: &str) -> serde_json::Value {
