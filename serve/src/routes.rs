@@ -71,14 +71,12 @@ async fn answer(
     let expects_continue =
         head.headers.get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let Some(route) = route(head.uri.path()) else {
-        let keep = shared.skip(body, expects_continue).await;
         let message = "no such path: POST /events, GET /stats, /metrics, /alerts, /healthz, POST /shutdown";
-        return refusal.refuse(StatusCode::NOT_FOUND, message, !keep);
+        return refusal.refuse_unread(body, expects_continue, StatusCode::NOT_FOUND, message).await;
     };
     if head.method != route.method {
-        let keep = shared.skip(body, expects_continue).await;
-        let mut answer =
-            refusal.refuse(StatusCode::METHOD_NOT_ALLOWED, &format!("{} takes {}", route.path, route.method), !keep);
+        let message = format!("{} takes {}", route.path, route.method);
+        let mut answer = refusal.refuse_unread(body, expects_continue, StatusCode::METHOD_NOT_ALLOWED, &message).await;
         let allow = if route.method == Method::GET { "GET" } else { "POST" };
         answer.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
         return answer;
@@ -88,19 +86,17 @@ async fn answer(
         match shared.tokens.check(authorization, role) {
             Verdict::Allowed => {}
             Verdict::Unknown => {
-                let keep = shared.skip(body, expects_continue).await;
                 let message = "missing or wrong bearer token: send Authorization: Bearer TOKEN";
-                let mut answer = refusal.refuse(StatusCode::UNAUTHORIZED, message, !keep);
+                let mut answer = refusal.refuse_unread(body, expects_continue, StatusCode::UNAUTHORIZED, message).await;
                 answer.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 return answer;
             }
             Verdict::WrongRole => {
-                let keep = shared.skip(body, expects_continue).await;
                 let message = match role {
                     Role::Ingest => "this token may not send events nor stop the server: use an ingest token",
                     Role::Read => "this token may not read counts, metrics nor alerts: use a read token",
                 };
-                return refusal.refuse(StatusCode::FORBIDDEN, message, !keep);
+                return refusal.refuse_unread(body, expects_continue, StatusCode::FORBIDDEN, message).await;
             }
         }
     }
@@ -220,6 +216,19 @@ impl Refusal<'_> {
     fn refuse(&self, status: StatusCode, message: &str, close: bool) -> Response<Answer> {
         self.shared.count_bad(self.peer, self.what, status.as_u16(), message);
         json_answer(status, &json!({"error": message, "status": status.as_u16()}), close)
+    }
+
+    /// Refuses a request whose body has not been read: a small body is skipped so that the
+    /// connection goes on; a large or unknown one closes it.
+    async fn refuse_unread(
+        &self,
+        body: Incoming,
+        expects_continue: bool,
+        status: StatusCode,
+        message: &str,
+    ) -> Response<Answer> {
+        let keep = self.shared.skip(body, expects_continue).await;
+        self.refuse(status, message, !keep)
     }
 }
 
