@@ -143,10 +143,8 @@ correlation:
     gte: 50
 ";
 
-#[test]
-fn hunt_reports_a_value_count_group_full_of_distinct_values_once_and_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = write(dir.path(), "spray.yml", SPRAY_RULES);
+/// Failed logins from two addresses, taking turns, each with a user not seen before: 40 events.
+fn spray_events() -> String {
     let mut events = String::new();
     for i in 0..20 {
         for ip in ["10.0.0.1", "10.0.0.2"] {
@@ -155,7 +153,14 @@ fn hunt_reports_a_value_count_group_full_of_distinct_values_once_and_goes_on() {
             ));
         }
     }
-    let events = write(dir.path(), "events.jsonl", &events);
+    events
+}
+
+#[test]
+fn hunt_reports_a_value_count_group_full_of_distinct_values_once_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "spray.yml", SPRAY_RULES);
+    let events = write(dir.path(), "events.jsonl", &spray_events());
     let hunt = |limit: &str| {
         sigil(&[
             "hunt",
@@ -189,15 +194,7 @@ fn hunt_reports_a_value_count_group_full_of_distinct_values_once_and_goes_on() {
 fn hunt_evicts_correlation_groups_past_max_groups_and_says_how_many() {
     let dir = tempfile::tempdir().unwrap();
     let rules = write(dir.path(), "spray.yml", SPRAY_RULES);
-    let mut events = String::new();
-    for i in 0..20 {
-        for ip in ["10.0.0.1", "10.0.0.2"] {
-            events.push_str(&format!(
-                "{{\"@timestamp\":\"2024-01-01T00:{i:02}:00Z\",\"outcome\":\"failure\",\"src_ip\":\"{ip}\",\"user\":\"u{i}\"}}\n"
-            ));
-        }
-    }
-    let events = write(dir.path(), "events.jsonl", &events);
+    let events = write(dir.path(), "events.jsonl", &spray_events());
     let out = sigil(&["hunt", "--max-groups", "1", "--rules", rules.to_str().unwrap(), events.to_str().unwrap()]);
     let stderr = lines(&out.stderr);
     // Two groups take turns under a cap of one: every event but the first evicts the other.
