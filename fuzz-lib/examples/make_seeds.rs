@@ -40,7 +40,7 @@ fn main() {
     let mut session = Session::new(sigil_fuzz::fixtures::embedded_plan().clone(), 10_000).unwrap();
     let mut events = Vec::new();
     let rules_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sigma-rules/rules");
-    let sidecars = sigil_fuzz::fixtures::yaml_files(&rules_dir);
+    let sidecars = sigil_tests::files_under(&rules_dir, &["yml"]);
     for path in sidecars.iter().filter(|p| p.to_string_lossy().ends_with(".tests.yml")) {
         let text = std::fs::read_to_string(path).unwrap();
         let Ok(docs) = yaml::parse_documents(&text) else { continue };

@@ -58,7 +58,7 @@ pub fn plan() -> &'static Plan {
         let mut compiler = embedded_compiler();
         if let Some(sigma) = sigma_checkout() {
             for dir in SIGMAHQ_DIRS {
-                for file in yaml_files(&sigma.join(dir)) {
+                for file in sigil_tests::files_under(&sigma.join(dir), &["yml"]) {
                     if let Ok(text) = std::fs::read_to_string(&file) {
                         compiler.add_file(&file.display().to_string(), &text);
                     }
@@ -104,25 +104,6 @@ pub fn shared_dir() -> Option<PathBuf> {
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
     };
     dir.is_dir().then_some(dir)
-}
-
-/// Every `.yml` file under `dir`, sorted, so that the plan is the same on every run.
-pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yml") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// A fresh session over [`embedded_plan`], so that no state carries from one run to the next.
