@@ -373,8 +373,10 @@ fn full_test(matcher: &Matcher, s: &str) -> bool {
     }
 }
 
-/// A float that is a whole number, as an index key.
+/// A float that is a whole number, as an index key. Keys are bits, so -0.0 becomes 0.0 first:
+/// the two compare equal and must find the same rules.
 fn number_key(f: f64) -> Option<u64> {
+    let f = if f == 0.0 { 0.0 } else { f };
     (f.is_finite() && f.fract() == 0.0).then(|| f.to_bits())
 }
 
