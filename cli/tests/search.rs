@@ -277,3 +277,22 @@ fn a_refused_query_names_its_column_and_exits_non_zero() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("matched: 0"));
 }
+
+#[test]
+fn a_declared_logsource_lets_pipelines_for_that_source_map_the_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ecs.jsonl");
+    std::fs::write(&file, "{\"process\":{\"command_line\":\"cmd /c whoami\"}}\n{\"CommandLine\":\"cmd /c whoami\"}\n")
+        .unwrap();
+    let path = file.to_str().unwrap();
+    let lines = |extra: &[&str]| -> Vec<u64> {
+        let mut args = vec!["search", "--format", "jsonl", "--pipeline", "ecs"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["CommandLine|contains=whoami", path]);
+        json_lines(&sigil(&args)).iter().map(|l| l["source"]["line"].as_u64().unwrap()).collect()
+    };
+    // The ecs pipeline maps Windows process_creation fields: with that source declared, the
+    // query's CommandLine is ECS's process.command_line; without it, the field stays as written.
+    assert_eq!(lines(&["--logsource", "product=windows,category=process_creation"]), vec![1]);
+    assert_eq!(lines(&[]), vec![2]);
+}

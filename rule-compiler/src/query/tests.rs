@@ -71,3 +71,29 @@ fn compiler_errors_map_back_to_the_query() {
     let e = at("ok /a(/");
     assert_eq!(e.column, 4, "{e:?}");
 }
+
+#[test]
+fn hostile_lines_are_refused_at_a_column_inside_the_line_never_with_a_panic() {
+    // Every short line over the characters that mean something to the scanner, the renderer or
+    // YAML, compiled: it compiles, or it is refused at a column of the line (or just past it).
+    let alphabet = ['"', '\\', '/', '(', ')', '=', ',', '|', ' ', 'a', '*', 'é', '\t', ':', '#', '\'', 'n', 'i'];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let options = Options::default();
+    for _ in 0..20_000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let len = (seed % 9) as usize;
+        let line: String =
+            (0..len).map(|i| alphabet[((seed >> (i * 5 + 8)) % alphabet.len() as u64) as usize]).collect();
+        if let Err(e) = compile(&line, &LogSource::default(), &options) {
+            let width = line.chars().count() + 1;
+            assert!(
+                (1..=width).contains(&e.column),
+                "`{line}`: column {} outside 1..={width}: {}",
+                e.column,
+                e.message
+            );
+        }
+    }
+}
