@@ -31,16 +31,16 @@ pub fn parse_routing(text: Option<&str>) -> Result<Routing, String> {
     text.map_or(Ok(Routing::Auto), str::parse).map_err(|e| format!("--logsource: {e}"))
 }
 
-const BATCH: usize = 512;
+pub(crate) const BATCH: usize = 512;
 
-/// Raw records of one input, in order.
-struct Batch {
-    seq: u64,
-    file: Arc<str>,
-    items: Vec<Raw>,
+/// Raw records of one input, in order (also what `sigil search`'s workers take).
+pub(crate) struct Batch {
+    pub seq: u64,
+    pub file: Arc<str>,
+    pub items: Vec<Raw>,
     /// Messages that belong at this point of the output (an unreadable input, say).
-    notes: Vec<String>,
-    unreadable: u64,
+    pub notes: Vec<String>,
+    pub unreadable: u64,
 }
 
 /// What a worker made of a batch, in input order.
@@ -250,7 +250,7 @@ pub fn load_rules(source: &crate::RuleSource) -> Result<sigil_engine::Plan, Stri
     Ok(plan)
 }
 
-fn progress_bar() -> Option<ProgressBar> {
+pub(crate) fn progress_bar() -> Option<ProgressBar> {
     if !io::stderr().is_terminal() {
         return None;
     }
@@ -263,7 +263,7 @@ fn progress_bar() -> Option<ProgressBar> {
     Some(bar)
 }
 
-fn read_inputs(inputs: &[String], limits: &input::Limits, work: mpsc::SyncSender<Batch>) {
+pub(crate) fn read_inputs(inputs: &[String], limits: &input::Limits, work: mpsc::SyncSender<Batch>) {
     let mut seq = 0u64;
     let mut send = |file: &Arc<str>, items: Vec<Raw>, notes: Vec<String>, unreadable: u64| {
         let ok = work.send(Batch { seq, file: Arc::clone(file), items, notes, unreadable }).is_ok();
@@ -528,7 +528,7 @@ fn write_in_order(
 
 /// A reader that closed the pipe (`sigil hunt … | head`) ends the output, not the run: the
 /// counts and the state are still reported. Any other write error is returned.
-fn unless_pipe_closed(result: io::Result<()>, broken_pipe: &mut bool) -> io::Result<()> {
+pub(crate) fn unless_pipe_closed(result: io::Result<()>, broken_pipe: &mut bool) -> io::Result<()> {
     match result {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
             *broken_pipe = true;

@@ -17,6 +17,7 @@ mod output;
 mod rule_tests;
 mod rules;
 mod seal;
+mod search;
 mod serve;
 mod verify;
 
@@ -35,6 +36,9 @@ struct Cli {
 enum Command {
     /// Run rules over events and print an alert for every match.
     Hunt(HuntArgs),
+    /// Print the events one query matches (Sigma detection items, keywords, /regex/, and/or/not),
+    /// or count them by a field: ad hoc questions over the inputs `hunt` reads.
+    Search(SearchArgs),
     /// Compile rules and report every rejected rule with file, line and column.
     Check(CheckArgs),
     /// Compile rules into a pack that `hunt --pack` (or a Wasm host) loads without YAML.
@@ -230,6 +234,54 @@ pub struct HuntArgs {
     pub events: Vec<String>,
 }
 
+#[derive(clap::Args)]
+pub struct SearchArgs {
+    /// The query: `field|modifiers=value,value` (Sigma detection items), keywords (bare words
+    /// or "quoted strings"), /regex/ (flags i, m, s), combined with and, or, not and
+    /// parentheses; side by side means and. Compiled as a one-rule Sigma detection.
+    #[arg(value_name = "QUERY")]
+    pub query: String,
+    #[command(flatten)]
+    pub rule_args: RuleArgs,
+    /// The log source of the inputs, as for `hunt`. A declared logsource is also the query
+    /// rule's own, so pipelines that apply to that source apply to the query.
+    #[arg(long, value_name = "auto|all|KEY=VALUE,...")]
+    pub logsource: Option<String>,
+    /// Output format (default: table on a terminal, jsonl otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<SearchFormat>,
+    /// Count the matching events by the value of FIELD (a Sigma field name, dotted for nested
+    /// fields) instead of printing them: most frequent first; events without it count as (none).
+    #[arg(long, value_name = "FIELD")]
+    pub count_by: Option<String>,
+    /// With --count-by: the most distinct values counted; later new values count as (other).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_values: usize,
+    /// The event field holding the event time (default as for `hunt`).
+    #[arg(long, value_name = "FIELD")]
+    pub timestamp_field: Option<String>,
+    /// Join a CSV table onto events before the query runs, as for `hunt` (repeatable).
+    #[arg(long = "lookup", value_name = "NAME=FILE.csv")]
+    pub lookups: Vec<String>,
+    /// Worker threads (default: every core). The output order does not depend on it.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub limits: input::Limits,
+    /// Event files, read as `hunt` reads them. `-` or nothing reads standard input.
+    #[arg(value_name = "EVENTS")]
+    pub events: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchFormat {
+    /// One JSON object per matching event: {"source":{"file","line"},"time","event"}.
+    Jsonl,
+    Table,
+    /// RFC 4180 CSV with a header (file,line,time,event).
+    Csv,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Runtime {
     Native,
@@ -283,6 +335,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Hunt(args) => hunt::run(args),
+        Command::Search(args) => search::run(args),
         Command::Check(args) => check::run(args),
         Command::Compile(args) => check::compile(args),
         Command::Test(args) => rule_tests::run(args),

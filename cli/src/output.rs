@@ -126,7 +126,7 @@ fn json_line(out: &mut Vec<u8>, value: &impl serde::Serialize) -> io::Result<()>
 }
 
 /// A value on one table line: control characters (newlines, tabs) become spaces.
-fn compact(v: &serde_json::Value) -> String {
+pub(crate) fn compact(v: &serde_json::Value) -> String {
     let text = match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -135,7 +135,7 @@ fn compact(v: &serde_json::Value) -> String {
 }
 
 /// Shortens to `width` characters, keeping the end of long paths and the start of the rest.
-fn clip(s: &str, width: usize) -> String {
+pub(crate) fn clip(s: &str, width: usize) -> String {
     let n = s.chars().count();
     if n <= width {
         return s.to_string();

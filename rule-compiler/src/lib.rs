@@ -18,6 +18,7 @@
 //! * [`edge_policy`] — `sigil edge` policy files, read into the engine's policy data;
 //! * [`pipeline`] — pySigma processing pipelines (field mappings, added conditions, ...) that
 //!   rewrite each typed rule before it is lowered;
+//! * [`query`] — one-line search queries (`sigil search`) rendered as a rule and compiled here;
 //! * this module — the driver: files in, a plan and diagnostics out.
 //!
 //! Architecture invariant: the compiler reads no files itself. Callers hand it text, so it runs
@@ -35,6 +36,7 @@ pub mod lower;
 pub mod modifiers;
 pub mod outline;
 pub mod pipeline;
+pub mod query;
 pub mod silence;
 pub mod templates;
 pub mod value;

@@ -1,0 +1,226 @@
+//! `sigil search QUERY [EVENTS...]`: the events one query matches, or their counts by a field.
+//!
+//! The query is compiled by `sigil_compiler::query` into a one-rule plan and run by the same
+//! engine as `hunt`, over `hunt`'s reader thread ([`hunt::read_inputs`]): worker threads parse
+//! and evaluate batches and render their matching events (or count them), and this thread writes
+//! the batches in sequence order, so the output does not depend on the number of threads. It owns
+//! no detection logic: what matches is the engine's answer for the compiled query.
+
+mod format;
+
+use crate::hunt::{self, Batch};
+use crate::input;
+use crate::{rules, SearchArgs, SearchFormat};
+use indicatif::ProgressBar;
+use sigil_engine::enrich::Lookup;
+use sigil_engine::plan::LogSource;
+use sigil_engine::{Engine, Routing, Scratch};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::{mpsc, Arc, Mutex};
+
+/// What the workers do with a matching event.
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    Print(SearchFormat),
+    CountBy(&'a str),
+}
+
+/// What every worker evaluates batches with.
+struct Context<'a> {
+    engine: &'a Engine,
+    routing: &'a Routing,
+    mode: Mode<'a>,
+    timestamp_field: Option<&'a str>,
+    lookups: &'a [Lookup],
+}
+
+/// What a worker made of a batch.
+#[derive(Default)]
+struct Done {
+    seq: u64,
+    /// The matching events, rendered.
+    text: Vec<u8>,
+    /// With `--count-by`: matching events per value (`None`: the field is absent).
+    counts: HashMap<Option<String>, u64>,
+    notes: Vec<String>,
+    read: u64,
+    rejected: u64,
+    matched: u64,
+    unreadable: u64,
+}
+
+pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
+    let routing = hunt::parse_routing(args.logsource.as_deref())?;
+    let logsource = match &routing {
+        Routing::Declared(declared) => declared.clone(),
+        _ => LogSource::default(),
+    };
+    let options = rules::options(&args.rule_args)?;
+    let plan = sigil_compiler::query::compile(&args.query, &logsource, &options)
+        .map_err(|e| format::query_error(&args.query, &e))?;
+    let engine = Engine::new(plan).map_err(|e| e.to_string())?;
+    let terminal = io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if terminal { SearchFormat::Table } else { SearchFormat::Jsonl });
+    let mode = match &args.count_by {
+        Some(field) if field.trim().is_empty() => return Err("--count-by needs a field name".into()),
+        Some(field) => Mode::CountBy(field),
+        None => Mode::Print(format),
+    };
+    let threads = match args.threads {
+        Some(0) => return Err("--threads must be at least 1".into()),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
+    let limits = args.limits;
+    let lookups = args.lookups.iter().map(|spec| crate::lookup::load(spec)).collect::<Result<Vec<_>, _>>()?;
+    let context = Context {
+        engine: &engine,
+        routing: &routing,
+        mode,
+        timestamp_field: args.timestamp_field.as_deref(),
+        lookups: &lookups,
+    };
+
+    let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(threads * 4);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let progress = hunt::progress_bar();
+    let written = std::thread::scope(|scope| {
+        scope.spawn(move || hunt::read_inputs(&inputs, &limits, work_tx));
+        for _ in 0..threads {
+            let work_rx = Arc::clone(&work_rx);
+            let done_tx = done_tx.clone();
+            let context = &context;
+            scope.spawn(move || {
+                let mut scratch = Scratch::default();
+                loop {
+                    let batch = match work_rx.lock().expect("work queue").recv() {
+                        Ok(b) => b,
+                        Err(_) => return,
+                    };
+                    if done_tx.send(evaluate_batch(context, &mut scratch, batch)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        write_in_order(done_rx, format, mode, args.max_values, progress.as_ref())
+    });
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    let totals = written.map_err(|e| format!("cannot write the results: {e}"))?;
+    eprintln!("events: {} read, {} rejected; matched: {}", totals.read, totals.rejected, totals.matched);
+    Ok(if totals.unreadable > 0 {
+        ExitCode::from(2)
+    } else if totals.matched == 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) -> Done {
+    let Context { engine, routing, mode, timestamp_field, lookups } = *context;
+    let mut done = Done { seq: batch.seq, notes: batch.notes, unreadable: batch.unreadable, ..Done::default() };
+    let mut detections = Vec::new();
+    for raw in &batch.items {
+        input::parse(raw, &mut |line, record| {
+            done.read += 1;
+            let (mut event, mut source_text) = match record {
+                Ok(input::Event { doc, text }) => (doc, text),
+                Err(reason) => {
+                    done.rejected += 1;
+                    done.notes.push(format!("sigil: {}:{line}: malformed event: {reason}", batch.file));
+                    return;
+                }
+            };
+            for table in lookups {
+                // Joined values are not in the event's text: its keyword shortcut no longer holds.
+                if table.apply(&mut event) {
+                    source_text = None;
+                }
+            }
+            detections.clear();
+            match source_text {
+                Some(text) => engine.evaluate_text(scratch, &event, text, routing, &mut detections),
+                None => engine.evaluate_with(scratch, &event, routing, &mut detections),
+            }
+            if detections.is_empty() {
+                return;
+            }
+            done.matched += 1;
+            match mode {
+                Mode::Print(format) => {
+                    format::write_event(&mut done.text, &batch.file, line, &event, timestamp_field, format)
+                }
+                Mode::CountBy(field) => *done.counts.entry(format::count_key(&event, field)).or_default() += 1,
+            }
+        });
+    }
+    done
+}
+
+/// Writes finished batches in sequence order (or adds up their counts, printed at the end).
+fn write_in_order(
+    done: mpsc::Receiver<Done>,
+    format: SearchFormat,
+    mode: Mode<'_>,
+    max_values: usize,
+    progress: Option<&ProgressBar>,
+) -> io::Result<Done> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut totals = Done::default();
+    let mut counts = format::Counts::new(max_values);
+    let mut header = matches!(mode, Mode::Print(_)).then(|| format::event_header(format)).flatten();
+    let mut broken_pipe = false;
+    for d in done {
+        pending.insert(d.seq, d);
+        while let Some(d) = pending.remove(&next) {
+            next += 1;
+            for note in &d.notes {
+                match progress {
+                    Some(p) => p.println(note),
+                    None => eprintln!("{note}"),
+                }
+            }
+            counts.add(d.counts);
+            if !d.text.is_empty() && !broken_pipe {
+                let written = header
+                    .take()
+                    .map_or(Ok(()), |h| out.write_all(h.as_bytes()))
+                    .and_then(|_| out.write_all(&d.text))
+                    .and_then(|_| out.flush());
+                hunt::unless_pipe_closed(written, &mut broken_pipe)?;
+            }
+            totals.read += d.read;
+            totals.rejected += d.rejected;
+            totals.matched += d.matched;
+            totals.unreadable += d.unreadable;
+            if let Some(p) = progress {
+                p.set_position(totals.read);
+                p.set_message(format!("{} matched", totals.matched));
+            }
+        }
+    }
+    if let Mode::CountBy(field) = mode {
+        if counts.overflowed() > 0 {
+            eprintln!(
+                "sigil: --count-by {field}: more than {max_values} distinct values; {} events of later values counted as (other) (raise --max-values)",
+                counts.overflowed()
+            );
+        }
+        let mut bytes = Vec::new();
+        format::write_counts(&mut bytes, field, &counts.sorted(), format);
+        if !broken_pipe {
+            hunt::unless_pipe_closed(out.write_all(&bytes).and_then(|_| out.flush()), &mut broken_pipe)?;
+        }
+    }
+    Ok(totals)
+}
