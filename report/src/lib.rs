@@ -8,11 +8,14 @@
 //!   from an alert line.
 //! - `entities`: the accounts, hosts and IPs an alert is about (the field table).
 //! - `summary`: the end-of-run summary ([`Summary`]), bounded, as JSON or text.
+//! - `timeline`: the CSV timeline ([`Timeline`]): rows sorted by event time, bounded.
 
 pub mod alerts;
 pub mod entities;
 pub mod summary;
+pub mod timeline;
 
 pub use alerts::AlertRecord;
 pub use entities::{Entity, EntityKind};
 pub use summary::Summary;
+pub use timeline::{Row, Timeline};
