@@ -74,8 +74,9 @@ pub struct Compiler {
     silences: Vec<sigil_engine::plan::Silence>,
     diagnostics: Vec<Diagnostic>,
     documents: usize,
-    /// Documents the selection left out, as `Output::left_out` reports them.
+    /// Documents the selection left out, and those it silenced, as `Output` reports them.
     left_out_count: usize,
+    silenced_count: usize,
     /// Detection rules the selection left out, not lowered: `finish` lowers those a correlation
     /// reads (they run, silently), and drops the rest.
     left_out: Vec<(String, ast::DetectionRule)>,
@@ -90,9 +91,11 @@ pub struct Output {
     /// Rule documents seen, accepted or not. An unreadable file counts as one.
     pub rules_seen: usize,
     pub graph: graph::GraphStats,
-    /// Rules, correlations and silence rules the selection left out (those a correlation reads
-    /// are compiled, but never alert on their own).
+    /// Rules and silence rules the selection left out: not compiled.
     pub left_out: usize,
+    /// Rules the selection left out that a correlation reads, and correlations it left out:
+    /// compiled and run, but they never alert.
+    pub silenced: usize,
 }
 
 impl Compiler {
@@ -194,7 +197,7 @@ impl Compiler {
         self.left_out_count += dropped.len();
         let mut silent = Vec::new();
         for (name, mut rule) in needed {
-            self.left_out_count += 1;
+            self.silenced_count += 1;
             let title = Some(rule.info.title.clone());
             if self.lower_rule(&name, &mut rule, title) {
                 silent.push(self.rules.len() - 1);
@@ -224,7 +227,7 @@ impl Compiler {
             .filter(|p| !selection.admits(&p.doc.info))
             .map(|p| p.doc.info.id.clone())
             .collect();
-        self.left_out_count += quiet_correlations.len();
+        self.silenced_count += quiet_correlations.len();
         let conditions: Vec<Expr> = self
             .rules
             .iter()
@@ -273,6 +276,7 @@ impl Compiler {
             rules_seen: self.documents,
             graph: stats,
             left_out: self.left_out_count,
+            silenced: self.silenced_count,
         }
     }
 }

@@ -208,7 +208,7 @@ type: event_count\n  rules: [base_rule]\n  group-by: [a]\n  timespan: 5m\n  cond
         assert_eq!(out.plan.rules.len(), 1);
         assert!(!out.plan.rules[0].alert);
         assert!(out.plan.correlations[0].emit);
-        assert_eq!(out.left_out, 1);
+        assert_eq!((out.left_out, out.silenced), (0, 1));
     }
 
     #[test]
@@ -217,7 +217,7 @@ type: event_count\n  rules: [base_rule]\n  group-by: [a]\n  timespan: 5m\n  cond
         assert!(!out.plan.correlations[0].emit);
         // As without filters: the correlation reads the rule with `generate: false`.
         assert_eq!(out.plan.rules[0].alert, compile("high", "low", Selection::default()).plan.rules[0].alert);
-        assert_eq!(out.left_out, 1);
+        assert_eq!((out.left_out, out.silenced), (0, 1));
     }
 
     #[test]
