@@ -14,12 +14,12 @@
 
 use crate::filters::TimeWindow;
 use crate::findings::{Found, Wants};
+pub use crate::hunt_rules::{load_rules, load_rules_selected};
 use crate::input::{self, Raw};
 use crate::output;
 use crate::seal::{self, LineSink, SealKey};
-use crate::{rules, HuntArgs, HuntFormat};
+use crate::{HuntArgs, HuntFormat};
 use indicatif::{ProgressBar, ProgressStyle};
-use sigil_compiler::select::Selection;
 use sigil_engine::alert::event_time_ms;
 use sigil_engine::correlate::{Correlator, EventRef, Feed, Readers};
 use sigil_engine::edge::select;
@@ -260,67 +260,6 @@ fn sealing(args: &HuntArgs) -> Result<Option<(SealKey, u64)>, String> {
         return Err("--seal is not available with --runtime wasm yet: use --runtime native".into());
     }
     Ok(Some((seal::load_key(path)?, args.checkpoint_every)))
-}
-
-/// The rules of `--rules` (or the embedded pack) or `--pack`, as `hunt`, `edge` and `serve`
-/// load them.
-pub fn load_rules(source: &crate::RuleSource) -> Result<sigil_engine::Plan, String> {
-    load_rules_selected(source, &Selection::default())
-}
-
-/// The same, keeping only the rules `selection` admits: left out before compilation, or, in a
-/// pack, made silent (`Selection::apply_to_plan`). Says on stderr how many were left out.
-pub fn load_rules_selected(source: &crate::RuleSource, selection: &Selection) -> Result<sigil_engine::Plan, String> {
-    let crate::RuleSource { rules, pack, rule_args } = source;
-    let plan = match pack {
-        Some(path) => {
-            if !rules.is_empty() {
-                return Err("--pack and --rules exclude each other: a pack already holds its rules".into());
-            }
-            if !rule_args.pipelines.is_empty()
-                || !rule_args.placeholders.is_empty()
-                || !rule_args.placeholder_files.is_empty()
-            {
-                return Err(
-                    "a pack is compiled already: give --pipeline and --placeholder to `sigil compile` instead".into()
-                );
-            }
-            let bytes = std::fs::read(path).map_err(|e| format!("cannot read the pack {}: {e}", path.display()))?;
-            let mut plan = sigil_engine::pack::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-            eprintln!("sigil: rules: {} loaded from the pack {}", plan.rules.len(), path.display());
-            if !selection.is_everything() {
-                let left_out = selection.apply_to_plan(&mut plan);
-                eprintln!("sigil: filters left out {left_out} rules of the pack (they run without alerting)");
-            }
-            plan
-        }
-        None => {
-            let options = sigil_compiler::Options { selection: selection.clone(), ..rules::options(rule_args)? };
-            let compiled = rules::compile(rules, options)?;
-            for d in &compiled.diagnostics {
-                eprintln!("sigil: rule rejected: {d}");
-            }
-            eprintln!("sigil: rules: {} loaded, {} rejected", compiled.plan.rules.len(), compiled.diagnostics.len());
-            if !selection.is_everything() {
-                eprintln!(
-                    "sigil: filters left out {} rules; {} more run without alerting (correlations left out, and rules a correlation reads)",
-                    compiled.left_out, compiled.silenced
-                );
-            }
-            compiled.plan
-        }
-    };
-    let alerting = plan.rules.iter().any(|r| r.alert) || plan.correlations.iter().any(|c| c.emit);
-    if !selection.is_everything() && !alerting && plan.silences.is_empty() {
-        return Err(
-            "the filters left out every rule: nothing to hunt with (loosen --min-level, --status, --tag, --rule-id)"
-                .into(),
-        );
-    }
-    if plan.rules.is_empty() {
-        return Err("no rule could be loaded: nothing to hunt with (see the errors above)".into());
-    }
-    Ok(plan)
 }
 
 fn progress_bar() -> Option<ProgressBar> {

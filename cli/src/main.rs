@@ -11,6 +11,7 @@ mod edge;
 mod filters;
 mod findings;
 mod hunt;
+mod hunt_rules;
 mod hunt_wasm;
 mod input;
 mod lookup;
