@@ -111,7 +111,7 @@ fn check(case: &Node, name: &str) -> Result<(), String> {
         (Ok(p), None) => p,
     };
     let rule = str_of(case, "rule").ok_or("the case has no rule")?;
-    let options = Options { placeholders: placeholders(case), pipelines };
+    let options = Options { placeholders: placeholders(case), pipelines, ..Options::default() };
     let out = sigil_compiler::compile_str("rule.yml", rule, &options);
     if let Some(want) = str_of(case, "rule_error") {
         return match out.diagnostics.first() {

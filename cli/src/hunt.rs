@@ -6,11 +6,19 @@
 //! sequence order, so the output is the same whatever the number of threads. What needs the
 //! stream in order (correlations, and silence rules with `--silence`) runs in that writer, on
 //! what the workers read from each event.
+//!
+//! Filters (`filters`): rules left out by `--min-level`, `--status`, `--tag`, ... are not
+//! compiled; events outside `--from`/`--to` (or without a time, when either is given) are read
+//! and counted but not evaluated, so correlations see only the window. Each alert's summary
+//! record and CSV row (`findings`) are made by the worker beside its text.
 
+use crate::filters::TimeWindow;
+use crate::findings::{Found, Wants};
+pub use crate::hunt_rules::{load_rules, load_rules_selected};
 use crate::input::{self, Raw};
 use crate::output;
 use crate::seal::{self, LineSink, SealKey};
-use crate::{rules, HuntArgs, HuntFormat};
+use crate::{HuntArgs, HuntFormat};
 use indicatif::{ProgressBar, ProgressStyle};
 use sigil_engine::alert::event_time_ms;
 use sigil_engine::correlate::{Correlator, EventRef, Feed, Readers};
@@ -53,18 +61,25 @@ struct Done {
     rejected: u64,
     alerts: u64,
     unreadable: u64,
+    /// Events that raised at least one alert.
+    with_hits: u64,
+    /// Events outside --from/--to, and of those the ones without a readable time.
+    outside_window: u64,
+    untimed: u64,
 }
 
 enum Item {
     /// Formatted detection alerts.
     Text(Vec<u8>),
+    /// The summary record and timeline row of the detection alert written before it.
+    Found(Found),
     /// An event that fired rules which correlations read: they see it in input order.
     Correlate { time: Option<i64>, evidence: EventRef, feeds: Vec<Feed> },
     /// With `--silence`, every event, before its detections: its time moves the silence clock
     /// (which may reveal silences) and the sources it speaks for are heard, in input order.
     Silence { time: Option<i64>, evidence: EventRef, sightings: Vec<Sighting> },
     /// A detection alert of a rule with `suppress:`: written or counted in input order.
-    Suppressible(session::Suppressible),
+    Suppressible(session::Suppressible, Option<Found>),
 }
 
 /// What the writer keeps across the stream, in input order.
@@ -84,7 +99,11 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
                 .into(),
         );
     }
-    let plan = load_rules(&args.source)?;
+    let selection = args.rule_filters.selection()?;
+    if args.engine.runtime == crate::Runtime::Wasm {
+        refuse_in_wasm(&args)?;
+    }
+    let plan = load_rules_selected(&args.source, &selection)?;
     report_silence(args.silence, plan.silences.len());
     if args.engine.runtime == crate::Runtime::Wasm {
         return crate::hunt_wasm::run(&args, plan);
@@ -99,6 +118,8 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     };
     let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
     let limits = args.limits;
+    let window = args.window.resolve(&inputs, &limits, args.timestamp_field.as_deref())?;
+    let mut findings = crate::findings::Findings::new(&args.findings, format);
     let lookups = args.lookups.iter().map(|spec| crate::lookup::load(spec)).collect::<Result<Vec<_>, _>>()?;
     for table in &lookups {
         eprintln!("sigil: lookup '{}': {} rows joined on {}", table.name(), table.len(), table.key_field());
@@ -120,6 +141,8 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
         timestamp_field: args.timestamp_field.as_deref(),
         lookups: &lookups,
         silences: watched.then_some(silences.as_slice()),
+        window,
+        wants: findings.wants(),
     };
     let silence = watched.then(|| SilenceWatch::new(silences.clone(), args.max_groups));
     let mut correlator = Correlator::new(engine.plan(), args.max_groups);
@@ -161,15 +184,20 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
             });
         }
         drop(done_tx);
+        // The workers hold the queue now: when the writer stops early, they stop, and so does the reader.
+        drop(work_rx);
         let ordered = Ordered { correlator, silence, suppressor };
         let writer = Writer { plan: engine.plan(), format, closes_at_end };
-        write_in_order(done_rx, ordered, &writer, seal, progress.as_ref())
+        write_in_order(done_rx, ordered, &writer, seal, progress.as_ref(), &mut findings)
     });
     if let Some(p) = progress {
         p.finish_and_clear();
     }
     let (totals, Ordered { correlator, silence, suppressor }) =
         totals.map_err(|e| format!("cannot write alerts: {e}"))?;
+    if let Some(reason) = findings.refused() {
+        return Err(reason.to_string());
+    }
     if let Some(path) = &args.state {
         let state = session::State { correlations: correlator.save(), suppression: suppressor.save(engine.plan()) };
         let text = serde_json::to_string(&state).expect("the state serializes");
@@ -185,7 +213,18 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     if let Some(untracked) = silence.map(|watch| watch.untracked()).filter(|&n| n > 0) {
         eprintln!("sigil: silence: {untracked} sources first heard past --max-groups were not watched");
     }
-    eprintln!("events: {} read, {} rejected; alerts: {}", totals.read, totals.rejected, totals.alerts);
+    let mut events = vec![("rejected", totals.rejected)];
+    match window {
+        None => eprintln!("events: {} read, {} rejected; alerts: {}", totals.read, totals.rejected, totals.alerts),
+        Some(_) => {
+            eprintln!(
+                "events: {} read, {} rejected, {} outside --from/--to ({} of them without a time); alerts: {}",
+                totals.read, totals.rejected, totals.outside_window, totals.untimed, totals.alerts
+            );
+            events.extend([("outside_window", totals.outside_window), ("without_time", totals.untimed)]);
+        }
+    }
+    findings.finish(&events, totals.read, totals.with_hits)?;
     Ok(if totals.unreadable > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
@@ -200,6 +239,17 @@ fn report_silence(enabled: bool, rules: usize) {
     }
 }
 
+/// What `--runtime wasm` does not do yet, refused before any rule is compiled.
+fn refuse_in_wasm(args: &HuntArgs) -> Result<(), String> {
+    let window = args.window.from.is_some() || args.window.to.is_some();
+    let findings =
+        args.findings.summary.is_some() || args.findings.summary_stderr == crate::findings::SummaryWhen::Always;
+    if window || findings {
+        return Err("--from, --to, --summary and --summary-stderr always are not available with --runtime wasm yet: use --runtime native".into());
+    }
+    Ok(())
+}
+
 /// `--seal KEYFILE`: the key and checkpoint interval, refused with a format it cannot seal.
 fn sealing(args: &HuntArgs) -> Result<Option<(SealKey, u64)>, String> {
     let Some(path) = &args.seal else { return Ok(None) };
@@ -210,44 +260,6 @@ fn sealing(args: &HuntArgs) -> Result<Option<(SealKey, u64)>, String> {
         return Err("--seal is not available with --runtime wasm yet: use --runtime native".into());
     }
     Ok(Some((seal::load_key(path)?, args.checkpoint_every)))
-}
-
-/// The rules of `--rules` (or the embedded pack) or `--pack`, as `hunt`, `edge` and `serve`
-/// load them.
-pub fn load_rules(source: &crate::RuleSource) -> Result<sigil_engine::Plan, String> {
-    let crate::RuleSource { rules, pack, rule_args } = source;
-    let plan = match pack {
-        Some(path) => {
-            if !rules.is_empty() {
-                return Err("--pack and --rules exclude each other: a pack already holds its rules".into());
-            }
-            if !rule_args.pipelines.is_empty()
-                || !rule_args.placeholders.is_empty()
-                || !rule_args.placeholder_files.is_empty()
-            {
-                return Err(
-                    "a pack is compiled already: give --pipeline and --placeholder to `sigil compile` instead".into()
-                );
-            }
-            let bytes = std::fs::read(path).map_err(|e| format!("cannot read the pack {}: {e}", path.display()))?;
-            let plan = sigil_engine::pack::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-            eprintln!("sigil: rules: {} loaded from the pack {}", plan.rules.len(), path.display());
-            plan
-        }
-        None => {
-            let options = rules::options(rule_args)?;
-            let compiled = rules::compile(rules, options)?;
-            for d in &compiled.diagnostics {
-                eprintln!("sigil: rule rejected: {d}");
-            }
-            eprintln!("sigil: rules: {} loaded, {} rejected", compiled.plan.rules.len(), compiled.diagnostics.len());
-            compiled.plan
-        }
-    };
-    if plan.rules.is_empty() {
-        return Err("no rule could be loaded: nothing to hunt with (see the errors above)".into());
-    }
-    Ok(plan)
 }
 
 pub(crate) fn progress_bar() -> Option<ProgressBar> {
@@ -316,10 +328,14 @@ struct Context<'a> {
     lookups: &'a [Lookup],
     /// The plan's silence rules when they are watched: then every event is an item.
     silences: Option<&'a [Silence]>,
+    /// `--from`/`--to`: events outside are counted, not evaluated.
+    window: Option<TimeWindow>,
+    /// Whether alerts carry their summary record or timeline row to the writer.
+    wants: Wants,
 }
 
 fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) -> Done {
-    let Context { engine, readers, routing, format, timestamp_field, lookups, silences } = *context;
+    let Context { engine, readers, routing, format, timestamp_field, lookups, silences, window, wants } = *context;
     let mut done = Done { seq: batch.seq, notes: batch.notes, unreadable: batch.unreadable, ..Done::default() };
     let mut detections = Vec::new();
     let mut text = Vec::new();
@@ -340,13 +356,22 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
                     source_text = None;
                 }
             }
+            // Read only when a window needs it: most events raise nothing and need no time.
+            let known_time = window.map(|_| event_time_ms(&event, timestamp_field));
+            if let (Some(window), Some(time)) = (window, known_time) {
+                if !window.admits(time) {
+                    done.outside_window += 1;
+                    done.untimed += u64::from(time.is_none());
+                    return;
+                }
+            }
             if let Some(silences) = silences {
                 // Silences the event's time reveals come before its detections.
                 if !text.is_empty() {
                     done.items.push(Item::Text(std::mem::take(&mut text)));
                 }
                 let sightings = silence::sightings(silences, &event, &select::event_source(&event, routing));
-                let time = event_time_ms(&event, timestamp_field);
+                let time = known_time.unwrap_or_else(|| event_time_ms(&event, timestamp_field));
                 let evidence = EventRef { file: Arc::clone(&batch.file), line };
                 done.items.push(Item::Silence { time, evidence, sightings });
             }
@@ -360,9 +385,9 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
             }
             let source = EventSource { file: batch.file.to_string(), line };
             let mut feeds = Vec::new();
-            let time = event_time_ms(&event, timestamp_field);
+            let time = known_time.unwrap_or_else(|| event_time_ms(&event, timestamp_field));
             let mut suppressible = 0;
-            done.alerts += session::write_detections(
+            let written = session::write_detections(
                 engine,
                 readers,
                 &detections,
@@ -373,20 +398,26 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
                 &mut |alert| {
                     let render =
                         |out: &mut Vec<u8>| output::write_alert(out, alert, format).expect("writing to memory");
+                    let found = wants.found(alert, time);
                     match session::Suppressible::of(alert, time, render) {
                         // Written or counted by the writer, in input order.
                         Some(item) => {
                             if !text.is_empty() {
                                 done.items.push(Item::Text(std::mem::take(&mut text)));
                             }
-                            done.items.push(Item::Suppressible(item));
+                            done.items.push(Item::Suppressible(item, found));
                             suppressible += 1;
                         }
-                        None => render(&mut text),
+                        None => {
+                            render(&mut text);
+                            // Its place among the text does not matter: a Found writes nothing.
+                            done.items.extend(found.map(Item::Found));
+                        }
                     }
                 },
             );
-            done.alerts -= suppressible;
+            done.with_hits += u64::from(written > 0);
+            done.alerts += written - suppressible;
             if !feeds.is_empty() {
                 if !text.is_empty() {
                     done.items.push(Item::Text(std::mem::take(&mut text)));
@@ -418,6 +449,7 @@ fn write_in_order(
     writer: &Writer<'_>,
     seal: Option<(SealKey, u64)>,
     progress: Option<&ProgressBar>,
+    findings: &mut crate::findings::Findings,
 ) -> io::Result<(Done, Ordered)> {
     let Writer { plan, format, closes_at_end } = *writer;
     let mut out = LineSink::new(io::BufWriter::with_capacity(1 << 16, io::stdout().lock()), seal);
@@ -428,9 +460,13 @@ fn write_in_order(
     let mut broken_pipe = false;
     // Events without a readable time take the time of the event before them.
     let mut last_time = 0i64;
-    for d in done {
+    'stream: for d in done {
         pending.insert(d.seq, d);
         while let Some(d) = pending.remove(&next) {
+            if findings.refused().is_some() {
+                // The timeline is full: the hunt ends with its error, and the workers stop.
+                break 'stream;
+            }
             next += 1;
             for note in &d.notes {
                 match progress {
@@ -441,6 +477,10 @@ fn write_in_order(
             for item in d.items {
                 let bytes = match item {
                     Item::Text(bytes) => bytes,
+                    Item::Found(found) => {
+                        findings.add(found);
+                        continue;
+                    }
                     Item::Correlate { time, evidence, feeds } => {
                         let time = time.unwrap_or(last_time);
                         last_time = time;
@@ -448,6 +488,10 @@ fn write_in_order(
                         let (correlator, suppressor) = (&mut ordered.correlator, &mut ordered.suppressor);
                         totals.alerts +=
                             session::observe(correlator, suppressor, plan, time, evidence, feeds, &mut |alert| {
+                                match alert {
+                                    session::Emitted::Correlation(a) => findings.add_json(a),
+                                    session::Emitted::Suppression(a) => findings.add_json(a),
+                                }
                                 output::write_emitted(&mut bytes, alert, format).expect("writing to memory")
                             });
                         for warning in ordered.correlator.take_warnings() {
@@ -459,18 +503,29 @@ fn write_in_order(
                         }
                         bytes
                     }
-                    Item::Suppressible(item) => {
+                    Item::Suppressible(item, found) => {
                         let mut bytes = Vec::new();
-                        totals.alerts +=
+                        let mut summaries = 0;
+                        let written =
                             session::admit_rendered(plan, &mut ordered.suppressor, item, &mut bytes, &mut |out, s| {
+                                summaries += 1;
+                                findings.add_json(s);
                                 output::write_suppression(out, s, format).expect("writing to memory")
                             });
+                        // Counted alerts are not in the summary or the timeline: their window's is.
+                        if written > summaries {
+                            if let Some(found) = found {
+                                findings.add(found);
+                            }
+                        }
+                        totals.alerts += written;
                         bytes
                     }
                     Item::Silence { time, evidence, sightings } => {
                         let mut bytes = Vec::new();
                         if let Some(watch) = &mut ordered.silence {
                             totals.alerts += watch.advance(time, &evidence, sightings, &mut |alert| {
+                                findings.add_json(alert);
                                 output::write_silence(&mut bytes, alert, format).expect("writing to memory")
                             });
                         }
@@ -495,6 +550,9 @@ fn write_in_order(
             totals.rejected += d.rejected;
             totals.alerts += d.alerts;
             totals.unreadable += d.unreadable;
+            totals.with_hits += d.with_hits;
+            totals.outside_window += d.outside_window;
+            totals.untimed += d.untimed;
             if let Some(p) = progress {
                 p.set_position(totals.read);
                 let rate = totals.read as f64 / p.elapsed().as_secs_f64().max(1e-3);
@@ -507,7 +565,9 @@ fn write_in_order(
         ordered.suppressor.flush(&mut closed);
         let mut bytes = Vec::new();
         for c in &closed {
-            output::write_suppression(&mut bytes, &c.alert(plan), format).expect("writing to memory");
+            let alert = c.alert(plan);
+            findings.add_json(&alert);
+            output::write_suppression(&mut bytes, &alert, format).expect("writing to memory");
         }
         totals.alerts += closed.len() as u64;
         if !bytes.is_empty() {
@@ -518,6 +578,9 @@ fn write_in_order(
                 .and_then(|_| out.flush());
             unless_pipe_closed(written, &mut broken_pipe)?;
         }
+    }
+    if let Some(timeline) = findings.take_timeline().filter(|_| !broken_pipe && findings.refused().is_none()) {
+        unless_pipe_closed(out.write_lines(&timeline).and_then(|_| out.flush()), &mut broken_pipe)?;
     }
     // Sealed, the closing record marks a clean end.
     if !broken_pipe {

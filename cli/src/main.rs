@@ -8,7 +8,10 @@ mod check;
 mod cluster;
 mod coverage;
 mod edge;
+mod filters;
+mod findings;
 mod hunt;
+mod hunt_rules;
 mod hunt_wasm;
 mod input;
 mod lookup;
@@ -185,6 +188,12 @@ pub struct HuntArgs {
     /// and written back at the end, so a hunt split over several inputs alerts as one would.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub rule_filters: filters::RuleFilterArgs,
+    #[command(flatten)]
+    pub window: filters::TimeWindowArgs,
+    #[command(flatten)]
+    pub findings: findings::FindingsArgs,
     /// Cap on open correlation groups; past it the stalest groups are evicted (and counted).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_groups: usize,
@@ -294,6 +303,8 @@ pub enum HuntFormat {
     Table,
     /// One OCSF 1.8.0 Detection Finding (class 2004) per line.
     Ocsf,
+    /// A timeline: one CSV row per alert, sorted by event time (RFC 4180, UTF-8, a header).
+    Csv,
 }
 
 #[derive(clap::Args)]

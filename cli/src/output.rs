@@ -1,5 +1,6 @@
 //! Printing alerts (detections, correlations, silences, suppression summaries): JSON Lines (the stable contract), a
-//! table for people, or OCSF Detection Findings (one per line).
+//! table for people, or OCSF Detection Findings (one per line). The CSV timeline is not printed
+//! alert by alert (its rows are sorted at the end, `findings`): here it writes nothing.
 
 use crate::HuntFormat;
 use sigil_engine::alert::{AlertRule, CorrelationAlertJson};
@@ -21,6 +22,7 @@ pub fn write_alert(out: &mut Vec<u8>, alert: &Alert<'_>, format: HuntFormat) -> 
     match format {
         HuntFormat::Jsonl => json_line(out, alert),
         HuntFormat::Ocsf => json_line(out, &ocsf::detection_finding(alert)),
+        HuntFormat::Csv => Ok(()),
         HuntFormat::Table => {
             let time = alert.timestamp.as_str().map(str::to_string).unwrap_or_else(|| alert.timestamp.to_string());
             let matched: Vec<String> = alert.matched.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect();
@@ -51,6 +53,7 @@ pub fn write_suppression(out: &mut Vec<u8>, alert: &SuppressionAlertJson<'_>, fo
     match format {
         HuntFormat::Jsonl => json_line(out, alert),
         HuntFormat::Ocsf => json_line(out, &ocsf::suppression_finding(alert)),
+        HuntFormat::Csv => Ok(()),
         HuntFormat::Table => {
             let group: Vec<String> = alert.group.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect();
             writeln!(
@@ -72,6 +75,7 @@ pub fn write_correlation(out: &mut Vec<u8>, alert: &CorrelationAlertJson<'_>, fo
     match format {
         HuntFormat::Jsonl => json_line(out, alert),
         HuntFormat::Ocsf => json_line(out, &ocsf::correlation_finding(alert)),
+        HuntFormat::Csv => Ok(()),
         HuntFormat::Table => {
             let measure = match (alert.count, alert.value) {
                 (Some(n), _) => format!("count={n}"),
@@ -90,6 +94,7 @@ pub fn write_silence(out: &mut Vec<u8>, alert: &SilenceAlertJson<'_>, format: Hu
     match format {
         HuntFormat::Jsonl => json_line(out, alert),
         HuntFormat::Ocsf => json_line(out, &ocsf::silence_finding(alert)),
+        HuntFormat::Csv => Ok(()),
         HuntFormat::Table => {
             let last = format!("{}:{}", alert.last_event.file, alert.last_event.line);
             window_row(out, &alert.timestamp, &alert.rule, &last, "silent", &alert.group)

@@ -63,7 +63,7 @@ pub fn options(rule_args: &RuleArgs) -> Result<Options, String> {
         out.entry(name).or_default().extend(values);
     }
     let pipelines = rule_args.pipelines.iter().map(|p| pipeline(p)).collect::<Result<_, _>>()?;
-    Ok(Options { placeholders: out, pipelines })
+    Ok(Options { placeholders: out, pipelines, ..Options::default() })
 }
 
 /// A `--pipeline` argument: a built-in pipeline by name, or a file when the argument has a path

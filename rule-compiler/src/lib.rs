@@ -16,6 +16,7 @@
 //! * [`outline`] — each rule's condition as written (names, items), for explanations;
 //! * [`silence`] — Sigil's `silence:` documents (a source that must keep sending events);
 //! * [`edge_policy`] — `sigil edge` policy files, read into the engine's policy data;
+//! * [`select`] — which rules a run keeps (level, status, tags, ids), checked before lowering;
 //! * [`pipeline`] — pySigma processing pipelines (field mappings, added conditions, ...) that
 //!   rewrite each typed rule before it is lowered;
 //! * [`query`] — one-line search queries (`sigil search`) rendered as a rule and compiled here;
@@ -37,6 +38,7 @@ pub mod modifiers;
 pub mod outline;
 pub mod pipeline;
 pub mod query;
+pub mod select;
 pub mod silence;
 pub mod templates;
 pub mod value;
@@ -57,6 +59,8 @@ pub struct Options {
     /// Processing pipelines applied to every rule, filter and correlation before lowering, in
     /// ascending priority (ties: this order).
     pub pipelines: Vec<Pipeline>,
+    /// The rules to keep ([`select::Selection`]); the default keeps every rule.
+    pub selection: select::Selection,
 }
 
 /// Builds one plan from many rule files. One bad rule or file never stops the others.
@@ -72,6 +76,12 @@ pub struct Compiler {
     silences: Vec<sigil_engine::plan::Silence>,
     diagnostics: Vec<Diagnostic>,
     documents: usize,
+    /// Documents the selection left out, and those it silenced, as `Output` reports them.
+    left_out_count: usize,
+    silenced_count: usize,
+    /// Detection rules the selection left out, not lowered: `finish` lowers those a correlation
+    /// reads (they run, silently), and drops the rest.
+    left_out: Vec<(String, ast::DetectionRule)>,
 }
 
 /// What the compiler made of its input.
@@ -83,6 +93,11 @@ pub struct Output {
     /// Rule documents seen, accepted or not. An unreadable file counts as one.
     pub rules_seen: usize,
     pub graph: graph::GraphStats,
+    /// Rules and silence rules the selection left out: not compiled.
+    pub left_out: usize,
+    /// Rules the selection left out that a correlation reads, and correlations it left out:
+    /// compiled and run, but they never alert.
+    pub silenced: usize,
 }
 
 impl Compiler {
@@ -120,6 +135,10 @@ impl Compiler {
                     continue;
                 }
                 Ok(ast::Document::Silence(mut doc)) => {
+                    if !self.options.selection.admits(&doc.info) {
+                        self.left_out_count += 1;
+                        continue;
+                    }
                     doc.info.origin = name.to_string();
                     // Pipelines rename the group-by fields as they rename the fields of rules.
                     let logsource = doc.logsource.clone();
@@ -137,24 +156,56 @@ impl Compiler {
                     continue;
                 }
             };
-            let lowered = self
-                .chain
-                .apply(&mut rule)
-                .and_then(|()| lower::lower(&rule, &self.options.placeholders, &mut self.interner));
-            match lowered {
-                Ok(condition) => {
-                    let mut info = rule.info;
-                    info.origin = name.to_string();
-                    // Pipelines rename the suppression's group-by fields as the rule's own.
-                    if let Some(suppress) = &mut info.suppress {
-                        let logsource = &rule.logsource;
-                        suppress.group_by.iter_mut().for_each(|f| *f = self.chain.map_field(logsource, f));
-                    }
-                    self.rules.push((info, rule.logsource, condition));
+            // Checked on the typed rule: a rule the run does not want is never lowered.
+            if !self.options.selection.admits(&rule.info) {
+                self.left_out.push((name.to_string(), *rule));
+                continue;
+            }
+            self.lower_rule(name, &mut rule, title);
+        }
+    }
+
+    /// Lowers one typed detection rule into `rules` (or a diagnostic); returns whether it was.
+    fn lower_rule(&mut self, name: &str, rule: &mut ast::DetectionRule, title: Option<String>) -> bool {
+        let lowered =
+            self.chain.apply(rule).and_then(|()| lower::lower(rule, &self.options.placeholders, &mut self.interner));
+        match lowered {
+            Ok(condition) => {
+                let mut info = rule.info.clone();
+                info.origin = name.to_string();
+                // Pipelines rename the suppression's group-by fields as the rule's own.
+                if let Some(suppress) = &mut info.suppress {
+                    let logsource = &rule.logsource;
+                    suppress.group_by.iter_mut().for_each(|f| *f = self.chain.map_field(logsource, f));
                 }
-                Err(e) => self.reject(name, e.pos, e.message, title),
+                self.rules.push((info, rule.logsource.clone(), condition));
+                true
+            }
+            Err(e) => {
+                self.reject(name, e.pos, e.message, title);
+                false
             }
         }
+    }
+
+    /// Lowers the left-out rules that a correlation reads (by id or name), so the correlation
+    /// runs as it would without filters; returns their positions in `rules`, the rest counted.
+    fn lower_rules_correlations_read(&mut self) -> Vec<usize> {
+        let read: std::collections::HashSet<&str> =
+            self.correlations.iter().flat_map(|p| p.doc.rules.iter().map(|(name, _)| name.as_str())).collect();
+        let (needed, dropped): (Vec<_>, Vec<_>) = std::mem::take(&mut self.left_out).into_iter().partition(|(_, r)| {
+            read.contains(r.info.id.as_str()) || r.info.name.as_deref().is_some_and(|n| read.contains(n))
+        });
+        self.left_out_count += dropped.len();
+        let mut silent = Vec::new();
+        for (name, mut rule) in needed {
+            self.silenced_count += 1;
+            let title = Some(rule.info.title.clone());
+            if self.lower_rule(&name, &mut rule, title) {
+                silent.push(self.rules.len() - 1);
+            }
+        }
+        silent
     }
 
     /// Records a rule file that could not be read as text, so it is counted and reported too.
@@ -168,6 +219,17 @@ impl Compiler {
     }
 
     pub fn finish(mut self) -> Output {
+        let silent = self.lower_rules_correlations_read();
+        // A correlation left out still runs (its rules alert, or not, as without filters), but
+        // never alerts itself.
+        let selection = &self.options.selection;
+        let quiet_correlations: std::collections::HashSet<String> = self
+            .correlations
+            .iter()
+            .filter(|p| !selection.admits(&p.doc.info))
+            .map(|p| p.doc.info.id.clone())
+            .collect();
+        self.silenced_count += quiet_correlations.len();
         let conditions: Vec<Expr> = self
             .rules
             .iter()
@@ -193,7 +255,13 @@ impl Compiler {
             .collect();
         let pending = std::mem::take(&mut self.correlations);
         let chain = &self.chain;
-        let (correlations, errors) = correlation::resolve(pending, &mut rules, &|ls, f| chain.map_field(ls, f));
+        let (mut correlations, errors) = correlation::resolve(pending, &mut rules, &|ls, f| chain.map_field(ls, f));
+        for r in silent {
+            rules[r].alert = false;
+        }
+        for c in correlations.iter_mut().filter(|c| quiet_correlations.contains(&c.info.id)) {
+            c.emit = false;
+        }
         for (file, e) in errors {
             self.reject(&file, e.pos, e.message, None);
         }
@@ -209,6 +277,8 @@ impl Compiler {
             diagnostics: self.diagnostics,
             rules_seen: self.documents,
             graph: stats,
+            left_out: self.left_out_count,
+            silenced: self.silenced_count,
         }
     }
 }

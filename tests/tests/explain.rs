@@ -139,7 +139,7 @@ fn options_of(case: &Node) -> Option<Options> {
     for b in list_of(case, "builtins").iter().filter_map(|b| b.as_str()) {
         pipelines.push(sigil_compiler::builtin_pipeline(b)?);
     }
-    Some(Options { placeholders, pipelines })
+    Some(Options { placeholders, pipelines, ..Options::default() })
 }
 
 /// The explanation of the only rule of `detection` (a rule's detection block) on `event`, checked
@@ -389,7 +389,7 @@ fn explanations_agree_with_the_engine_on_tricky_shapes() {
     ];
     let mut placeholders = Placeholders::new();
     placeholders.insert("p".to_string(), vec!["alice".to_string(), "x".to_string()]);
-    let options = Options { placeholders, pipelines: Vec::new() };
+    let options = Options { placeholders, ..Options::default() };
     let (mut compared, mut failures) = (0, Vec::new());
     for detection in detections {
         let text = wrap_detection(detection);
