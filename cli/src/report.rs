@@ -61,7 +61,7 @@ pub fn build(mut reader: impl BufRead, options: Options, max_line_bytes: usize) 
             }
             LineRead::Line { .. } => match std::str::from_utf8(&buf) {
                 Ok(text) => builder.push_line(line, text),
-                Err(e) => builder.push_malformed(line, format!("not UTF-8 text: {e}")),
+                Err(e) => builder.push_malformed(line, format!("not an alert: not UTF-8 text ({e})")),
             },
         }
     }
@@ -71,7 +71,7 @@ pub fn build(mut reader: impl BufRead, options: Options, max_line_bytes: usize) 
 /// What the report holds, on stderr: embedded, left out, and each malformed line listed.
 fn tell(report: &Report, name: &str, args: &ReportArgs) {
     for bad in &report.malformed_listed {
-        eprintln!("sigil: {name}:{}: skipped: {}", bad.line, bad.reason);
+        eprintln!("sigil: {name}:{}: {}", bad.line, bad.reason);
     }
     let unlisted = report.malformed - report.malformed_listed.len() as u64;
     if unlisted > 0 {
