@@ -1,6 +1,7 @@
 // The page of `sigil report`: draws the data embedded in #report-data (written by
 // sigil_report::html) as a timeline, a rule table, an ATT&CK heat map, top entities and a paged
-// alert list with each alert's detail. Plain JavaScript with no imports, inlined by the crate at
+// alert list with each alert's detail; a rule, a technique or an entity filters the timeline and
+// the list. Plain JavaScript with no imports, inlined by the crate at
 // build time, so the report needs no bundler and no network. It decides nothing about alerts:
 // counts, rule order and ATT&CK placement come from the Rust side. Alert text only ever reaches
 // the page through textContent, never as markup.
@@ -18,7 +19,7 @@
   while (timed < alerts.length && alerts[timed].t !== null) timed++;
   const fullRange = timed === 0 ? null : padRange(alerts[0].t, alerts[timed - 1].t);
 
-  const state = { rules: null, view: fullRange, page: 0, visible: [], selectedAlert: null, selectedCell: null };
+  const state = { rules: null, entity: null, view: fullRange, page: 0, visible: [], selectedAlert: null, selectedCell: null };
 
   const $ = (id) => document.getElementById(id);
   function el(tag, text, cls) {
@@ -51,13 +52,13 @@
     return lo;
   }
 
-  /** The indexes of the alerts that pass the rule filter and lie in the view (all of them when not zoomed). */
+  /** The indexes of the alerts that pass the rule or entity filter and lie in the view (all of them when not zoomed). */
   function computeVisible() {
-    const pass = state.rules;
+    const { rules: pass, entity } = state;
     const out = [];
     const [from, to] = isZoomed() ? [lowerBound(state.view[0]), lowerBound(state.view[1])] : [0, alerts.length];
     for (let i = from; i < to; i++) {
-      if (pass === null || pass.has(alerts[i].r)) out.push(i);
+      if ((pass === null || pass.has(alerts[i].r)) && (entity === null || alerts[i].e.includes(entity))) out.push(i);
     }
     return out;
   }
@@ -235,13 +236,29 @@
     $('clear-filter').addEventListener('click', () => filterRules(null, null));
   }
 
+  /** Shows only the alerts of `set` (rule indexes; null for all), chosen from the table or an ATT&CK `cell`. */
   function filterRules(set, cell) {
     state.rules = set;
     state.selectedCell = cell;
+    state.entity = null;
+    filtered();
+  }
+
+  /** Shows only the alerts about entity `index` (null for all). */
+  function filterEntity(index) {
+    state.rules = null;
+    state.selectedCell = null;
+    state.entity = index;
+    filtered();
+  }
+
+  function filtered() {
+    const { rules: set, selectedCell: cell, entity } = state;
     state.page = 0;
     for (const row of $('rules').tBodies[0].rows) row.classList.toggle('selected', set !== null && set.has(Number(row.dataset.rule)));
     for (const node of document.querySelectorAll('#attack .cell')) node.classList.toggle('selected', node === cell);
-    $('clear-filter').hidden = set === null;
+    for (const row of document.querySelectorAll('#entities tbody tr')) row.classList.toggle('selected', Number(row.dataset.entity) === entity);
+    $('clear-filter').hidden = set === null && entity === null;
     update();
   }
 
@@ -278,19 +295,20 @@
   function renderEntities() {
     const root = $('entities');
     const entities = data.entities;
-    if (!Array.isArray(entities) || entities.length === 0) {
-      root.append(el('p', entities === null ? 'Not computed in this report.' : 'No entity in the matched fields.', 'hint'));
+    if (entities.length === 0) {
+      root.append(el('p', 'No account, host or IP address in the alerts.', 'hint'));
       return;
     }
-    const columns = Object.keys(entities[0]);
     const table = el('table');
     const head = table.createTHead().insertRow();
-    for (const c of columns) head.append(el('th', c));
+    head.append(el('th', 'Kind'), el('th', 'Value'), el('th', 'Alerts', 'num'));
     const body = table.createTBody();
-    for (const entity of entities) {
+    entities.forEach((entity, i) => {
       const row = body.insertRow();
-      for (const c of columns) row.append(el('td', typeof entity[c] === 'object' ? JSON.stringify(entity[c]) : entity[c]));
-    }
+      row.dataset.entity = String(i);
+      row.append(el('td', entity.kind), el('td', entity.value), el('td', entity.alerts, 'num'));
+      row.addEventListener('click', () => filterEntity(state.entity === i ? null : i));
+    });
     root.append(table);
   }
 
@@ -352,6 +370,7 @@
     fact('author', rule.author);
     fact('tags', rule.tags);
     fact('source', a.source ? `${a.source.file}:${a.source.line}` : null);
+    fact('entities', alerts[i].e.map((e) => `${data.entities[e].kind} ${data.entities[e].value}`));
     parts.push(facts);
     if (a.matched && typeof a.matched === 'object') {
       parts.push(el('h2', 'Matched fields'));

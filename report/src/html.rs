@@ -12,7 +12,9 @@
 mod attack;
 mod payload;
 
-use serde::Deserialize;
+use crate::alerts::{level_rank, AlertRecord};
+use crate::entities::Entity;
+use crate::summary::{Limits, Summary};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -23,7 +25,8 @@ pub const DEFAULT_MAX_ALERTS: usize = 100_000;
 /// At most this many malformed lines are listed with their reason; the rest are only counted.
 pub const MALFORMED_LISTED: usize = 100;
 
-/// The levels in the order the page stacks and colours them; anything else is `(none)`.
+/// The levels in the order the page stacks and colours them: `alerts::LEVELS`, then `(none)`
+/// for an alert whose rule has no level or one Sigma does not define.
 pub const LEVELS: [&str; 6] = ["informational", "low", "medium", "high", "critical", "(none)"];
 
 const PAGE_HTML: &str = include_str!("../page/report.html");
@@ -69,30 +72,12 @@ pub struct Report {
     pub malformed_listed: Vec<Malformed>,
 }
 
-/// The parts of an alert the report sorts and counts by; the rest stays as the line's text.
-#[derive(Deserialize)]
-struct AlertHead {
-    rule: RuleHead,
-    #[serde(default)]
-    timestamp: Value,
-}
-
-#[derive(Deserialize)]
-struct RuleHead {
-    #[serde(default)]
-    id: Option<String>,
-    title: String,
-    #[serde(default)]
-    level: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-}
-
-/// One embedded alert: its time (ms since the epoch), rule, level and the line as written.
+/// One embedded alert: its time (ms since the epoch), rule, level, entities and the line as written.
 struct Embedded {
     time_ms: Option<i64>,
     rule: usize,
     level: usize,
+    entities: Vec<Entity>,
     line: String,
 }
 
@@ -111,6 +96,8 @@ pub struct ReportBuilder {
     alerts: Vec<Embedded>,
     rules: Vec<RuleCount>,
     rule_index: HashMap<(String, String), usize>,
+    /// The embedded alerts counted as `sigil hunt --summary` counts them: the top entities.
+    summary: Summary,
     left_out: usize,
     malformed: u64,
     malformed_listed: Vec<Malformed>,
@@ -123,6 +110,7 @@ impl ReportBuilder {
             alerts: Vec::new(),
             rules: Vec::new(),
             rule_index: HashMap::new(),
+            summary: Summary::new(Limits::default()),
             left_out: 0,
             malformed: 0,
             malformed_listed: Vec::new(),
@@ -136,22 +124,37 @@ impl ReportBuilder {
         if text.is_empty() {
             return;
         }
-        let head: AlertHead = match serde_json::from_str(text) {
-            Ok(head) => head,
-            Err(e) => return self.push_malformed(line, format!("not an alert (a JSON object with rule.title): {e}")),
+        let value: Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            Err(e) => return self.push_malformed(line, format!("not an alert: not JSON: {e}")),
+        };
+        let title = value.get("rule").and_then(|rule| rule.get("title")).and_then(Value::as_str);
+        let record = match AlertRecord::from_json(&value) {
+            Ok(record) if title.is_some() => record,
+            _ => {
+                return self
+                    .push_malformed(line, "not an alert: a JSON object with rule.title was expected".to_string())
+            }
         };
         if self.alerts.len() >= self.options.max_alerts {
             self.left_out += 1;
             return;
         }
-        let level = level_index(head.rule.level.as_deref());
-        let rule = self.rule_of(head.rule, level);
+        self.summary.add(&record);
+        let level = record.level.as_deref().and_then(level_rank).unwrap_or(LEVELS.len() - 1);
+        let tags: Vec<String> = value["rule"]["tags"]
+            .as_array()
+            .map(|tags| tags.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
+        let rule = self.rule_of(&record, level, tags);
         self.rules[rule].alerts += 1;
-        let time_ms = match &head.timestamp {
-            Value::String(s) => sigil_engine::time::parse_str(s).map(|t| t.timestamp_millis()),
-            _ => None,
-        };
-        self.alerts.push(Embedded { time_ms, rule, level, line: text.to_string() });
+        self.alerts.push(Embedded {
+            time_ms: record.time_ms,
+            rule,
+            level,
+            entities: record.entities,
+            line: text.to_string(),
+        });
     }
 
     /// Counts a line that could not be read as an alert (not UTF-8, over a length limit, ...).
@@ -181,13 +184,12 @@ impl ReportBuilder {
         }
     }
 
-    fn rule_of(&mut self, head: RuleHead, level: usize) -> usize {
-        let id = head.id.unwrap_or_default();
-        let key = (id.clone(), head.title.clone());
+    fn rule_of(&mut self, record: &AlertRecord, level: usize, tags: Vec<String>) -> usize {
+        let key = (record.rule_id.clone(), record.rule_title.clone());
         if let Some(&i) = self.rule_index.get(&key) {
             return i;
         }
-        self.rules.push(RuleCount { id, title: head.title, level, tags: head.tags, alerts: 0 });
+        self.rules.push(RuleCount { id: key.0.clone(), title: key.1.clone(), level, tags, alerts: 0 });
         self.rule_index.insert(key, self.rules.len() - 1);
         self.rules.len() - 1
     }
@@ -215,11 +217,6 @@ fn fill(template: &str, parts: &[(&str, &str)]) -> String {
     }
     out.push_str(rest);
     out
-}
-
-fn level_index(level: Option<&str>) -> usize {
-    let level = level.unwrap_or_default();
-    LEVELS[..5].iter().position(|l| l.eq_ignore_ascii_case(level)).unwrap_or(5)
 }
 
 /// Text for an HTML element or attribute value.

@@ -193,6 +193,17 @@ await check('clicking an alert shows its matched fields and its event', async ()
   await page.waitForFunction((n) => Number(document.body.dataset.visible) === n, alerts.length);
 });
 
+await check('clicking a top entity shows only the alerts about it', async () => {
+  const row = page.locator('#entities tbody tr').first();
+  assert((await row.count()) === 1, 'no entity listed');
+  const [kind, value, count] = await row.locator('td').allTextContents();
+  await row.click();
+  await page.waitForFunction((n) => Number(document.body.dataset.visible) === n, Number(count));
+  console.log(`     ${kind} ${value}: ${count} alerts`);
+  await page.locator('#clear-filter').click();
+  await page.waitForFunction((n) => Number(document.body.dataset.visible) === n, alerts.length);
+});
+
 await check('zooming the timeline narrows the alerts, and reset shows them all', async () => {
   const box = await page.locator('#timeline').boundingBox();
   // Drag across the middle tenth: a brush zooms into it.

@@ -5,10 +5,14 @@
 //! Shape (the page's only input): `meta` (title, counts, malformed lines), `levels`, `rules`
 //! (`id`, `title`, `level`, `tags`, `alerts`, by count, most first), `alerts` (by time: `t` ms
 //! since the epoch or null, `r` rule index, `l` level index, `a` the alert object), `attack`
-//! (the heat map, see `attack`), `entities` (top entities, or null when not computed).
+//! (the heat map, see `attack`), `entities` (the top accounts, hosts and IPs of the embedded
+//! alerts, as the run summary counts them: `kind`, `value`, `alerts`; an alert's `e` lists the
+//! indexes of its entities among them).
 
 use super::{attack, ReportBuilder, LEVELS};
+use crate::entities::EntityKind;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 /// The payload for `builder`'s alerts, with every `<` written as `\u003c`.
 pub(super) fn write(builder: &ReportBuilder) -> String {
@@ -30,6 +34,7 @@ pub(super) fn write(builder: &ReportBuilder) -> String {
         order.iter().map(|&r| (&builder.rules[r].tags[..], builder.rules[r].alerts)).collect();
     let malformed: Vec<Value> =
         builder.malformed_listed.iter().map(|m| json!({"line": m.line, "reason": m.reason})).collect();
+    let (entities, entity_index) = top_entities(builder);
     let head = json!({
         "meta": {
             "title": builder.options.title,
@@ -42,7 +47,7 @@ pub(super) fn write(builder: &ReportBuilder) -> String {
         "levels": LEVELS,
         "rules": rules,
         "attack": attack::heat_map(&tagged),
-        "entities": top_entities(builder),
+        "entities": entities,
     });
     let head = head.to_string();
     let mut out = String::with_capacity(head.len() + builder.alerts.iter().map(|a| a.line.len() + 32).sum::<usize>());
@@ -54,7 +59,14 @@ pub(super) fn write(builder: &ReportBuilder) -> String {
             out.push(',');
         }
         let time = alert.time_ms.map_or_else(|| "null".to_string(), |t| t.to_string());
-        out.push_str(&format!("{{\"t\":{time},\"r\":{},\"l\":{},\"a\":", position[alert.rule], alert.level));
+        let of_alert: Vec<String> = alert
+            .entities
+            .iter()
+            .filter_map(|e| entity_index.get(&(e.kind, e.value.clone())))
+            .map(usize::to_string)
+            .collect();
+        let (rule, level, of_alert) = (position[alert.rule], alert.level, of_alert.join(","));
+        out.push_str(&format!("{{\"t\":{time},\"r\":{rule},\"l\":{level},\"e\":[{of_alert}],\"a\":"));
         out.push_str(&alert.line);
         out.push('}');
     }
@@ -64,9 +76,17 @@ pub(super) fn write(builder: &ReportBuilder) -> String {
     out.replace('<', "\\u003c")
 }
 
-/// The accounts, hosts and addresses with the most alerts, by the fields the alerts matched.
-/// The counting belongs to the crate's `entities` module (the run summary's table), which this
-/// call is for; until it is there the page says the section was not computed.
-fn top_entities(_builder: &ReportBuilder) -> Value {
-    Value::Null
+/// The accounts, hosts and IPs with the most alerts (the summary's top lists, kind by kind),
+/// and where each (kind, value) is in that list.
+fn top_entities(builder: &ReportBuilder) -> (Vec<Value>, HashMap<(EntityKind, String), usize>) {
+    let summary = builder.summary.to_json();
+    let (mut list, mut index) = (Vec::new(), HashMap::new());
+    for kind in EntityKind::ALL {
+        for top in summary["entities"][kind.as_str()]["top"].as_array().into_iter().flatten() {
+            let value = top["value"].as_str().unwrap_or_default().to_string();
+            index.insert((kind, value.clone()), list.len());
+            list.push(json!({"kind": kind.as_str(), "value": value, "alerts": top["count"]}));
+        }
+    }
+    (list, index)
 }

@@ -124,5 +124,24 @@ fn an_empty_input_still_makes_a_page() {
     assert_eq!(report.embedded, 0);
     let data = payload(&report.html);
     assert_eq!(data["alerts"], json!([]));
-    assert!(data["entities"].is_null());
+    assert_eq!(data["entities"], json!([]));
+}
+
+#[test]
+fn top_entities_are_the_summarys_and_each_alert_points_at_its_own() {
+    let lines = [
+        alert("R", "high", &[], Value::Null, json!({"Computer": "dc01", "TargetUserName": "alice"})),
+        alert("R", "high", &[], Value::Null, json!({"Computer": "dc01", "TargetUserName": "bob"})),
+        alert("S", "low", &[], Value::Null, json!({"Computer": "ws7"})),
+    ];
+    let data = payload(&render(&lines.join("\n"), Options::default()).html);
+    let entities: Vec<(&str, &str, u64)> = data["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["value"].as_str().unwrap(), e["alerts"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(entities, [("account", "alice", 1), ("account", "bob", 1), ("host", "dc01", 2), ("host", "ws7", 1)]);
+    let of_alerts: Vec<Value> = data["alerts"].as_array().unwrap().iter().map(|a| a["e"].clone()).collect();
+    assert_eq!(of_alerts, [json!([0, 2]), json!([1, 2]), json!([3])]);
 }
