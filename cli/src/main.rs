@@ -228,6 +228,10 @@ pub struct HuntArgs {
     /// With --seal: alert records between two checkpoints.
     #[arg(long, value_name = "N", default_value_t = seal::DEFAULT_CHECKPOINT_EVERY)]
     pub checkpoint_every: u64,
+    /// Also write the alerts as a self-contained HTML report to FILE (as `sigil report` does,
+    /// with its default --max-alerts); the alerts still go to standard output as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Event files: JSON Lines, a JSON array, a CloudTrail {"Records": [...]} file, or .gz of
     /// any of these. `-` or nothing reads standard input.
     #[arg(value_name = "EVENTS")]

@@ -2,12 +2,16 @@
 //! jsonl` prints them) in, the self-contained HTML report of `sigil_report::html` out. This
 //! module reads the lines (each up to `--max-line-bytes`), writes the file and tells on stderr
 //! what was embedded, left out or skipped; what the page holds is the library's.
+//!
+//! `hunt --report FILE` builds the same report from the lines `hunt` writes, through a
+//! [`ReportTap`] under its output, so the page holds exactly what was printed.
 
 use sigil_engine::lines::{read_line, too_long_reason, LineRead};
 use sigil_report::html::{Options, Report, ReportBuilder, DEFAULT_MAX_ALERTS};
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 #[derive(clap::Args)]
 pub struct ReportArgs {
@@ -39,11 +43,78 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, String> {
         }
     };
     let report = build(reader, options, args.max_line_bytes).map_err(|e| format!("cannot read {name}: {e}"))?;
-    std::fs::write(&args.output, &report.html).map_err(|e| {
-        format!("cannot write {}: {e} (check the directory exists and is writable)", args.output.display())
-    })?;
-    tell(&report, &name, &args);
+    write(&report, &args.output)?;
+    tell(&report, &name, args.max_alerts, &args.output);
     Ok(ExitCode::SUCCESS)
+}
+
+fn write(report: &Report, path: &Path) -> Result<(), String> {
+    std::fs::write(path, &report.html)
+        .map_err(|e| format!("cannot write {}: {e} (check the directory exists and is writable)", path.display()))
+}
+
+/// The alert lines `hunt --report` collects, shared between its output writer and `run`:
+/// the builder, the part of a line not ended yet, and the lines seen.
+#[derive(Clone)]
+pub struct Collected(Arc<Mutex<(ReportBuilder, Vec<u8>, u64)>>);
+
+impl Collected {
+    pub fn new() -> Collected {
+        Collected(Arc::new(Mutex::new((ReportBuilder::new(Options::default()), Vec::new(), 0))))
+    }
+
+    /// Writes the report of every line collected to `path`, and says so on stderr.
+    pub fn write_to(self, path: &Path) -> Result<(), String> {
+        let mut guard = self.0.lock().map_err(|_| "the report's lines were lost (a writer panicked)")?;
+        let (builder, partial, line) =
+            std::mem::replace(&mut *guard, (ReportBuilder::new(Options::default()), Vec::new(), 0));
+        drop(guard);
+        let mut builder = builder;
+        if !partial.is_empty() {
+            builder.push_line(line + 1, &String::from_utf8_lossy(&partial));
+        }
+        let report = builder.finish();
+        write(&report, path)?;
+        tell(&report, "hunt", DEFAULT_MAX_ALERTS, path);
+        Ok(())
+    }
+}
+
+/// A writer that passes everything through to `inner` and, when collecting, hands each
+/// complete line to the report (`hunt --report`).
+pub struct ReportTap<W> {
+    inner: W,
+    collected: Option<Collected>,
+}
+
+impl<W: Write> ReportTap<W> {
+    pub fn new(inner: W, collected: Option<Collected>) -> Self {
+        ReportTap { inner, collected }
+    }
+}
+
+impl<W: Write> Write for ReportTap<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(bytes)?;
+        if let Some(collected) = &self.collected {
+            let mut guard = collected.0.lock().map_err(|_| io::Error::other("the report's lines were lost"))?;
+            let (builder, partial, line) = &mut *guard;
+            let mut rest = &bytes[..written];
+            while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+                partial.extend_from_slice(&rest[..end]);
+                *line += 1;
+                builder.push_line(*line, &String::from_utf8_lossy(partial));
+                partial.clear();
+                rest = &rest[end + 1..];
+            }
+            partial.extend_from_slice(rest);
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The report of every line of `reader`, each held only up to `max_line_bytes`.
@@ -69,7 +140,7 @@ pub fn build(mut reader: impl BufRead, options: Options, max_line_bytes: usize) 
 }
 
 /// What the report holds, on stderr: embedded, left out, and each malformed line listed.
-fn tell(report: &Report, name: &str, args: &ReportArgs) {
+fn tell(report: &Report, name: &str, max_alerts: usize, output: &Path) {
     for bad in &report.malformed_listed {
         eprintln!("sigil: {name}:{}: {}", bad.line, bad.reason);
     }
@@ -79,16 +150,33 @@ fn tell(report: &Report, name: &str, args: &ReportArgs) {
     }
     if report.left_out > 0 {
         eprintln!(
-            "sigil: {} alerts left out of the report: it embeds at most {} (raise --max-alerts to include them)",
-            report.left_out, args.max_alerts
+            "sigil: {} alerts left out of the report: it embeds at most {} (sigil report --max-alerts N takes more)",
+            report.left_out, max_alerts
         );
     }
     eprintln!(
         "sigil: report written to {}: {} alerts embedded, {} left out, {} malformed lines ({} bytes)",
-        args.output.display(),
+        output.display(),
         report.embedded,
         report.left_out,
         report.malformed,
         report.html.len()
     );
+}
+
+/// `hunt --report` collects the JSON Lines alerts `hunt` prints: refused with what cannot give them.
+pub fn check_hunt_flags(args: &crate::HuntArgs) -> Result<(), String> {
+    if args.format.is_some_and(|f| f != crate::HuntFormat::Jsonl) {
+        return Err("--report collects JSON Lines alerts: use --format jsonl (or leave --format out)".into());
+    }
+    if args.seal.is_some() {
+        return Err("--report cannot read sealed records: hunt without --seal for the report, or seal the alerts and run `sigil report` on an unsealed copy".into());
+    }
+    if args.engine.runtime == crate::Runtime::Wasm {
+        return Err(
+            "--report is not available with --runtime wasm yet: use --runtime native, or `sigil report` on the alerts"
+                .into(),
+        );
+    }
+    Ok(())
 }

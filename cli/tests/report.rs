@@ -84,3 +84,33 @@ fn an_unwritable_output_is_an_error_that_names_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot write /nonexistent-dir/report.html"), "{stderr}");
 }
+
+#[test]
+fn hunt_report_holds_exactly_the_alerts_hunt_printed() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/cloudtrail.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("hunt.html");
+    let out = sigil(&["hunt", example, "--threads", "2", "--report", html.to_str().unwrap()], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let plain = sigil(&["hunt", example, "--threads", "2", "--format", "jsonl"], b"");
+    assert_eq!(printed, String::from_utf8(plain.stdout).unwrap(), "--report changes nothing on stdout");
+    let lines: Vec<&str> = printed.lines().collect();
+    assert!(stderr.contains(&format!("{} alerts embedded, 0 left out, 0 malformed lines", lines.len())), "{stderr}");
+    let data = payload(&std::fs::read_to_string(&html).unwrap());
+    let mut embedded: Vec<String> = data["alerts"].as_array().unwrap().iter().map(|a| a["a"].to_string()).collect();
+    let mut expected: Vec<String> =
+        lines.iter().map(|l| serde_json::from_str::<Value>(l).unwrap().to_string()).collect();
+    embedded.sort();
+    expected.sort();
+    assert_eq!(embedded, expected);
+}
+
+#[test]
+fn hunt_report_refuses_what_gives_no_alert_lines() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/cloudtrail.jsonl");
+    let out = sigil(&["hunt", example, "--format", "table", "--report", "/tmp/never.html"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--report collects JSON Lines alerts: use --format jsonl"));
+}
