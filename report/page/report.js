@@ -74,11 +74,11 @@
     $('summary').textContent = parts.join(' · ');
     const notices = $('notices');
     if (m.left_out > 0) {
-      notices.append(el('p', `${m.left_out.toLocaleString('en')} more alerts were left out: the report embeds at most ${m.max_alerts.toLocaleString('en')} (sigil report --max-alerts).`, 'notice'));
+      notices.append(el('p', `Alerts left out: ${m.left_out.toLocaleString('en')}. The report embeds at most ${m.max_alerts.toLocaleString('en')} (sigil report --max-alerts N takes more).`, 'notice'));
       notices.lastChild.id = 'left-out';
     }
     if (m.malformed > 0) {
-      const notice = el('div', `${m.malformed.toLocaleString('en')} input lines were not alerts and were skipped.`, 'notice');
+      const notice = el('div', `Input lines that were not alerts, skipped: ${m.malformed.toLocaleString('en')}.`, 'notice');
       notice.id = 'malformed';
       const details = el('details');
       details.append(el('summary', m.malformed > m.malformed_listed.length ? `the first ${m.malformed_listed.length}` : 'which'));
