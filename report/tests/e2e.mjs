@@ -65,7 +65,7 @@ function report(name, lines, flags = []) {
   const html = join(out, `${name}.html`);
   writeFileSync(input, lines.join('\n') + '\n');
   execFileSync(sigil, ['report', input, '-o', html, ...flags], { stdio: ['ignore', 'inherit', 'inherit'] });
-  console.log(`report: ${html}: from ${lines.length} lines, ${statSync(html).size.toLocaleString("en")} bytes`);
+  console.log(`report: ${html}: from ${lines.length} lines, ${statSync(html).size.toLocaleString('en')} bytes`);
   return html;
 }
 const realReport = report('report-e2e', alertLines);
