@@ -84,6 +84,11 @@ scripts/playground.sh
 # Its closing line (`N passed, N failed`) joins the count below.
 SIGIL_BIN=target/debug/sigil logged node web-playground/www/tests/e2e.mjs
 
+step "the HTML report of a real hunt (Playwright, headless Chromium; SKIPPED without ../shared)"
+# Uses the playground's playwright-core (installed above); prints load times and sizes, and its
+# closing line joins the count below.
+SIGIL_BIN=target/debug/sigil logged node report/tests/e2e.mjs
+
 # One closing line for the whole workspace (cargo prints one per test binary, the last often empty).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      /^[0-9]+ passed, [0-9]+ failed$/ { p += $1; f += $3 }

@@ -93,6 +93,9 @@ struct Ordered {
 pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     let routing = parse_routing(args.logsource.as_deref())?;
     let seal = sealing(&args)?;
+    if args.report.is_some() {
+        crate::report::check_hunt_flags(&args)?;
+    }
     if args.silence && args.engine.runtime == crate::Runtime::Wasm {
         return Err(
             "--silence is not available with --runtime wasm yet: use --runtime native (or `sigil edge --runtime wasm --silence`)"
@@ -110,7 +113,9 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     }
     let engine = Engine::new(plan).map_err(|e| e.to_string())?;
     let terminal = io::stdout().is_terminal() && seal.is_none();
-    let format = args.format.unwrap_or(if terminal { HuntFormat::Table } else { HuntFormat::Jsonl });
+    let format =
+        args.format.unwrap_or(if terminal && args.report.is_none() { HuntFormat::Table } else { HuntFormat::Jsonl });
+    let collected = args.report.as_ref().map(|_| crate::report::Collected::new());
     let threads = match args.threads {
         Some(0) => return Err("--threads must be at least 1".into()),
         Some(n) => n,
@@ -187,7 +192,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
         // The workers hold the queue now: when the writer stops early, they stop, and so does the reader.
         drop(work_rx);
         let ordered = Ordered { correlator, silence, suppressor };
-        let writer = Writer { plan: engine.plan(), format, closes_at_end };
+        let writer = Writer { plan: engine.plan(), format, closes_at_end, report: collected.clone() };
         write_in_order(done_rx, ordered, &writer, seal, progress.as_ref(), &mut findings)
     });
     if let Some(p) = progress {
@@ -225,6 +230,9 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
         }
     }
     findings.finish(&events, totals.read, totals.with_hits)?;
+    if let (Some(collected), Some(path)) = (collected, &args.report) {
+        collected.write_to(path)?;
+    }
     Ok(if totals.unreadable > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
@@ -439,6 +447,8 @@ struct Writer<'a> {
     format: HuntFormat,
     /// Whether the end of the input closes the suppression windows (no `--state`).
     closes_at_end: bool,
+    /// `--report`: the lines written, collected for the HTML report.
+    report: Option<crate::report::Collected>,
 }
 
 /// Writes finished batches in sequence order, runs the correlations (and silence rules, and
@@ -451,8 +461,9 @@ fn write_in_order(
     progress: Option<&ProgressBar>,
     findings: &mut crate::findings::Findings,
 ) -> io::Result<(Done, Ordered)> {
-    let Writer { plan, format, closes_at_end } = *writer;
-    let mut out = LineSink::new(io::BufWriter::with_capacity(1 << 16, io::stdout().lock()), seal);
+    let Writer { plan, format, closes_at_end, .. } = *writer;
+    let stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut out = LineSink::new(crate::report::ReportTap::new(stdout, writer.report.clone()), seal);
     let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
     let mut next = 0u64;
     let mut totals = Done::default();

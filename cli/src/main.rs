@@ -17,6 +17,7 @@ mod input;
 mod lookup;
 mod normalize;
 mod output;
+mod report;
 mod rule_tests;
 mod rules;
 mod seal;
@@ -52,6 +53,9 @@ enum Command {
     /// Which ATT&CK v19 tactics and techniques the rules cover (from their tags), as a table and
     /// optionally an ATT&CK Navigator layer.
     Coverage(CoverageArgs),
+    /// Write alerts (`hunt --format jsonl`) as one self-contained HTML report: a zoomable
+    /// timeline, rules, ATT&CK techniques and each alert's event, with no network request.
+    Report(report::ReportArgs),
     /// Map events to a common schema (OCSF 1.8.0); events no mapping covers pass through unchanged.
     Normalize(NormalizeArgs),
     /// Filter a stream at the edge with a policy (keep, drop, sample, aggregate, tag), after
@@ -237,6 +241,10 @@ pub struct HuntArgs {
     /// With --seal: alert records between two checkpoints.
     #[arg(long, value_name = "N", default_value_t = seal::DEFAULT_CHECKPOINT_EVERY)]
     pub checkpoint_every: u64,
+    /// Also write the alerts as a self-contained HTML report to FILE (as `sigil report` does,
+    /// with its default --max-alerts); the alerts still go to standard output as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Event files: JSON Lines, a JSON array, a CloudTrail {"Records": [...]} file, or .gz of
     /// any of these. `-` or nothing reads standard input.
     #[arg(value_name = "EVENTS")]
@@ -351,6 +359,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => check::compile(args),
         Command::Test(args) => rule_tests::run(args),
         Command::Coverage(args) => coverage::run(args),
+        Command::Report(args) => report::run(args),
         Command::Normalize(args) => normalize::run(args),
         Command::Edge(args) => edge::run(args),
         Command::Keygen(args) => seal::keygen(&args.output),

@@ -9,9 +9,11 @@
 //! - `entities`: the accounts, hosts and IPs an alert is about (the field table).
 //! - `summary`: the end-of-run summary ([`Summary`]), bounded, as JSON or text.
 //! - `timeline`: the CSV timeline ([`Timeline`]): rows sorted by event time, bounded.
+//! - `html`: the self-contained HTML report (`sigil report`), its page in `report/page/`.
 
 pub mod alerts;
 pub mod entities;
+pub mod html;
 pub mod summary;
 pub mod timeline;
 

@@ -88,25 +88,10 @@ pub fn coverage(plan: &Plan) -> Coverage {
     for info in plan.rules.iter().map(|r| &r.info).chain(plan.correlations.iter().map(|c| &c.info)) {
         let rule = coverage.titles.len();
         coverage.titles.push(info.title.clone());
-        let names: Vec<String> = info
-            .tags
-            .iter()
-            .filter_map(|t| t.to_ascii_lowercase().strip_prefix("attack.").map(|n| n.replace('_', "-")))
-            .collect();
-        let techniques: BTreeSet<String> = names.iter().filter_map(|n| technique_id(n)).collect();
+        let (columns, techniques) = tag_cells(&info.tags);
         if techniques.is_empty() {
             coverage.untagged.push(info.title.clone());
             continue;
-        }
-        let mut columns: BTreeSet<Column> =
-            names.iter().filter_map(|n| TACTICS.iter().position(|t| t == n)).map(Column::Tactic).collect();
-        let tags_a_successor = names.iter().any(|n| DEFENSE_EVASION_SUCCESSORS.contains(&n.as_str()));
-        // A rule that also carries a successor tag has said where it belongs; the old tag adds nothing.
-        if names.iter().any(|n| n == RETIRED_DEFENSE_EVASION) && !tags_a_successor {
-            columns.insert(Column::DefenseEvasionPreV19);
-        }
-        if columns.is_empty() {
-            columns.insert(Column::NoTactic);
         }
         for &column in &columns {
             for technique in &techniques {
@@ -115,6 +100,33 @@ pub fn coverage(plan: &Plan) -> Coverage {
         }
     }
     coverage
+}
+
+/// Where one rule's (or alert's) `attack.*` tags place it: the columns its tactic tags name and
+/// the technique ids (such as `T1685.002`) it carries; every column goes with every technique.
+/// With no technique the columns are empty; with techniques and no tactic, the column is
+/// [`Column::NoTactic`]. `sigil report` places alerts with this, so its heat map and `sigil
+/// coverage` agree on every tag.
+pub fn tag_cells(tags: &[String]) -> (BTreeSet<Column>, BTreeSet<String>) {
+    let names: Vec<String> = tags
+        .iter()
+        .filter_map(|t| t.to_ascii_lowercase().strip_prefix("attack.").map(|n| n.replace('_', "-")))
+        .collect();
+    let techniques: BTreeSet<String> = names.iter().filter_map(|n| technique_id(n)).collect();
+    if techniques.is_empty() {
+        return (BTreeSet::new(), techniques);
+    }
+    let mut columns: BTreeSet<Column> =
+        names.iter().filter_map(|n| TACTICS.iter().position(|t| t == n)).map(Column::Tactic).collect();
+    let tags_a_successor = names.iter().any(|n| DEFENSE_EVASION_SUCCESSORS.contains(&n.as_str()));
+    // A rule that also carries a successor tag has said where it belongs; the old tag adds nothing.
+    if names.iter().any(|n| n == RETIRED_DEFENSE_EVASION) && !tags_a_successor {
+        columns.insert(Column::DefenseEvasionPreV19);
+    }
+    if columns.is_empty() {
+        columns.insert(Column::NoTactic);
+    }
+    (columns, techniques)
 }
 
 /// `T1685.002` for the tag name `t1685.002`; `None` for tactics, groups (`g0016`), software.
