@@ -277,6 +277,9 @@ pub struct SearchArgs {
     /// The event field holding the event time (default as for `hunt`).
     #[arg(long, value_name = "FIELD")]
     pub timestamp_field: Option<String>,
+    /// `--from`/`--to`: only events in this event-time window, as for `hunt`.
+    #[command(flatten)]
+    pub window: filters::TimeWindowArgs,
     /// Join a CSV table onto events before the query runs, as for `hunt` (repeatable).
     #[arg(long = "lookup", value_name = "NAME=FILE.csv")]
     pub lookups: Vec<String>,

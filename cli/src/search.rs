@@ -8,10 +8,12 @@
 
 mod format;
 
+use crate::filters::TimeWindow;
 use crate::hunt::{self, Batch};
 use crate::input;
 use crate::{rules, SearchArgs, SearchFormat};
 use indicatif::ProgressBar;
+use sigil_engine::alert::event_time_ms;
 use sigil_engine::enrich::Lookup;
 use sigil_engine::plan::LogSource;
 use sigil_engine::{Engine, Routing, Scratch};
@@ -34,6 +36,8 @@ struct Context<'a> {
     mode: Mode<'a>,
     timestamp_field: Option<&'a str>,
     lookups: &'a [Lookup],
+    /// `--from`/`--to`: events outside are counted, never evaluated.
+    window: Option<TimeWindow>,
 }
 
 /// What a worker made of a batch.
@@ -49,6 +53,9 @@ struct Done {
     rejected: u64,
     matched: u64,
     unreadable: u64,
+    /// Events outside --from/--to, and of those the ones without a readable time.
+    outside_window: u64,
+    untimed: u64,
 }
 
 pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
@@ -76,12 +83,14 @@ pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
     let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
     let limits = args.limits;
     let lookups = args.lookups.iter().map(|spec| crate::lookup::load(spec)).collect::<Result<Vec<_>, _>>()?;
+    let window = args.window.resolve(&inputs, &limits, args.timestamp_field.as_deref())?;
     let context = Context {
         engine: &engine,
         routing: &routing,
         mode,
         timestamp_field: args.timestamp_field.as_deref(),
         lookups: &lookups,
+        window,
     };
 
     let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(threads * 4);
@@ -114,7 +123,13 @@ pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
         p.finish_and_clear();
     }
     let totals = written.map_err(|e| format!("cannot write the results: {e}"))?;
-    eprintln!("events: {} read, {} rejected; matched: {}", totals.read, totals.rejected, totals.matched);
+    match window {
+        None => eprintln!("events: {} read, {} rejected; matched: {}", totals.read, totals.rejected, totals.matched),
+        Some(_) => eprintln!(
+            "events: {} read, {} rejected, {} outside --from/--to ({} of them without a time); matched: {}",
+            totals.read, totals.rejected, totals.outside_window, totals.untimed, totals.matched
+        ),
+    }
     Ok(if totals.unreadable > 0 {
         ExitCode::from(2)
     } else if totals.matched == 0 {
@@ -125,7 +140,7 @@ pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
 }
 
 fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) -> Done {
-    let Context { engine, routing, mode, timestamp_field, lookups } = *context;
+    let Context { engine, routing, mode, timestamp_field, lookups, window } = *context;
     let mut done = Done { seq: batch.seq, notes: batch.notes, unreadable: batch.unreadable, ..Done::default() };
     let mut detections = Vec::new();
     for raw in &batch.items {
@@ -139,6 +154,14 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
                     return;
                 }
             };
+            if let Some(window) = window {
+                let time = event_time_ms(&event, timestamp_field);
+                if !window.admits(time) {
+                    done.outside_window += 1;
+                    done.untimed += u64::from(time.is_none());
+                    return;
+                }
+            }
             for table in lookups {
                 // Joined values are not in the event's text: its keyword shortcut no longer holds.
                 if table.apply(&mut event) {
@@ -203,6 +226,8 @@ fn write_in_order(
             totals.rejected += d.rejected;
             totals.matched += d.matched;
             totals.unreadable += d.unreadable;
+            totals.outside_window += d.outside_window;
+            totals.untimed += d.untimed;
             if let Some(p) = progress {
                 p.set_position(totals.read);
                 p.set_message(format!("{} matched", totals.matched));

@@ -296,3 +296,35 @@ fn a_declared_logsource_lets_pipelines_for_that_source_map_the_query() {
     assert_eq!(lines(&["--logsource", "product=windows,category=process_creation"]), vec![1]);
     assert_eq!(lines(&[]), vec![2]);
 }
+
+#[test]
+fn from_and_to_keep_the_window_and_count_the_rest_untimed_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("trail.jsonl");
+    let events = [
+        r#"{"eventTime":"2026-11-20T10:00:00Z","eventName":"DeleteTrail"}"#,
+        r#"{"eventTime":"2026-11-20T11:00:00Z","eventName":"DeleteTrail"}"#,
+        r#"{"eventTime":"2026-11-20T12:00:00Z","eventName":"DeleteTrail"}"#,
+        r#"{"eventName":"DeleteTrail"}"#,
+        r#"{"eventTime":"2026-11-20T11:30:00Z","eventName":"StopLogging"}"#,
+    ];
+    std::fs::write(&file, events.join("\n") + "\n").unwrap();
+    let path = file.to_str().unwrap();
+    let run = |window: &[&str]| {
+        let mut args = vec!["search", "--format", "jsonl"];
+        args.extend_from_slice(window);
+        args.extend_from_slice(&["eventName=DeleteTrail", path]);
+        let out = sigil(&args);
+        let lines: Vec<u64> = json_lines(&out).iter().map(|l| l["source"]["line"].as_u64().unwrap()).collect();
+        (lines, stderr(&out))
+    };
+    let (all, _) = run(&[]);
+    assert_eq!(all, vec![1, 2, 3, 4]);
+    // Both ends included; the untimed event is outside any window, and counted.
+    let (inside, err) = run(&["--from", "2026-11-20T11:00:00Z", "--to", "2026-11-20T12:00:00Z"]);
+    assert_eq!(inside, vec![2, 3]);
+    assert!(err.contains("5 read, 0 rejected, 2 outside --from/--to (1 of them without a time); matched: 2"), "{err}");
+    // Relative to the newest event (12:00): the last 90 minutes.
+    let (recent, _) = run(&["--from", "90m"]);
+    assert_eq!(recent, vec![2, 3]);
+}
