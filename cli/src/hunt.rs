@@ -15,11 +15,12 @@
 use crate::filters::TimeWindow;
 use crate::findings::{Found, Wants};
 pub use crate::hunt_rules::{load_rules, load_rules_selected};
-use crate::input::{self, Raw};
+use crate::input;
 use crate::output;
 use crate::seal::{self, LineSink, SealKey};
+use crate::stream::{progress_bar, run_batches, Batch};
 use crate::{HuntArgs, HuntFormat};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use sigil_engine::alert::event_time_ms;
 use sigil_engine::correlate::{Correlator, EventRef, Feed, Readers};
 use sigil_engine::edge::select;
@@ -37,18 +38,6 @@ use std::sync::Arc;
 /// `auto` (recognise each event's source), `all` (every rule on every event), or a declaration.
 pub fn parse_routing(text: Option<&str>) -> Result<Routing, String> {
     text.map_or(Ok(Routing::Auto), str::parse).map_err(|e| format!("--logsource: {e}"))
-}
-
-pub(crate) const BATCH: usize = 512;
-
-/// Raw records of one input, in order (also what `sigil search`'s workers take).
-pub(crate) struct Batch {
-    pub seq: u64,
-    pub file: Arc<str>,
-    pub items: Vec<Raw>,
-    /// Messages that belong at this point of the output (an unreadable input, say).
-    pub notes: Vec<String>,
-    pub unreadable: u64,
 }
 
 /// What a worker made of a batch, in input order.
@@ -130,9 +119,6 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
         eprintln!("sigil: lookup '{}': {} rows joined on {}", table.name(), table.len(), table.key_field());
     }
 
-    let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(threads * 4);
-    let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
-    let (done_tx, done_rx) = mpsc::channel::<Done>();
     let progress = progress_bar();
 
     let readers = Readers::new(engine.plan());
@@ -168,33 +154,15 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     // With `--state`, suppression windows still open carry over to the next run; without, the
     // input's end closes them and their counts are written.
     let closes_at_end = args.state.is_none();
-    let totals = std::thread::scope(|scope| {
-        scope.spawn(move || read_inputs(&inputs, &limits, work_tx));
-        for _ in 0..threads {
-            let work_rx = Arc::clone(&work_rx);
-            let done_tx = done_tx.clone();
-            let context = &context;
-            scope.spawn(move || {
-                let mut scratch = Scratch::default();
-                loop {
-                    let batch = match work_rx.lock().expect("work queue").recv() {
-                        Ok(b) => b,
-                        Err(_) => return,
-                    };
-                    let done = evaluate_batch(context, &mut scratch, batch);
-                    if done_tx.send(done).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(done_tx);
-        // The workers hold the queue now: when the writer stops early, they stop, and so does the reader.
-        drop(work_rx);
-        let ordered = Ordered { correlator, silence, suppressor };
-        let writer = Writer { plan: engine.plan(), format, closes_at_end, report: collected.clone() };
-        write_in_order(done_rx, ordered, &writer, seal, progress.as_ref(), &mut findings)
-    });
+    let ordered = Ordered { correlator, silence, suppressor };
+    let writer = Writer { plan: engine.plan(), format, closes_at_end, report: collected.clone() };
+    let totals = run_batches(
+        &inputs,
+        &limits,
+        threads,
+        |scratch, batch| evaluate_batch(&context, scratch, batch),
+        |done| write_in_order(done, ordered, &writer, seal, progress.as_ref(), &mut findings),
+    );
     if let Some(p) = progress {
         p.finish_and_clear();
     }
@@ -268,62 +236,6 @@ fn sealing(args: &HuntArgs) -> Result<Option<(SealKey, u64)>, String> {
         return Err("--seal is not available with --runtime wasm yet: use --runtime native".into());
     }
     Ok(Some((seal::load_key(path)?, args.checkpoint_every)))
-}
-
-pub(crate) fn progress_bar() -> Option<ProgressBar> {
-    if !io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {human_pos} events, {msg} [{elapsed}]")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    Some(bar)
-}
-
-pub(crate) fn read_inputs(inputs: &[String], limits: &input::Limits, work: mpsc::SyncSender<Batch>) {
-    let mut seq = 0u64;
-    let mut send = |file: &Arc<str>, items: Vec<Raw>, notes: Vec<String>, unreadable: u64| {
-        let ok = work.send(Batch { seq, file: Arc::clone(file), items, notes, unreadable }).is_ok();
-        seq += 1;
-        ok
-    };
-    for path in inputs {
-        let file: Arc<str> = Arc::from(path.as_str());
-        let reader = match input::open(path) {
-            Ok(r) => r,
-            Err(e) => {
-                if !send(&file, Vec::new(), vec![format!("sigil: cannot read {path}: {e}")], 1) {
-                    return;
-                }
-                continue;
-            }
-        };
-        let mut items = Vec::with_capacity(BATCH);
-        let mut stopped = false;
-        let result = input::read_raw(reader, limits, &mut |raw| {
-            if stopped {
-                return;
-            }
-            // A quiet input gets what it has evaluated now: alerts stream while stdin is open.
-            let idle = matches!(raw, Raw::Idle);
-            if !idle {
-                items.push(raw);
-            }
-            if items.len() == BATCH || (idle && !items.is_empty()) {
-                stopped = !send(&file, std::mem::replace(&mut items, Vec::with_capacity(BATCH)), Vec::new(), 0);
-            }
-        });
-        let (notes, unreadable) = match result {
-            Ok(()) => (Vec::new(), 0),
-            Err(e) => (vec![format!("sigil: error while reading {path}: {e}")], 1),
-        };
-        if stopped || !send(&file, items, notes, unreadable) {
-            return;
-        }
-    }
 }
 
 /// What every worker evaluates batches with.

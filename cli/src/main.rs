@@ -23,6 +23,7 @@ mod rules;
 mod seal;
 mod search;
 mod serve;
+mod stream;
 mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};

@@ -1,7 +1,7 @@
 //! `sigil search QUERY [EVENTS...]`: the events one query matches, or their counts by a field.
 //!
 //! The query is compiled by `sigil_compiler::query` into a one-rule plan and run by the same
-//! engine as `hunt`, over `hunt`'s reader thread ([`hunt::read_inputs`]): worker threads parse
+//! engine as `hunt`, over the reader thread and workers `hunt` runs on ([`stream::run_batches`]): worker threads parse
 //! and evaluate batches and render their matching events (or count them), and this thread writes
 //! the batches in sequence order, so the output does not depend on the number of threads. It owns
 //! no detection logic: what matches is the engine's answer for the compiled query.
@@ -9,8 +9,9 @@
 mod format;
 
 use crate::filters::TimeWindow;
-use crate::hunt::{self, Batch};
+use crate::hunt;
 use crate::input;
+use crate::stream::{self, Batch};
 use crate::{rules, SearchArgs, SearchFormat};
 use indicatif::ProgressBar;
 use sigil_engine::alert::event_time_ms;
@@ -20,7 +21,7 @@ use sigil_engine::{Engine, Routing, Scratch};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::mpsc;
 
 /// What the workers do with a matching event.
 #[derive(Clone, Copy)]
@@ -93,32 +94,14 @@ pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
         window,
     };
 
-    let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(threads * 4);
-    let work_rx = Arc::new(Mutex::new(work_rx));
-    let (done_tx, done_rx) = mpsc::channel::<Done>();
-    let progress = hunt::progress_bar();
-    let written = std::thread::scope(|scope| {
-        scope.spawn(move || hunt::read_inputs(&inputs, &limits, work_tx));
-        for _ in 0..threads {
-            let work_rx = Arc::clone(&work_rx);
-            let done_tx = done_tx.clone();
-            let context = &context;
-            scope.spawn(move || {
-                let mut scratch = Scratch::default();
-                loop {
-                    let batch = match work_rx.lock().expect("work queue").recv() {
-                        Ok(b) => b,
-                        Err(_) => return,
-                    };
-                    if done_tx.send(evaluate_batch(context, &mut scratch, batch)).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(done_tx);
-        write_in_order(done_rx, format, mode, args.max_values, progress.as_ref())
-    });
+    let progress = stream::progress_bar();
+    let written = stream::run_batches(
+        &inputs,
+        &limits,
+        threads,
+        |scratch, batch| evaluate_batch(&context, scratch, batch),
+        |done| write_in_order(done, format, mode, args.max_values, progress.as_ref()),
+    );
     if let Some(p) = progress {
         p.finish_and_clear();
     }
