@@ -48,6 +48,11 @@ pub fn files_under(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
     out
 }
 
+/// The sample event files in `examples/` (`*.jsonl`), sorted: what the README's main command reads.
+pub fn example_event_files() -> Vec<String> {
+    files_under(&repo_root().join("examples"), &["jsonl"]).iter().map(|p| p.display().to_string()).collect()
+}
+
 /// Reads a YAML data file into nodes (the compiler's own YAML reader).
 pub fn yaml_file(path: &Path) -> Node {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

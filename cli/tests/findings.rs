@@ -16,15 +16,7 @@ fn ok(args: &[&str]) -> Output {
 }
 
 fn examples() -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .map(|p| p.display().to_string())
-        .collect();
-    files.sort();
-    files
+    sigil_tests::example_event_files()
 }
 
 fn shared() -> PathBuf {
