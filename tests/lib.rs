@@ -86,6 +86,30 @@ pub fn compile(name: &str, text: &str, options: &Options) -> (Output, Option<Eng
     (out, engine)
 }
 
+/// A data case's `matches:` list (1-based event lines).
+pub fn expected_matches(case: &Node, where_: &str) -> Vec<u64> {
+    list_of(case, "matches")
+        .iter()
+        .map(|n| match n.kind {
+            Kind::Int(i) => i as u64,
+            _ => panic!("{where_}: matches must be numbers"),
+        })
+        .collect()
+}
+
+/// The 1-based lines of a data case's `events:` (JSON Lines, blank lines skipped) that fire.
+pub fn matched_lines(engine: &Engine, case: &Node, where_: &str) -> Vec<u64> {
+    let events = str_of(case, "events").unwrap_or_default();
+    let mut got = Vec::new();
+    for (i, line) in events.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let event: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{where_}: event {}: {e}", i + 1));
+        if fires(engine, &event) {
+            got.push(i as u64 + 1);
+        }
+    }
+    got
+}
+
 /// Whether any rule of the engine fires on the event. Both ways in are taken, and must agree:
 /// a document alone, and a document with the JSON text it was parsed from (whose keyword
 /// searches first look at the text as a whole).

@@ -7,7 +7,7 @@ use sigil_compiler::yaml::Kind;
 use sigil_compiler::Options;
 use sigil_engine::plan::LogSource;
 use sigil_engine::Engine;
-use sigil_tests::{files_under, fires, list_of, repo_root, str_of, yaml_file};
+use sigil_tests::{expected_matches, files_under, list_of, matched_lines, repo_root, str_of, yaml_file};
 
 #[test]
 fn query_cases() {
@@ -47,22 +47,8 @@ fn query_cases() {
                 }
             };
             let engine = Engine::new(plan).expect("the plan prepares");
-            let expected: Vec<u64> = list_of(case, "matches")
-                .iter()
-                .map(|n| match n.kind {
-                    Kind::Int(i) => i as u64,
-                    _ => panic!("{where_}: matches must be numbers"),
-                })
-                .collect();
-            let mut got = Vec::new();
-            let events = str_of(case, "events").unwrap_or_default();
-            for (i, line) in events.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-                let event: serde_json::Value =
-                    serde_json::from_str(line).unwrap_or_else(|e| panic!("{where_}: event {}: {e}", i + 1));
-                if fires(&engine, &event) {
-                    got.push(i as u64 + 1);
-                }
-            }
+            let expected = expected_matches(case, &where_);
+            let got = matched_lines(&engine, case, &where_);
             if got == expected {
                 passed += 1;
             } else {
