@@ -18,6 +18,7 @@ mod lookup;
 mod normalize;
 mod output;
 mod report;
+mod rule_cache;
 mod rule_tests;
 mod rules;
 mod seal;
@@ -163,6 +164,10 @@ pub struct RuleSource {
     pub pack: Option<PathBuf>,
     #[command(flatten)]
     pub rule_args: RuleArgs,
+    /// Compile the rules without the compiled-rule cache: neither read nor write it (it lives
+    /// in `$SIGIL_CACHE_DIR`, else `$XDG_CACHE_HOME/sigil`, else `~/.cache/sigil`).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// Where the rules run (`hunt`, `edge`), and the limits of the Wasm engine.
