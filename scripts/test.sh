@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_INCREMENTAL=0
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# The compiled-rule cache of the runs the tests make stays in the build folder, out of $HOME,
+# and starts empty, so every run compiles its rules at least once.
+export SIGIL_CACHE_DIR="$PWD/target/test-rule-cache"
+rm -rf "$SIGIL_CACHE_DIR"
 
 step() { printf '\n==> %s\n' "$*"; }
 
