@@ -216,11 +216,12 @@ impl Compiler {
             .map(|p| p.doc.info.id.clone())
             .collect();
         self.silenced_count += quiet_correlations.len();
+        // Each rule's expression moves into the graph's input (the graph holds it from then on).
         let conditions: Vec<Expr> = self
             .rules
-            .iter()
+            .iter_mut()
             .map(|(info, logsource, c)| {
-                let mut all = vec![c.clone()];
+                let mut all = vec![std::mem::replace(c, Expr::Const(true))];
                 for (f, fc) in &self.filters {
                     if filter::applies(f, info, logsource) {
                         all.push(fc.clone());

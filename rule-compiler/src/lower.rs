@@ -13,7 +13,6 @@ use crate::diagnostics::{Error, Pos, Result};
 use crate::modifiers::{self, Placeholders};
 use crate::yaml::{Kind, Node};
 use sigil_engine::plan::{Expr, Predicate, Target, Test};
-use std::collections::HashMap;
 
 /// A rule's expression before its predicates are interned. A predicate carries its interning
 /// key, computed where the rule is lowered (in parallel) rather than where it is interned.
@@ -45,7 +44,7 @@ fn or(mut items: Vec<Tree>) -> Tree {
 #[derive(Debug, Default)]
 pub struct Interner {
     pub predicates: Vec<Predicate>,
-    index: HashMap<String, u32>,
+    index: foldhash::HashMap<String, u32>,
 }
 
 /// A rule's (or filter's) expression, lowered but not yet interned.
