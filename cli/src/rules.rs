@@ -2,7 +2,7 @@
 //! recursively for `*.yml`/`*.yaml`), the embedded pack, placeholder values and pipelines.
 
 use crate::RuleArgs;
-use sigil_compiler::{Compiler, Options, Output, Pipeline, Placeholders};
+use sigil_compiler::{Compiler, Options, Output, Pipeline, Placeholders, RuleFile};
 use std::path::{Path, PathBuf};
 
 /// Every rule file under the given paths, in a stable order.
@@ -89,23 +89,27 @@ pub fn pipeline(arg: &str) -> Result<Pipeline, String> {
 
 /// Compiles the given rule paths, or the embedded pack when there are none.
 pub fn compile(paths: &[PathBuf], options: Options) -> Result<Output, String> {
-    let mut compiler = Compiler::new(options);
-    if paths.is_empty() {
-        for (path, text) in sigil_pack::RULE_FILES {
-            compiler.add_file(&format!("{}{path}", sigil_pack::EMBEDDED_PREFIX), text);
-        }
+    let files: Vec<RuleFile> = if paths.is_empty() {
+        sigil_pack::RULE_FILES
+            .iter()
+            .map(|(path, text)| RuleFile {
+                name: format!("{}{path}", sigil_pack::EMBEDDED_PREFIX),
+                text: Ok(text.to_string()),
+            })
+            .collect()
     } else {
+        let mut files = Vec::new();
         for file in rule_files(paths)? {
             let name = file.display().to_string();
-            match std::fs::read(&file) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => compiler.add_file(&name, &text),
-                    Err(_) => compiler.add_unreadable(&name, "the rule file is not UTF-8 text"),
-                },
-                Err(e) => return Err(format!("cannot read the rule file {name}: {e}")),
-            }
+            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read the rule file {name}: {e}"))?;
+            let text = String::from_utf8(bytes).map_err(|_| "the rule file is not UTF-8 text".to_string());
+            files.push(RuleFile { name, text });
         }
-    }
+        files
+    };
+    // All files read first, then compiled together: the compiler spreads them over the cores.
+    let mut compiler = Compiler::new(options);
+    compiler.add_files(&files);
     Ok(compiler.finish())
 }
 

@@ -11,7 +11,6 @@
 use petgraph::algo::toposort;
 use petgraph::graph::{DiGraph, NodeIndex};
 use sigil_engine::plan::{Expr, Node};
-use std::collections::HashMap;
 
 /// Sizes of the graph, for reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,7 +28,7 @@ type Weight = Node;
 struct Builder {
     graph: DiGraph<Weight, ()>,
     /// Hash-consing: a node's canonical form (children sorted) → its index.
-    index: HashMap<Node, NodeIndex>,
+    index: foldhash::HashMap<Node, NodeIndex>,
     shared: usize,
 }
 
@@ -93,7 +92,7 @@ impl Builder {
                 _ => children.push(child.index() as u32),
             }
         }
-        let mut seen = std::collections::HashSet::with_capacity(children.len());
+        let mut seen = foldhash::HashSet::with_capacity_and_hasher(children.len(), Default::default());
         children.retain(|c| seen.insert(*c));
         match children.len() {
             0 => self.add(Node::Const(is_and)),

@@ -20,7 +20,8 @@
 //! * [`pipeline`] — pySigma processing pipelines (field mappings, added conditions, ...) that
 //!   rewrite each typed rule before it is lowered;
 //! * [`query`] — one-line search queries (`sigil search`) rendered as a rule and compiled here;
-//! * this module — the driver: files in, a plan and diagnostics out.
+//! * `unit` — one file compiled alone, nothing shared touched (so files compile in parallel);
+//! * this module — the driver: files in, joined in order, a plan and diagnostics out.
 //!
 //! Architecture invariant: the compiler reads no files itself. Callers hand it text, so it runs
 //! the same in the CLI, in tests and in a browser.
@@ -36,11 +37,13 @@ pub mod graph;
 pub mod lower;
 pub mod modifiers;
 pub mod outline;
+mod parallel;
 pub mod pipeline;
 pub mod query;
 pub mod select;
 pub mod silence;
 pub mod templates;
+mod unit;
 pub mod value;
 pub mod yaml;
 
@@ -84,6 +87,14 @@ pub struct Compiler {
     left_out: Vec<(String, ast::DetectionRule)>,
 }
 
+/// One rule file for [`Compiler::add_files`]: its name (how diagnostics and alerts refer to it)
+/// and its text, or why it could not be read as text.
+#[derive(Debug, Clone)]
+pub struct RuleFile {
+    pub name: String,
+    pub text: Result<String, String>,
+}
+
 /// What the compiler made of its input.
 #[derive(Debug)]
 pub struct Output {
@@ -110,82 +121,56 @@ impl Compiler {
 
     /// Compiles every document of one rule file. `name` is how diagnostics and alerts refer to it.
     pub fn add_file(&mut self, name: &str, text: &str) {
-        let docs = match yaml::parse_documents(text).and_then(templates::expand) {
-            Ok(docs) => docs,
-            Err(e) => {
-                self.documents += 1;
-                self.reject(name, e.pos, e.message, None);
-                return;
+        let unit = unit::compile(name, text, &self.chain, &self.options);
+        self.join(name, unit);
+    }
+
+    /// Compiles many rule files, as `add_file` and `add_unreadable` on each in turn would, but
+    /// with the files' own work (parsing to lowering) spread over the cores where the target has
+    /// threads. The plan is the same byte for byte: files join it in the order given.
+    pub fn add_files(&mut self, files: &[RuleFile]) {
+        let units = parallel::map(files, |file| match &file.text {
+            Ok(text) => Some(unit::compile(&file.name, text, &self.chain, &self.options)),
+            Err(_) => None,
+        });
+        for (file, unit) in files.iter().zip(units) {
+            match (unit, &file.text) {
+                (Some(unit), _) => self.join(&file.name, unit),
+                (None, Err(reason)) => self.add_unreadable(&file.name, reason),
+                (None, Ok(_)) => unreachable!("a readable file always compiles to a unit"),
             }
-        };
-        for doc in &docs {
-            self.documents += 1;
-            let title = doc.get("title").and_then(|t| t.as_str()).map(str::to_string);
-            let mut rule = match ast::document(doc) {
-                Ok(ast::Document::Detection(rule)) => rule,
-                Ok(ast::Document::Filter(mut doc)) => {
-                    let lowered = self
-                        .chain
-                        .apply(&mut doc.as_rule)
-                        .and_then(|()| lower::lower(&doc.as_rule, &self.options.placeholders, &mut self.interner));
-                    match lowered {
-                        Ok(condition) => self.filters.push((*doc, condition)),
-                        Err(e) => self.reject(name, e.pos, e.message, title),
-                    }
-                    continue;
-                }
-                Ok(ast::Document::Silence(mut doc)) => {
-                    if !self.options.selection.admits(&doc.info) {
-                        self.left_out_count += 1;
-                        continue;
-                    }
-                    doc.info.origin = name.to_string();
-                    // Pipelines rename the group-by fields as they rename the fields of rules.
-                    let logsource = doc.logsource.clone();
-                    doc.group_by.iter_mut().for_each(|f| *f = self.chain.map_field(&logsource, f));
-                    self.silences.push(*doc);
-                    continue;
-                }
-                Ok(ast::Document::Correlation(mut doc)) => {
-                    doc.info.origin = name.to_string();
-                    self.correlations.push(correlation::Pending { file: name.to_string(), doc: *doc });
-                    continue;
-                }
-                Err(e) => {
-                    self.reject(name, e.pos, e.message, title);
-                    continue;
-                }
-            };
-            // Checked on the typed rule: a rule the run does not want is never lowered.
-            if !self.options.selection.admits(&rule.info) {
-                self.left_out.push((name.to_string(), *rule));
-                continue;
-            }
-            self.lower_rule(name, &mut rule, title);
         }
     }
 
-    /// Lowers one typed detection rule into `rules` (or a diagnostic); returns whether it was.
-    fn lower_rule(&mut self, name: &str, rule: &mut ast::DetectionRule, title: Option<String>) -> bool {
-        let lowered =
-            self.chain.apply(rule).and_then(|()| lower::lower(rule, &self.options.placeholders, &mut self.interner));
-        match lowered {
-            Ok(condition) => {
-                let mut info = rule.info.clone();
-                info.origin = name.to_string();
-                // Pipelines rename the suppression's group-by fields as the rule's own.
-                if let Some(suppress) = &mut info.suppress {
-                    let logsource = &rule.logsource;
-                    suppress.group_by.iter_mut().for_each(|f| *f = self.chain.map_field(logsource, f));
-                }
-                self.rules.push((info, rule.logsource.clone(), condition));
-                true
-            }
-            Err(e) => {
-                self.reject(name, e.pos, e.message, title);
-                false
-            }
+    /// Adds one file's unit to the plan being built: its predicates interned, in document order.
+    fn join(&mut self, name: &str, unit: unit::Unit) {
+        self.documents += unit.documents;
+        for step in unit.steps {
+            self.join_step(name, step);
         }
+    }
+
+    /// Adds one document's result; returns whether it was an accepted detection rule.
+    fn join_step(&mut self, name: &str, step: unit::Step) -> bool {
+        use unit::Step;
+        match step {
+            Step::Rule(rule) => {
+                let unit::LoweredRule { info, logsource, lowered } = *rule;
+                let condition = self.interner.add(lowered);
+                self.rules.push((info, logsource, condition));
+                return true;
+            }
+            Step::Filter { doc, lowered } => {
+                let condition = self.interner.add(lowered);
+                self.filters.push((*doc, condition));
+            }
+            Step::Silence(doc) => self.silences.push(*doc),
+            Step::Correlation(pending) => self.correlations.push(*pending),
+            Step::LeftOut(rule) => self.left_out.push((name.to_string(), *rule)),
+            Step::LeftOutSilence => self.left_out_count += 1,
+            Step::Rejected { pos, message, title } => self.reject(name, pos, message, title),
+        }
+        false
     }
 
     /// Lowers the left-out rules that a correlation reads (by id or name), so the correlation
@@ -201,7 +186,8 @@ impl Compiler {
         for (name, mut rule) in needed {
             self.silenced_count += 1;
             let title = Some(rule.info.title.clone());
-            if self.lower_rule(&name, &mut rule, title) {
+            let step = unit::lower_rule(&name, &mut rule, title, &self.chain, &self.options);
+            if self.join_step(&name, step) {
                 silent.push(self.rules.len() - 1);
             }
         }
@@ -230,11 +216,12 @@ impl Compiler {
             .map(|p| p.doc.info.id.clone())
             .collect();
         self.silenced_count += quiet_correlations.len();
+        // Each rule's expression moves into the graph's input (the graph holds it from then on).
         let conditions: Vec<Expr> = self
             .rules
-            .iter()
+            .iter_mut()
             .map(|(info, logsource, c)| {
-                let mut all = vec![c.clone()];
+                let mut all = vec![std::mem::replace(c, Expr::Const(true))];
                 for (f, fc) in &self.filters {
                     if filter::applies(f, info, logsource) {
                         all.push(fc.clone());

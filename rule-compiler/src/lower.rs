@@ -3,7 +3,9 @@
 //! Search identifiers become trees (map = AND, list = OR, scalars = keywords), the condition
 //! is resolved against them (`1 of`/`all of`, patterns, `them`), and each predicate is interned
 //! into the plan's shared table so rules reuse identical tests. A rule is lowered completely
-//! before anything is interned, so a rejected rule leaves nothing behind.
+//! before anything is interned, so a rejected rule leaves nothing behind. The two halves are
+//! separate ([`lower_detached`], [`Interner::add`]): the first needs nothing shared, so files
+//! lower in parallel; the second runs in file order, so the table is the same either way.
 
 use crate::ast::{DetectionRule, SearchIdentifier};
 use crate::condition::{self, Cond, OfTarget};
@@ -11,12 +13,12 @@ use crate::diagnostics::{Error, Pos, Result};
 use crate::modifiers::{self, Placeholders};
 use crate::yaml::{Kind, Node};
 use sigil_engine::plan::{Expr, Predicate, Target, Test};
-use std::collections::HashMap;
 
-/// A rule's expression before its predicates are interned.
+/// A rule's expression before its predicates are interned. A predicate carries its interning
+/// key, computed where the rule is lowered (in parallel) rather than where it is interned.
 #[derive(Debug, Clone)]
 enum Tree {
-    Pred(Predicate),
+    Pred(Predicate, String),
     Not(Box<Tree>),
     And(Vec<Tree>),
     Or(Vec<Tree>),
@@ -42,13 +44,26 @@ fn or(mut items: Vec<Tree>) -> Tree {
 #[derive(Debug, Default)]
 pub struct Interner {
     pub predicates: Vec<Predicate>,
-    index: HashMap<String, u32>,
+    index: foldhash::HashMap<String, u32>,
+}
+
+/// A rule's (or filter's) expression, lowered but not yet interned.
+#[derive(Debug, Clone)]
+pub struct Lowered(Tree);
+
+/// The predicate's identity in the table: its serialized form, faithful for every predicate
+/// (floats included).
+fn key(p: &Predicate) -> String {
+    serde_json::to_string(p).expect("predicates serialize")
 }
 
 impl Interner {
-    fn intern(&mut self, p: Predicate) -> u32 {
-        // The serialized form is a faithful identity for predicates (floats included).
-        let key = serde_json::to_string(&p).expect("predicates serialize");
+    /// Interns a lowered expression's predicates; the expression now points into the table.
+    pub fn add(&mut self, lowered: Lowered) -> Expr {
+        self.expr(lowered.0)
+    }
+
+    fn intern(&mut self, p: Predicate, key: String) -> u32 {
         if let Some(&i) = self.index.get(&key) {
             return i;
         }
@@ -60,7 +75,7 @@ impl Interner {
 
     fn expr(&mut self, tree: Tree) -> Expr {
         match tree {
-            Tree::Pred(p) => Expr::Pred(self.intern(p)),
+            Tree::Pred(p, key) => Expr::Pred(self.intern(p, key)),
             Tree::Not(t) => Expr::Not(Box::new(self.expr(*t))),
             Tree::And(ts) => Expr::And(ts.into_iter().map(|t| self.expr(t)).collect()),
             Tree::Or(ts) => Expr::Or(ts.into_iter().map(|t| self.expr(t)).collect()),
@@ -70,6 +85,11 @@ impl Interner {
 
 /// Lowers a rule's detection into an expression whose predicates live in `interner`.
 pub fn lower(rule: &DetectionRule, placeholders: &Placeholders, interner: &mut Interner) -> Result<Expr> {
+    Ok(interner.add(lower_detached(rule, placeholders)?))
+}
+
+/// Lowers a rule's detection without touching any shared table: [`Interner::add`] finishes it.
+pub fn lower_detached(rule: &DetectionRule, placeholders: &Placeholders) -> Result<Lowered> {
     // Conditions first: a v1 pipe aggregation is the most useful thing to report.
     let mut parsed = Vec::with_capacity(rule.detection.conditions.len());
     for c in &rule.detection.conditions {
@@ -90,7 +110,7 @@ pub fn lower(rule: &DetectionRule, placeholders: &Placeholders, interner: &mut I
     for (cond, pos) in &parsed {
         alternatives.push(resolve(cond, &defined, &|offset| pos.shifted(offset))?);
     }
-    Ok(interner.expr(or(alternatives)))
+    Ok(Lowered(or(alternatives)))
 }
 
 fn identifier(ident: &SearchIdentifier, placeholders: &Placeholders) -> Result<Tree> {
@@ -154,7 +174,11 @@ fn entry_tree(e: modifiers::Entry) -> Tree {
         .map(|variants| {
             or(variants
                 .into_iter()
-                .map(|test: Test| Tree::Pred(Predicate { target: e.target.clone(), test }))
+                .map(|test: Test| {
+                    let predicate = Predicate { target: e.target.clone(), test };
+                    let key = key(&predicate);
+                    Tree::Pred(predicate, key)
+                })
                 .collect())
         })
         .collect();

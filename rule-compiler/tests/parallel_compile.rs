@@ -1,0 +1,107 @@
+//! `Compiler::add_files` (files spread over the cores) gives the very plan, diagnostics and counts
+//! that `add_file` one file at a time gives: on the embedded pack always, with files that fail
+//! mixed in, and on the SigmaHQ corpus in ../shared when it is present.
+
+use sigil_compiler::select::Selection;
+use sigil_compiler::{Compiler, Options, Output, RuleFile};
+use sigil_engine::pack;
+use std::path::{Path, PathBuf};
+
+fn one_at_a_time(files: &[RuleFile], options: &Options) -> Output {
+    let mut c = Compiler::new(options.clone());
+    for f in files {
+        match &f.text {
+            Ok(text) => c.add_file(&f.name, text),
+            Err(reason) => c.add_unreadable(&f.name, reason),
+        }
+    }
+    c.finish()
+}
+
+fn all_at_once(files: &[RuleFile], options: &Options) -> Output {
+    let mut c = Compiler::new(options.clone());
+    c.add_files(files);
+    c.finish()
+}
+
+fn assert_same(files: &[RuleFile], options: &Options) -> Output {
+    let (a, b) = (one_at_a_time(files, options), all_at_once(files, options));
+    assert!(pack::to_bytes(&a.plan) == pack::to_bytes(&b.plan), "the packs differ");
+    assert_eq!(a.diagnostics, b.diagnostics);
+    assert_eq!((a.rules_seen, a.left_out, a.silenced, a.graph), (b.rules_seen, b.left_out, b.silenced, b.graph));
+    b
+}
+
+fn embedded() -> Vec<RuleFile> {
+    sigil_pack::RULE_FILES
+        .iter()
+        .map(|(name, text)| RuleFile { name: name.to_string(), text: Ok(text.to_string()) })
+        .collect()
+}
+
+#[test]
+fn the_embedded_pack_compiles_the_same_in_parallel() {
+    let out = assert_same(&embedded(), &Options::default());
+    assert!(out.plan.rules.len() > 10 && out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+}
+
+#[test]
+fn bad_files_among_good_ones_change_nothing_else() {
+    let mut files = embedded();
+    let bad = |name: &str, text: Result<&str, &str>| RuleFile {
+        name: name.to_string(),
+        text: text.map(str::to_string).map_err(str::to_string),
+    };
+    files.insert(1, bad("broken.yml", Ok("title: [unclosed\n")));
+    files.insert(3, bad("binary.yml", Err("the rule file is not UTF-8 text")));
+    files.insert(
+        5,
+        bad("nope.yml", Ok("title: t\nlogsource: {product: p}\ndetection: {sel: {a: 1}, condition: nope}\n")),
+    );
+    let out = assert_same(&files, &Options::default());
+    let names: Vec<&str> = out.diagnostics.iter().map(|d| d.file.as_str()).collect();
+    assert_eq!(names, ["broken.yml", "binary.yml", "nope.yml"]);
+    assert_eq!(out.plan.rules.len(), all_at_once(&embedded(), &Options::default()).plan.rules.len());
+}
+
+#[test]
+fn a_selection_leaves_out_the_same_rules_in_parallel() {
+    let selection = Selection { min_level: Some(3), ..Selection::default() };
+    let out = assert_same(&embedded(), &Options { selection, ..Options::default() });
+    assert!(out.left_out > 0);
+}
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for p in entries.flatten().map(|e| e.path()) {
+        if p.is_dir() {
+            yaml_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "yml") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn the_sigmahq_corpus_compiles_the_same_in_parallel() {
+    let shared = std::env::var_os("SIGIL_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let rules = shared.join("sigma/rules");
+    if !rules.is_dir() {
+        println!("SKIPPED the_sigmahq_corpus_compiles_the_same_in_parallel: {} is absent", rules.display());
+        return;
+    }
+    let mut paths = Vec::new();
+    yaml_files(&rules, &mut paths);
+    paths.sort();
+    let files: Vec<RuleFile> = paths
+        .iter()
+        .map(|p| RuleFile {
+            name: p.display().to_string(),
+            text: std::fs::read_to_string(p).map_err(|e| e.to_string()),
+        })
+        .collect();
+    let out = assert_same(&files, &Options::default());
+    assert!(out.plan.rules.len() > 2000, "{} rules", out.plan.rules.len());
+}
