@@ -11,10 +11,27 @@ use crate::alloc_probe::measure;
 use sigil_engine::{pack, Routing};
 
 /// The most a pack of `len` bytes may allocate while it is read: a fixed floor for small
-/// structures, plus a multiple of its length (a decoded string or vector is at most a small
-/// multiple of the bytes that encode its items: one byte can decode into a 64-byte enum).
+/// structures, plus, per byte of input, twice the largest plan item (every decoded item costs
+/// at least one byte, and a vector growing by doubling holds at most twice what it keeps). That
+/// is linear in the bytes given, whatever lengths they claim. (It was 128 bytes per byte until
+/// the CI smoke found a 995-byte pack that decodes into 197 KB of items: an estimate, not a bound.)
 pub fn allowance(len: usize) -> usize {
-    64 * 1024 + 128 * len
+    64 * 1024 + 2 * largest_plan_item() * len
+}
+
+fn largest_plan_item() -> usize {
+    use sigil_engine::plan::{CompiledRule, Correlation, Node, Predicate, Silence};
+    use std::mem::size_of;
+    [
+        size_of::<CompiledRule>(),
+        size_of::<Correlation>(),
+        size_of::<Silence>(),
+        size_of::<Predicate>(),
+        size_of::<Node>(),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0)
 }
 
 pub fn run(data: &[u8]) {
