@@ -48,6 +48,13 @@ fn escaped_characters_in_the_text_still_match() {
         r#"{"a": "c:\u005ctools\\MIMI\u0022katz"}"#,
         // Non-ASCII text elsewhere in the event.
         r#"{"user": "Jürgen", "a": "sekurlsa::"}"#,
+        // An escaped backslash before a plain `u` (`C:\\users`) beside a real escape; an odd run
+        // of backslashes, whose last one escapes the `u`.
+        r#"{"a": "C:\\users\\x", "b": "sekurl\u0073a::"}"#,
+        r#"{"a": "\\\\\u0073ekurlsa::"}"#,
+        r#"{"a": "x\\\/evil\/path"}"#,
+        // Non-ASCII text that folds into the needle: a Kelvin sign lower-cases to `k`.
+        "{\"a\": \"se\u{212a}urlsa::\", \"b\": \"Jürgen\"}",
     ];
     for text in firing {
         assert!(fires(&engine, text), "should fire: {text}");
@@ -65,6 +72,10 @@ fn needles_outside_string_values_do_not_match() {
         r#"{"a": "sekur", "b": "lsa::"}"#,
         // A backslash escape that is not the needle's: `\\t` is a backslash and a t.
         r#"{"a": "C:\\tools\\mimi\\\"katz"}"#,
+        // An even run of backslashes before `u0073`: escaped backslashes, then plain text.
+        r#"{"a": "\\\\u0073ekurlsa::"}"#,
+        // Non-ASCII text without a needle.
+        r#"{"user": "Jürgen", "a": "sekurl ÄÖÜ"}"#,
     ];
     for text in quiet {
         assert!(!fires(&engine, text), "should not fire: {text}");

@@ -111,6 +111,8 @@ pub struct Scratch {
     node_state: Vec<PredState>,
     rule_generation: Vec<u32>,
     candidates: Vec<u32>,
+    /// The matched predicates of the detection being written.
+    matched: Vec<u32>,
     routes: HashMap<Source, Arc<Route>>,
     /// The route of the last declared (or `all`) routing, which does not depend on the event.
     fixed_route: Option<(Routing, Arc<Route>)>,
@@ -247,11 +249,15 @@ impl Engine {
         for &r in &candidates {
             let rule = &self.plan.rules[r as usize];
             if memo.eval(rule.root) {
-                let mut matched = Vec::new();
+                // Gathered in a reused buffer, then copied once: the detection's list is the
+                // only allocation an event makes in steady state (tests/allocation.rs).
+                let mut matched = std::mem::take(&mut memo.scratch.matched);
+                matched.clear();
                 memo.collect_matched(rule.root, true, &mut matched);
                 matched.sort_unstable();
                 matched.dedup();
-                out.push(Detection { rule: r as usize, matched_predicates: matched });
+                out.push(Detection { rule: r as usize, matched_predicates: matched.to_vec() });
+                memo.scratch.matched = matched;
             }
         }
         scratch.candidates = candidates;

@@ -63,18 +63,34 @@ pub fn lookup<'a, 'e>(event: &'a Json<'e>, name: &str) -> Found<'a, 'e> {
             return Found::default();
         }
     }
-    let mut values = Vec::new();
-    walk(event, name, &mut values);
-    Found {
-        repr: match values.len() {
-            0 => Repr::Absent,
-            1 => Repr::One(values[0]),
-            _ => Repr::Many(values),
-        },
+    let mut found = Found::default();
+    walk(event, name, &mut found);
+    found
+}
+
+impl<'a, 'e> Found<'a, 'e> {
+    /// Adds a value; only a second one allocates.
+    fn push(&mut self, value: &'a Json<'e>) {
+        self.repr = match std::mem::take(&mut self.repr) {
+            Repr::Absent => Repr::One(value),
+            Repr::One(first) => Repr::Many(vec![first, value]),
+            Repr::Many(mut values) => {
+                values.push(value);
+                Repr::Many(values)
+            }
+        };
+    }
+
+    fn count(&self) -> usize {
+        match &self.repr {
+            Repr::Absent => 0,
+            Repr::One(_) => 1,
+            Repr::Many(values) => values.len(),
+        }
     }
 }
 
-fn walk<'a, 'e>(value: &'a Json<'e>, path: &str, out: &mut Vec<&'a Json<'e>>) {
+fn walk<'a, 'e>(value: &'a Json<'e>, path: &str, out: &mut Found<'a, 'e>) {
     match value {
         Json::Object(map) => {
             if let Some(v) = map.get(path) {
@@ -83,9 +99,9 @@ fn walk<'a, 'e>(value: &'a Json<'e>, path: &str, out: &mut Vec<&'a Json<'e>>) {
             }
             for (i, _) in path.match_indices('.') {
                 if let Some(child) = map.get(&path[..i]) {
-                    let before = out.len();
+                    let before = out.count();
                     walk(child, &path[i + 1..], out);
-                    if out.len() > before {
+                    if out.count() > before {
                         return;
                     }
                 }

@@ -8,6 +8,7 @@
 //! literal patterns; everything else is [`crate::matcher`]'s.
 
 use crate::event::{self, Found};
+use crate::fold::with_folded;
 use crate::json::Json;
 use crate::matcher::{Literal, Matcher, Placement};
 use crate::plan::{CmpOp, Node, Plan, Target, Test};
@@ -16,6 +17,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::io::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The indexed predicates of one field (or of the keyword haystack).
@@ -41,6 +43,9 @@ struct Scan {
 #[derive(Debug)]
 struct Searcher {
     automaton: Automaton,
+    /// For many needles the automaton starts as an NFA, cheap to build, and becomes a DFA once
+    /// it has searched enough text to repay the DFA's build.
+    upgrade: Option<Upgrade>,
     /// For few needles: a SIMD searcher (Teddy) that finds where the first needle starts many
     /// times faster than the automaton steps through text, which then starts there. Most
     /// values hold no needle and never reach the automaton.
@@ -48,6 +53,31 @@ struct Searcher {
     /// The same for the needles as they appear inside JSON strings (`\` and `"` escaped), to
     /// search a whole event's text at once; none when a needle has other escapes.
     in_json_text: Option<aho_corasick::packed::Searcher>,
+}
+
+#[derive(Debug)]
+struct Upgrade {
+    /// Bytes to search with the NFA before the DFA is built.
+    after: usize,
+    searched: AtomicUsize,
+    /// `None` when the DFA could not be built (a limit on states): the NFA stays.
+    dfa: OnceLock<Option<AhoCorasick>>,
+}
+
+impl Searcher {
+    /// The automaton to search `len` more bytes with: `nfa`, or the DFA once it pays.
+    fn fastest<'s>(&'s self, nfa: &'s AhoCorasick, len: usize, needles: &[String]) -> &'s AhoCorasick {
+        let Some(upgrade) = &self.upgrade else { return nfa };
+        if let Some(built) = upgrade.dfa.get() {
+            return built.as_ref().unwrap_or(nfa);
+        }
+        if upgrade.searched.fetch_add(len, Ordering::Relaxed).saturating_add(len) < upgrade.after {
+            return nfa;
+        }
+        let dfa =
+            upgrade.dfa.get_or_init(|| AhoCorasick::builder().kind(Some(AhoCorasickKind::DFA)).build(needles).ok());
+        dfa.as_ref().unwrap_or(nfa)
+    }
 }
 
 #[derive(Debug)]
@@ -239,15 +269,18 @@ impl Scan {
     }
 
     /// Whether no needle of this scan can occur in any string of the JSON document `text`, so
-    /// that none of its predicates holds. Decided on the text itself, with the needles written
-    /// as JSON writes them; only when that is exact: ASCII text without `\u` or `\/` escapes.
+    /// that none of its predicates holds. Decided on the folded text itself, with the needles
+    /// written as JSON writes them; only when that is exact: text without `\u` or `\/` escapes.
+    /// (The needles are printable ASCII. Folding the whole text folds each string as the
+    /// matchers do: a character's lower case depends on its neighbours only for a capital
+    /// sigma, which never lowers to ASCII, so it cannot make or break an ASCII needle.)
     fn absent_from_text(&self, text: &str) -> bool {
         if !self.exact.is_empty() || !self.numbers.is_empty() || self.needles.is_empty() {
             return false;
         }
         let searcher = self.searcher.get_or_init(|| Searcher::new(&self.needles, &self.pattern_preds));
         let Some(in_text) = &searcher.in_json_text else { return false };
-        if !text.is_ascii() || has_escape_of_plain_char(text) {
+        if has_escape_of_plain_char(text) {
             return false;
         }
         with_folded(text, |hay| in_text.find(hay).is_none())
@@ -293,6 +326,7 @@ impl Scan {
                 },
                 None => 0,
             };
+            let ac = searcher.fastest(ac, hay.len() - start, &self.needles);
             for m in ac.find_overlapping_iter(aho_corasick::Input::new(hay).span(start..hay.len())) {
                 for &(p, placement, verdict) in &self.pattern_preds[m.pattern().as_usize()] {
                     let ok = match placement {
@@ -330,39 +364,12 @@ fn json_escaped(needle: &str) -> Option<String> {
 /// Whether JSON text escapes a character that could also be written plainly (`\u0041`, `\/`):
 /// then a needle may be in a string without its plain form being in the text.
 fn has_escape_of_plain_char(text: &str) -> bool {
+    // Windows events hold a backslash every few bytes (`C:\\Windows`), so stopping at each one
+    // costs more than the search it guards. `\u` and `\/` are rare: find them, then count the
+    // backslashes before each to tell an escape from an escaped backslash followed by `u` or `/`.
     let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(at) = memchr::memchr(b'\\', &bytes[from..]).map(|i| from + i) {
-        if matches!(bytes.get(at + 1), Some(b'u' | b'/')) {
-            return true;
-        }
-        from = at + 2;
-        if from >= bytes.len() {
-            break;
-        }
-    }
-    false
-}
-
-/// Calls `f` with `s` case-folded as the matchers fold it: ASCII text lower-cased into a reused
-/// per-thread buffer in one pass, other text by Unicode lower-casing.
-fn with_folded<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
-    thread_local! {
-        static FOLDED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-    }
-    if !s.is_ascii() {
-        return f(&s.to_lowercase());
-    }
-    FOLDED.with(|buf| match buf.try_borrow_mut() {
-        Ok(mut buf) => {
-            buf.clear();
-            buf.push_str(s);
-            buf.make_ascii_lowercase();
-            f(&buf)
-        }
-        // Only a re-entrant call gets here; it pays for its own copy.
-        Err(_) => f(&s.to_ascii_lowercase()),
-    })
+    let escapes_at = |at: usize| bytes[..at].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0;
+    memchr::memmem::find_iter(bytes, b"\\u").chain(memchr::memmem::find_iter(bytes, b"\\/")).any(escapes_at)
 }
 
 fn full_test(matcher: &Matcher, s: &str) -> bool {
@@ -477,6 +484,12 @@ impl Searcher {
         // scan still decides its predicates, one full test at a time.
         let kind = (needles.len() <= DFA_NEEDLES).then_some(AhoCorasickKind::DFA);
         let build = |kind| AhoCorasick::builder().kind(kind).build(needles);
+        let needle_bytes: usize = needles.iter().map(String::len).sum();
+        let upgrade = (kind.is_none() && needle_bytes <= DFA_NEEDLE_BYTES).then(|| Upgrade {
+            after: needle_bytes.saturating_mul(DFA_AFTER_BYTES_PER_NEEDLE_BYTE),
+            searched: AtomicUsize::new(0),
+            dfa: OnceLock::new(),
+        });
         let automaton = match build(kind).or_else(|_| build(None)) {
             Ok(ac) => Automaton::Built(ac),
             Err(_) => {
@@ -492,7 +505,7 @@ impl Searcher {
                 .flatten()
         };
         let in_json_text = needles.iter().map(|n| json_escaped(n)).collect::<Option<Vec<_>>>();
-        Searcher { automaton, skip: packed(needles), in_json_text: in_json_text.as_deref().and_then(packed) }
+        Searcher { automaton, upgrade, skip: packed(needles), in_json_text: in_json_text.as_deref().and_then(packed) }
     }
 }
 
@@ -529,10 +542,18 @@ fn cover(nodes: &[Node], node: u32, indexed: &[bool]) -> Option<Vec<u32>> {
     }
 }
 
-/// Up to this many needles a scan uses a DFA (measured with all SigmaHQ rules over the OTRF
+/// Up to this many needles a scan uses a DFA from its first search (measured with all SigmaHQ rules over the OTRF
 /// Windows sample: 0, 20, 50, 100, 200, 300, 800, 1000, 5000 were tried; the differences from
 /// 20 up were within the run-to-run noise, and memory grows with the threshold).
 const DFA_NEEDLES: usize = 50;
+
+/// Past [`DFA_NEEDLES`], a scan of up to this many needle bytes turns its NFA into a DFA once it
+/// has searched [`DFA_AFTER_BYTES_PER_NEEDLE_BYTE`] bytes of text per needle byte: about where
+/// the NFA's extra time per byte has paid for the DFA's build. (Measured on the OTRF Windows
+/// sample: PowerShell's ContextInfo, 298 needles over 5 KB values, went from 7 ns a byte to
+/// 2; fields that see a few hundred kilobytes a run never build one.)
+const DFA_NEEDLE_BYTES: usize = 32 * 1024;
+const DFA_AFTER_BYTES_PER_NEEDLE_BYTE: usize = 32;
 
 /// Up to this many needles a scan first skips ahead with a packed (Teddy) searcher: its SIMD
 /// kernels cover up to 64 patterns; past that it falls back to Rabin-Karp, no faster than the

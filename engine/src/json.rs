@@ -236,8 +236,10 @@ impl<'a> Object<'a> {
     }
 }
 
-/// Up to this many members, a parsed object's possibly repeated key is looked for at once.
-const LINEAR_KEYS: usize = 32;
+/// Up to this many members, a parsed object's possibly repeated key is looked for at once. A
+/// Windows event has 30 to 60 fields: sorting them afterwards costs more than the comparisons
+/// after a filter collision, and n × 128 comparisons at most keep the worst case linear.
+const LINEAR_KEYS: usize = 128;
 
 /// A 128-bit filter over the keys of one object: a repeated key is searched for only when its
 /// bit was already set, so unique keys (nearly all of them) cost no comparison.

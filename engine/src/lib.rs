@@ -34,6 +34,7 @@ pub mod enrich;
 pub mod eval;
 pub mod event;
 pub mod explain;
+pub mod fold;
 pub mod index;
 pub mod json;
 pub mod layout;

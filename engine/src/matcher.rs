@@ -10,6 +10,7 @@
 //! function, so a rule it accepts is a regex that runs.
 
 use crate::event::{self, Found};
+use crate::fold::{folded, with_folded};
 use crate::json::Json;
 use crate::plan::{CmpOp, RefMode, RegexSpec, StrPattern, Test, TimePart, Token};
 use crate::time;
@@ -293,21 +294,23 @@ fn as_number(v: &Json<'_>) -> Option<f64> {
 }
 
 fn compare_ref(mine: &str, theirs: &str, mode: RefMode, cased: bool) -> bool {
-    let (a, b) = if cased { (Cow::Borrowed(mine), Cow::Borrowed(theirs)) } else { (fold(mine), fold(theirs)) };
+    // ASCII text compares without folding (so without allocating), but for `contains`.
+    if cased || (mine.is_ascii() && theirs.is_ascii() && mode != RefMode::Contains) {
+        let same = |x: &[u8], y: &[u8]| if cased { x == y } else { x.eq_ignore_ascii_case(y) };
+        let (a, b) = (mine.as_bytes(), theirs.as_bytes());
+        return match mode {
+            RefMode::Equal => a.len() == b.len() && same(a, b),
+            RefMode::StartsWith => a.len() >= b.len() && same(&a[..b.len()], b),
+            RefMode::EndsWith => a.len() >= b.len() && same(&a[a.len() - b.len()..], b),
+            RefMode::Contains => mine.contains(theirs),
+        };
+    }
+    let (a, b) = (folded(mine), folded(theirs));
     match mode {
         RefMode::Equal => a == b,
         RefMode::Contains => a.contains(b.as_ref()),
         RefMode::StartsWith => a.starts_with(b.as_ref()),
         RefMode::EndsWith => a.ends_with(b.as_ref()),
-    }
-}
-
-/// Case folding for case-insensitive comparison; borrows when nothing changes.
-fn fold(s: &str) -> Cow<'_, str> {
-    if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-        Cow::Borrowed(s)
-    } else {
-        Cow::Owned(s.to_lowercase())
     }
 }
 
@@ -399,7 +402,14 @@ impl StrMatcher {
             Shape::Wildcard(re) => return re.is_match(s),
             _ => {}
         }
-        let hay = if self.cased { Cow::Borrowed(s) } else { fold(s) };
+        if self.cased {
+            self.literal_match(s)
+        } else {
+            with_folded(s, |hay| self.literal_match(hay))
+        }
+    }
+
+    fn literal_match(&self, hay: &str) -> bool {
         match &self.shape {
             Shape::Exact(n) => hay == n.as_str(),
             Shape::Prefix(n) => hay.starts_with(n.as_str()),

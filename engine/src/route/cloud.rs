@@ -43,27 +43,46 @@ fn cloudtrail(map: &Object<'_>) -> Option<Source> {
 fn azure(map: &Object<'_>) -> Option<Source> {
     let table = || get_str(map, "Type").filter(|_| has(map, "TenantId") || has(map, "TimeGenerated"));
     let log = get_str(map, "category").or_else(table);
-    let services: &'static [&'static str] = match log.map(str::to_ascii_lowercase).as_deref() {
-        Some(
-            "signinlogs"
-            | "noninteractiveusersigninlogs"
-            | "serviceprincipalsigninlogs"
-            | "managedidentitysigninlogs"
-            | "adfssigninlogs",
-        ) => &["signinlogs"],
-        Some("auditlogs") => &["auditlogs"],
-        Some("riskdetection" | "userriskevents" | "aadriskyusers" | "aaduserriskevents") => &["riskdetection"],
-        Some(
-            "administrative" | "policy" | "security" | "servicehealth" | "alert" | "recommendation" | "autoscale"
-            | "resourcehealth" | "azureactivity",
-        ) => &["activitylogs"],
-        _ => &[],
-    };
+    let services = log.map_or(&[][..], azure_services);
     // Other records of the export (resource logs such as `StorageRead`) are Azure's, of no
     // Sigma service.
     let export = has(map, "operationName")
         && (log.is_some() || ["resourceId", "tenantId", "callerIpAddress"].iter().any(|k| has(map, k)));
     (!services.is_empty() || export).then(|| source("azure", services))
+}
+
+/// The Sigma service of an Azure log category or Log Analytics table, compared without case
+/// (and without allocating: routing runs on every event).
+fn azure_services(log: &str) -> &'static [&'static str] {
+    const SERVICES: &[(&[&str], &[&str])] = &[
+        (
+            &[
+                "signinlogs",
+                "noninteractiveusersigninlogs",
+                "serviceprincipalsigninlogs",
+                "managedidentitysigninlogs",
+                "adfssigninlogs",
+            ],
+            &["signinlogs"],
+        ),
+        (&["auditlogs"], &["auditlogs"]),
+        (&["riskdetection", "userriskevents", "aadriskyusers", "aaduserriskevents"], &["riskdetection"]),
+        (
+            &[
+                "administrative",
+                "policy",
+                "security",
+                "servicehealth",
+                "alert",
+                "recommendation",
+                "autoscale",
+                "resourcehealth",
+                "azureactivity",
+            ],
+            &["activitylogs"],
+        ),
+    ];
+    SERVICES.iter().find(|(names, _)| names.iter().any(|n| n.eq_ignore_ascii_case(log))).map_or(&[], |(_, s)| s)
 }
 
 /// Google Cloud audit logs: a `protoPayload` that is an AuditLog (by its type, or by the

@@ -1,0 +1,99 @@
+//! Case folding for case-insensitive matching, as `str::to_lowercase` folds, without
+//! allocating on the hot path.
+//!
+//! Every case-insensitive comparison (the scan's automata, the matchers' full tests) folds the
+//! event's text this one way, so that a needle found by the scan is a value the matcher
+//! accepts. Text is folded into a reused per-thread buffer; only a fold made while that buffer
+//! is in use (a matcher called from inside a scan's fold) pays for a copy of its own. This
+//! module never decides what matches.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+
+thread_local! {
+    static FOLDED: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Calls `f` with `s` folded.
+pub fn with_folded<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        return f(s);
+    }
+    FOLDED.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            fold_into(s, &mut buf);
+            f(&buf)
+        }
+        Err(_) => f(&s.to_lowercase()),
+    })
+}
+
+/// `s` folded, borrowed when nothing changes (for text that is kept, such as a rule's value).
+pub fn folded(s: &str) -> Cow<'_, str> {
+    if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
+}
+
+/// Appends `s` lower-cased exactly as `str::to_lowercase` does: runs of ASCII in one pass each,
+/// other characters one by one. A capital sigma is the one character whose lower case depends
+/// on its neighbours; text holding one is left to the standard library.
+fn fold_into(s: &str, out: &mut String) {
+    if s.contains('\u{3a3}') {
+        out.push_str(&s.to_lowercase());
+        return;
+    }
+    let mut rest = s;
+    while !rest.is_empty() {
+        let ascii = rest.bytes().position(|b| !b.is_ascii()).unwrap_or(rest.len());
+        let start = out.len();
+        out.push_str(&rest[..ascii]);
+        out[start..].make_ascii_lowercase();
+        let mut chars = rest[ascii..].chars();
+        if let Some(c) = chars.next() {
+            out.extend(c.to_lowercase());
+        }
+        rest = chars.as_str();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_as_the_standard_library_does() {
+        let samples = [
+            "",
+            "plain",
+            "C:\\Windows\\System32\\CMD.EXE",
+            "Jürgen ÄÖÜ",
+            "\u{212a}elvin",
+            "\u{130}stanbul",
+            "ΟΔΟΣ ΣΑΣ",
+            "Σ",
+            "aΣ b",
+            "ǅ ǈ ǋ",
+            "ẞ straße",
+        ];
+        for s in samples {
+            assert_eq!(with_folded(s, str::to_string), s.to_lowercase(), "{s:?}");
+            assert_eq!(folded(s), s.to_lowercase(), "{s:?}");
+        }
+        // Every char of the Basic Multilingual Plane, alone and between letters.
+        for c in (0u32..0x3_0000).filter_map(char::from_u32) {
+            for s in [c.to_string(), format!("a{c}b")] {
+                assert_eq!(with_folded(&s, str::to_string), s.to_lowercase(), "{:?}", c);
+            }
+        }
+    }
+
+    #[test]
+    fn a_nested_fold_gets_its_own_copy() {
+        let outer = with_folded("ABC", |a| with_folded("DEF", |b| format!("{a}{b}")));
+        assert_eq!(outer, "abcdef");
+    }
+}
