@@ -42,13 +42,19 @@ pub fn folded(s: &str) -> Cow<'_, str> {
 /// other characters one by one. A capital sigma is the one character whose lower case depends
 /// on its neighbours; text holding one is left to the standard library.
 fn fold_into(s: &str, out: &mut String) {
+    let start = out.len();
+    if s.is_ascii() {
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
+        return;
+    }
     if s.contains('\u{3a3}') {
         out.push_str(&s.to_lowercase());
         return;
     }
     let mut rest = s;
     while !rest.is_empty() {
-        let ascii = rest.bytes().position(|b| !b.is_ascii()).unwrap_or(rest.len());
+        let ascii = ascii_prefix_len(rest.as_bytes());
         let start = out.len();
         out.push_str(&rest[..ascii]);
         out[start..].make_ascii_lowercase();
@@ -58,6 +64,22 @@ fn fold_into(s: &str, out: &mut String) {
         }
         rest = chars.as_str();
     }
+}
+
+/// How many bytes `bytes` starts with that are ASCII, eight at a time (text is mostly ASCII,
+/// and a byte-at-a-time search would cost more than the fold itself).
+fn ascii_prefix_len(bytes: &[u8]) -> usize {
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in words.by_ref() {
+        let high = u64::from_le_bytes(word.try_into().expect("eight bytes")) & HIGH_BITS;
+        if high != 0 {
+            return at + high.trailing_zeros() as usize / 8;
+        }
+        at += 8;
+    }
+    at + words.remainder().iter().position(|b| !b.is_ascii()).unwrap_or(words.remainder().len())
 }
 
 #[cfg(test)]
@@ -87,6 +109,19 @@ mod tests {
         for c in (0u32..0x3_0000).filter_map(char::from_u32) {
             for s in [c.to_string(), format!("a{c}b")] {
                 assert_eq!(with_folded(&s, str::to_string), s.to_lowercase(), "{:?}", c);
+            }
+        }
+    }
+
+    #[test]
+    fn the_ascii_prefix_is_found_at_every_offset() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut bytes = vec![b'a'; len];
+                if at < len {
+                    bytes[at] = 0xc3;
+                }
+                assert_eq!(ascii_prefix_len(&bytes), at, "len {len}, non-ASCII at {at}");
             }
         }
     }
