@@ -5,6 +5,7 @@
 #                                            (wazero, Chicory, V8, WAMR, wasmtime-py, ...)
 #   target/wasm/sigil_engine.component.wasm  the same module wrapped into a component of the
 #                                            WIT world wasm-host/wit/sigil.wit (wasmtime)
+#   target/wasm/sigil_prefilter_check.wasm   test-only: the prefilter checked inside Wasm
 # The component is made with the wit-component crate (wasm-host/componentize). wasm-opt -O3
 # runs on the core module when it is on PATH (SIGIL_WASM_OPT=0 skips it); it is not needed.
 # Idempotent and quick when up to date: cargo rebuilds nothing, and the outputs are rewritten
@@ -18,7 +19,9 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
 fi
 
 target_dir="${CARGO_TARGET_DIR:-target}"
-cargo build --release --target wasm32-unknown-unknown -p sigil-wasm-guest
+# sigil-prefilter-check is test-only (wasm-host/tests/prefilter_wasm.rs): the engine's simd128
+# prefilter checked inside Wasm; it shares the engine's build.
+cargo build --release --target wasm32-unknown-unknown -p sigil-wasm-guest -p sigil-prefilter-check
 cargo build --release -p sigil-componentize
 
 built="$target_dir/wasm32-unknown-unknown/release/sigil_wasm_guest.wasm"
@@ -58,6 +61,10 @@ else
   cp "$built" "$stamp"
   touch "$out_dir/.sigil_wasm_guest.opt-$use_opt"
 fi
+
+check="$out_dir/sigil_prefilter_check.wasm"
+cmp -s "$target_dir/wasm32-unknown-unknown/release/sigil_prefilter_check.wasm" "$check" ||
+  cp "$target_dir/wasm32-unknown-unknown/release/sigil_prefilter_check.wasm" "$check"
 
 for f in "$core" "$component"; do
   printf 'wasm: %9d bytes  %s\n' "$(wc -c <"$f")" "$f"

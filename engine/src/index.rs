@@ -12,6 +12,7 @@ use crate::fold::with_folded;
 use crate::json::Json;
 use crate::matcher::{Literal, Matcher, Placement};
 use crate::plan::{CmpOp, Node, Plan, Target, Test};
+use crate::prefilter::Prefilter;
 use crate::route::Source;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use rustc_hash::FxHashMap;
@@ -46,13 +47,13 @@ struct Searcher {
     /// For many needles the automaton starts as an NFA, cheap to build, and becomes a DFA once
     /// it has searched enough text to repay the DFA's build.
     upgrade: Option<Upgrade>,
-    /// For few needles: a SIMD searcher (Teddy) that finds where the first needle starts many
-    /// times faster than the automaton steps through text, which then starts there. Most
-    /// values hold no needle and never reach the automaton.
-    skip: Option<aho_corasick::packed::Searcher>,
+    /// For few needles: a SIMD searcher (Teddy, natively and on wasm32) that finds where the
+    /// first needle starts many times faster than the automaton steps through text, which then
+    /// starts there. Most values hold no needle and never reach the automaton.
+    skip: Option<Prefilter>,
     /// The same for the needles as they appear inside JSON strings (`\` and `"` escaped), to
     /// search a whole event's text at once; none when a needle has other escapes.
-    in_json_text: Option<aho_corasick::packed::Searcher>,
+    in_json_text: Option<Prefilter>,
 }
 
 #[derive(Debug)]
@@ -283,7 +284,7 @@ impl Scan {
         if has_escape_of_plain_char(text) {
             return false;
         }
-        with_folded(text, |hay| in_text.find(hay).is_none())
+        with_folded(text, |hay| in_text.find(hay.as_bytes()).is_none())
     }
 
     /// Reports every literal predicate of this scan that holds for one text value.
@@ -320,8 +321,8 @@ impl Scan {
                 return;
             }
             let start = match &searcher.skip {
-                Some(searcher) => match searcher.find(hay) {
-                    Some(first) => first.start(),
+                Some(searcher) => match searcher.find(hay.as_bytes()) {
+                    Some(first) => first,
                     None => return,
                 },
                 None => 0,
@@ -499,11 +500,7 @@ impl Searcher {
                 Automaton::Unavailable(preds)
             }
         };
-        let packed = |needles: &[String]| {
-            (needles.len() <= SKIP_NEEDLES)
-                .then(|| aho_corasick::packed::Config::new().builder().extend(needles).build())
-                .flatten()
-        };
+        let packed = |needles: &[String]| (needles.len() <= SKIP_NEEDLES).then(|| Prefilter::new(needles)).flatten();
         let in_json_text = needles.iter().map(|n| json_escaped(n)).collect::<Option<Vec<_>>>();
         Searcher { automaton, upgrade, skip: packed(needles), in_json_text: in_json_text.as_deref().and_then(packed) }
     }
@@ -555,7 +552,7 @@ const DFA_NEEDLES: usize = 50;
 const DFA_NEEDLE_BYTES: usize = 32 * 1024;
 const DFA_AFTER_BYTES_PER_NEEDLE_BYTE: usize = 32;
 
-/// Up to this many needles a scan first skips ahead with a packed (Teddy) searcher: its SIMD
-/// kernels cover up to 64 patterns; past that it falls back to Rabin-Karp, no faster than the
-/// automaton.
-const SKIP_NEEDLES: usize = 64;
+/// Up to this many needles a scan first skips ahead with a [`Prefilter`] (Teddy): its SIMD
+/// kernels cover up to 64 patterns; past that aho-corasick's falls back to Rabin-Karp, no faster
+/// than the automaton.
+const SKIP_NEEDLES: usize = crate::prefilter::MAX_NEEDLES;

@@ -11,6 +11,7 @@
 //!   paths, arrays);
 //! * [`matcher`] — each predicate of the plan turned into a ready-to-run matcher;
 //! * [`route`] — which rules an event's (declared or recognised) logsource admits;
+//! * [`prefilter`] — where the first of a few needles starts (Teddy; simd128 on wasm32);
 //! * [`index`] — per route, literal needles grouped per field for one Aho-Corasick pass, and the
 //!   candidate rules each needle triggers;
 //! * [`time`] — timestamps in events (alert time and the time-part modifiers);
@@ -42,6 +43,7 @@ pub mod lines;
 pub mod matcher;
 pub mod pack;
 pub mod plan;
+pub mod prefilter;
 pub mod route;
 pub mod session;
 pub mod silence;

@@ -1,0 +1,57 @@
+//! [`Vector`] on WebAssembly's fixed-width SIMD (`simd128`): `i8x16.swizzle` is the nibble
+//! shuffle Teddy is built on. Compiled only for wasm32 with the feature enabled at build time.
+
+use super::vector::Vector;
+use core::arch::wasm32::{
+    u8x16_bitmask, u8x16_eq, u8x16_shr, u8x16_splat, u8x16_swizzle, v128, v128_and, v128_any_true, v128_load,
+    v128_store,
+};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Simd128(v128);
+
+impl Vector for Simd128 {
+    #[inline(always)]
+    fn splat(byte: u8) -> Self {
+        Simd128(u8x16_splat(byte))
+    }
+
+    #[inline(always)]
+    fn load(bytes: &[u8; 16]) -> Self {
+        // SAFETY: the reference is valid for 16 bytes; `v128.load` needs no alignment.
+        Simd128(unsafe { v128_load(bytes.as_ptr().cast()) })
+    }
+
+    #[inline(always)]
+    fn and(self, other: Self) -> Self {
+        Simd128(v128_and(self.0, other.0))
+    }
+
+    #[inline(always)]
+    fn shr4(self) -> Self {
+        Simd128(u8x16_shr(self.0, 4))
+    }
+
+    #[inline(always)]
+    fn shuffle(self, indices: Self) -> Self {
+        Simd128(u8x16_swizzle(self.0, indices.0))
+    }
+
+    #[inline(always)]
+    fn any(self) -> bool {
+        v128_any_true(self.0)
+    }
+
+    #[inline(always)]
+    fn nonzero_lanes(self) -> u16 {
+        !u8x16_bitmask(u8x16_eq(self.0, u8x16_splat(0)))
+    }
+
+    #[inline(always)]
+    fn to_array(self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        // SAFETY: `out` is valid for 16 bytes; `v128.store` needs no alignment.
+        unsafe { v128_store(out.as_mut_ptr().cast(), self.0) };
+        out
+    }
+}

@@ -1,0 +1,52 @@
+//! Test-only module: the engine's [`Prefilter`] checked and timed where it matters, inside
+//! WebAssembly. Built for wasm32-unknown-unknown with simd128 (`scripts/build-wasm.sh`), it is
+//! the simd128 Teddy; `wasm-host/tests/prefilter_wasm.rs` runs its exports under wasmtime and
+//! `wasm-host/examples/prefilter_bench.rs` times them. No imports; it never ships.
+
+use aho_corasick::AhoCorasick;
+use sigil_engine::prefilter::cases::{case, event_values, naive_leftmost, Rng, SIGMA_NEEDLES};
+use sigil_engine::prefilter::Prefilter;
+
+/// How many of `cases` seeded random cases the prefilter answers differently from
+/// aho-corasick's least overlapping start (or from brute force): 0 when all agree.
+#[no_mangle]
+pub extern "C" fn check(seed: u64, cases: u32) -> u32 {
+    let mut rng = Rng::new(seed);
+    let mut mismatches = 0;
+    for _ in 0..cases {
+        let c = case(&mut rng);
+        let Ok(ac) = AhoCorasick::new(&c.needles) else { return u32::MAX };
+        let expected = ac.find_overlapping_iter(&c.haystack).map(|m| m.start()).min();
+        // 1..=64 non-empty needles: a prefilter must be built for them.
+        let agrees = Prefilter::new(&c.needles).is_some_and(|p| p.find(&c.haystack) == expected);
+        if !agrees || expected != naive_leftmost(&c.needles, &c.haystack) {
+            mismatches += 1;
+        }
+    }
+    mismatches
+}
+
+/// Searches `rounds` times over a fixed set of event-like values (most holding no needle) with
+/// 20 Sigma needles: by the prefilter (`mode` 0) or by the aho-corasick automaton the guest used
+/// before it (`mode` 1). Returns a checksum of the answers, equal for both modes.
+#[no_mangle]
+pub extern "C" fn bench(mode: u32, rounds: u32) -> u64 {
+    let needles: Vec<String> = SIGMA_NEEDLES[..20].iter().map(|n| n.to_string()).collect();
+    let values = event_values();
+    let total = |find: &dyn Fn(&[u8]) -> Option<usize>| {
+        let mut sum = 0u64;
+        for _ in 0..rounds {
+            for v in &values {
+                sum = sum.wrapping_add(find(v).map_or(1, |at| at as u64 + 2));
+            }
+        }
+        sum
+    };
+    if mode == 0 {
+        let Some(prefilter) = Prefilter::new(&needles) else { return 0 };
+        total(&|v| prefilter.find(v))
+    } else {
+        let Ok(ac) = AhoCorasick::new(&needles) else { return 0 };
+        total(&|v| ac.find_overlapping_iter(v).map(|m| m.start()).min())
+    }
+}
