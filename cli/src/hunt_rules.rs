@@ -80,8 +80,10 @@ fn compile_cached(
     selection: &Selection,
     use_cache: bool,
 ) -> Result<(rule_cache::Compiled, bool), String> {
+    // Read once: the key hashes these texts and a miss compiles them.
+    let files = rules::read(paths)?;
     let cache =
-        if use_cache { rule_cache::directory().zip(rule_cache::key(paths, rule_args, selection)) } else { None };
+        if use_cache { rule_cache::directory().zip(rule_cache::key(&files, rule_args, selection)) } else { None };
     if let Some((dir, key)) = &cache {
         match rule_cache::load(dir, key) {
             Ok(compiled) => return Ok((compiled, true)),
@@ -92,7 +94,7 @@ fn compile_cached(
         }
     }
     let options = sigil_compiler::Options { selection: selection.clone(), ..rules::options(rule_args)? };
-    let output = rules::compile(paths, options)?;
+    let output = rules::compile_files(&files, options);
     let compiled = rule_cache::Compiled {
         plan: output.plan,
         diagnostics: output.diagnostics,

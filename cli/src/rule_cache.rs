@@ -15,7 +15,7 @@ use crate::RuleArgs;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sigil_compiler::select::Selection;
-use sigil_compiler::Diagnostic;
+use sigil_compiler::{Diagnostic, RuleFile};
 use sigil_engine::Plan;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -66,9 +66,9 @@ pub fn directory() -> Option<PathBuf> {
         .or_else(|| from_env("HOME").map(|d| d.join(".cache").join("sigil")))
 }
 
-/// The key of compiling `paths` (the embedded pack when empty) with `rule_args` and
-/// `selection`, or `None` when an input cannot be read (compiling then reports why).
-pub fn key(paths: &[PathBuf], rule_args: &RuleArgs, selection: &Selection) -> Option<Key> {
+/// The key of compiling `files` (as `rules::read` read them) with `rule_args` and `selection`,
+/// or `None` when a placeholder file or pipeline cannot be read (compiling then reports why).
+pub fn key(files: &[RuleFile], rule_args: &RuleArgs, selection: &Selection) -> Option<Key> {
     let mut h = Sha256::new();
     let mut field = |bytes: &[u8]| {
         h.update((bytes.len() as u64).to_le_bytes());
@@ -79,16 +79,13 @@ pub fn key(paths: &[PathBuf], rule_args: &RuleArgs, selection: &Selection) -> Op
     field(&sigil_engine::plan::PLAN_FORMAT_VERSION.to_le_bytes());
     // A rebuilt binary may compile differently under the same version number.
     field(build_identity().as_bytes());
-    if paths.is_empty() {
-        field(b"embedded");
-        for (path, text) in sigil_pack::RULE_FILES {
-            field(path.as_bytes());
-            field(text.as_bytes());
-        }
-    } else {
-        for file in crate::rules::rule_files(paths).ok()? {
-            field(file.as_os_str().as_encoded_bytes());
-            field(&std::fs::read(&file).ok()?);
+    field(b"rules");
+    for file in files {
+        field(file.name.as_bytes());
+        // A file that is not UTF-8 compiles to the same diagnostic whatever its bytes.
+        match &file.text {
+            Ok(text) => field(text.as_bytes()),
+            Err(reason) => field(reason.as_bytes()),
         }
     }
     field(b"placeholders");

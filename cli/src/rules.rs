@@ -89,28 +89,38 @@ pub fn pipeline(arg: &str) -> Result<Pipeline, String> {
 
 /// Compiles the given rule paths, or the embedded pack when there are none.
 pub fn compile(paths: &[PathBuf], options: Options) -> Result<Output, String> {
-    let files: Vec<RuleFile> = if paths.is_empty() {
-        sigil_pack::RULE_FILES
+    Ok(compile_files(&read(paths)?, options))
+}
+
+/// The rule files under the given paths, read, or the embedded pack's when there are none. A
+/// file that is not UTF-8 is kept as unreadable (the compiler reports it); one that cannot be
+/// read at all stops the command.
+pub fn read(paths: &[PathBuf]) -> Result<Vec<RuleFile>, String> {
+    if paths.is_empty() {
+        return Ok(sigil_pack::RULE_FILES
             .iter()
             .map(|(path, text)| RuleFile {
                 name: format!("{}{path}", sigil_pack::EMBEDDED_PREFIX),
                 text: Ok(text.to_string()),
             })
-            .collect()
-    } else {
-        let mut files = Vec::new();
-        for file in rule_files(paths)? {
-            let name = file.display().to_string();
-            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read the rule file {name}: {e}"))?;
-            let text = String::from_utf8(bytes).map_err(|_| "the rule file is not UTF-8 text".to_string());
-            files.push(RuleFile { name, text });
-        }
-        files
-    };
-    // All files read first, then compiled together: the compiler spreads them over the cores.
+            .collect());
+    }
+    let mut files = Vec::new();
+    for file in rule_files(paths)? {
+        let name = file.display().to_string();
+        let bytes = std::fs::read(&file).map_err(|e| format!("cannot read the rule file {name}: {e}"))?;
+        let text = String::from_utf8(bytes).map_err(|_| "the rule file is not UTF-8 text".to_string());
+        files.push(RuleFile { name, text });
+    }
+    Ok(files)
+}
+
+/// Compiles rule files already read. All of them go to the compiler together: it spreads them
+/// over the cores.
+pub fn compile_files(files: &[RuleFile], options: Options) -> Output {
     let mut compiler = Compiler::new(options);
-    compiler.add_files(&files);
-    Ok(compiler.finish())
+    compiler.add_files(files);
+    compiler.finish()
 }
 
 /// A rule's test events (`RULE.tests.yml`, beside `RULE.yml`): not a rule.
