@@ -500,7 +500,7 @@ impl Searcher {
                 Automaton::Unavailable(preds)
             }
         };
-        let packed = |needles: &[String]| (needles.len() <= SKIP_NEEDLES).then(|| Prefilter::new(needles)).flatten();
+        let packed = |needles: &[String]| Prefilter::new(needles);
         let in_json_text = needles.iter().map(|n| json_escaped(n)).collect::<Option<Vec<_>>>();
         Searcher { automaton, upgrade, skip: packed(needles), in_json_text: in_json_text.as_deref().and_then(packed) }
     }
@@ -551,8 +551,3 @@ const DFA_NEEDLES: usize = 50;
 /// 2; fields that see a few hundred kilobytes a run never build one.)
 const DFA_NEEDLE_BYTES: usize = 32 * 1024;
 const DFA_AFTER_BYTES_PER_NEEDLE_BYTE: usize = 32;
-
-/// Up to this many needles a scan first skips ahead with a [`Prefilter`] (Teddy): its SIMD
-/// kernels cover up to 64 patterns; past that aho-corasick's falls back to Rabin-Karp, no faster
-/// than the automaton.
-const SKIP_NEEDLES: usize = crate::prefilter::MAX_NEEDLES;

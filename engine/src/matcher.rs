@@ -294,23 +294,19 @@ fn as_number(v: &Json<'_>) -> Option<f64> {
 }
 
 fn compare_ref(mine: &str, theirs: &str, mode: RefMode, cased: bool) -> bool {
-    // ASCII text compares without folding (so without allocating), but for `contains`.
-    if cased || (mine.is_ascii() && theirs.is_ascii() && mode != RefMode::Contains) {
-        let same = |x: &[u8], y: &[u8]| if cased { x == y } else { x.eq_ignore_ascii_case(y) };
-        let (a, b) = (mine.as_bytes(), theirs.as_bytes());
-        return match mode {
-            RefMode::Equal => a.len() == b.len() && same(a, b),
-            RefMode::StartsWith => a.len() >= b.len() && same(&a[..b.len()], b),
-            RefMode::EndsWith => a.len() >= b.len() && same(&a[a.len() - b.len()..], b),
-            RefMode::Contains => mine.contains(theirs),
-        };
+    // ASCII text compares without folding (so without allocating), but for `contains`; the rest
+    // compares its folded text case for case.
+    let in_place = cased || (mine.is_ascii() && theirs.is_ascii() && mode != RefMode::Contains);
+    if !in_place {
+        return compare_ref(&folded(mine), &folded(theirs), mode, true);
     }
-    let (a, b) = (folded(mine), folded(theirs));
+    let same = |x: &[u8], y: &[u8]| if cased { x == y } else { x.eq_ignore_ascii_case(y) };
+    let (a, b) = (mine.as_bytes(), theirs.as_bytes());
     match mode {
-        RefMode::Equal => a == b,
-        RefMode::Contains => a.contains(b.as_ref()),
-        RefMode::StartsWith => a.starts_with(b.as_ref()),
-        RefMode::EndsWith => a.ends_with(b.as_ref()),
+        RefMode::Equal => a.len() == b.len() && same(a, b),
+        RefMode::StartsWith => a.len() >= b.len() && same(&a[..b.len()], b),
+        RefMode::EndsWith => a.len() >= b.len() && same(&a[a.len() - b.len()..], b),
+        RefMode::Contains => mine.contains(theirs),
     }
 }
 
