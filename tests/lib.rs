@@ -16,6 +16,25 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
+/// A CloudTrail rule (ATT&CK T1562.008, a trail stopped) for the CLI's end-to-end tests: it fires
+/// on `{"eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging"}`.
+pub const STOP_LOGGING_RULE: &str = "title: Trail stopped
+id: 5a8e1f7c-1111-4c2d-9b1e-000000000001
+author: Sigil tests
+level: high
+status: test
+tags:
+  - attack.t1562.008
+logsource:
+  product: aws
+  service: cloudtrail
+detection:
+  selection:
+    eventSource: cloudtrail.amazonaws.com
+    eventName: StopLogging
+  condition: selection
+";
+
 /// `../shared` beside the repository, if this machine has it; otherwise prints why the caller
 /// skips.
 pub fn shared_dir(test: &str) -> Option<PathBuf> {

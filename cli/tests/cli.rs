@@ -1,6 +1,7 @@
 //! End-to-end tests of the `sigil` binary: real files in, alerts and diagnostics out.
 
 use serde_json::Value;
+use sigil_tests::STOP_LOGGING_RULE;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -23,23 +24,6 @@ fn alerts(out: &Output) -> Vec<Value> {
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
-
-const STOP_LOGGING_RULE: &str = "title: Trail stopped
-id: 5a8e1f7c-1111-4c2d-9b1e-000000000001
-author: Sigil tests
-level: high
-status: test
-tags:
-  - attack.t1562.008
-logsource:
-  product: aws
-  service: cloudtrail
-detection:
-  selection:
-    eventSource: cloudtrail.amazonaws.com
-    eventName: StopLogging
-  condition: selection
-";
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);

@@ -2,25 +2,13 @@
 //! per test. Edits recompile, unchanged trees hit, damage is rebuilt, racing writers are safe,
 //! rejected rules are reported on a hit, and `--no-cache` writes nothing.
 
+use sigil_tests::STOP_LOGGING_RULE;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 struct Setup {
     dir: tempfile::TempDir,
 }
-
-const RULE: &str = "title: Trail stopped
-id: 5a8e1f7c-1111-4c2d-9b1e-000000000001
-level: high
-logsource:
-  product: aws
-  service: cloudtrail
-detection:
-  selection:
-    eventSource: cloudtrail.amazonaws.com
-    eventName: StopLogging
-  condition: selection
-";
 
 const EVENTS: &str = "{\"eventSource\":\"cloudtrail.amazonaws.com\",\"eventName\":\"StopLogging\"}
 {\"eventSource\":\"cloudtrail.amazonaws.com\",\"eventName\":\"DeleteTrail\"}
@@ -31,7 +19,7 @@ impl Setup {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("rules")).unwrap();
         std::fs::create_dir(dir.path().join("cache")).unwrap();
-        std::fs::write(dir.path().join("rules/trail.yml"), RULE).unwrap();
+        std::fs::write(dir.path().join("rules/trail.yml"), STOP_LOGGING_RULE).unwrap();
         std::fs::write(dir.path().join("events.jsonl"), EVENTS).unwrap();
         Setup { dir }
     }
@@ -106,7 +94,7 @@ fn an_unchanged_tree_hits_the_cache_with_the_same_alerts() {
 fn editing_one_rule_recompiles() {
     let s = Setup::new();
     s.hunt(&[]);
-    std::fs::write(s.path("rules/trail.yml"), RULE.replace("StopLogging", "DeleteTrail")).unwrap();
+    std::fs::write(s.path("rules/trail.yml"), STOP_LOGGING_RULE.replace("StopLogging", "DeleteTrail")).unwrap();
     let edited = s.hunt(&[]);
     assert!(!hit(&edited), "an edit must recompile: {}", stderr(&edited));
     assert_eq!(alerts(&edited), vec![("Trail stopped".to_string(), 2)], "the edit is visible");
@@ -121,7 +109,7 @@ fn options_that_change_compilation_change_the_key() {
     assert!(!hit(&filtered), "a selection is part of the key: {}", stderr(&filtered));
     let piped = s.hunt(&["--pipeline", "ecs"]);
     assert!(!hit(&piped), "a pipeline is part of the key: {}", stderr(&piped));
-    std::fs::write(s.path("rules/other.yml"), RULE.replace("Trail stopped", "Other")).unwrap();
+    std::fs::write(s.path("rules/other.yml"), STOP_LOGGING_RULE.replace("Trail stopped", "Other")).unwrap();
     assert!(!hit(&s.hunt(&[])), "a new file is part of the key");
 }
 
@@ -153,8 +141,9 @@ fn concurrent_hunts_on_a_cold_cache_both_succeed_and_leave_one_entry() {
     let s = Setup::new();
     // Enough rules that the compile and the write overlap.
     for i in 0..200 {
-        let rule =
-            RULE.replace("Trail stopped", &format!("Trail stopped {i}")).replace("000000000001", &format!("{i:012}"));
+        let rule = STOP_LOGGING_RULE
+            .replace("Trail stopped", &format!("Trail stopped {i}"))
+            .replace("000000000001", &format!("{i:012}"));
         std::fs::write(s.path(&format!("rules/r{i}.yml")), rule).unwrap();
     }
     let children: Vec<_> = (0..4).map(|_| s.command(&[]).spawn_output()).collect();

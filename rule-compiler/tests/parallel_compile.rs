@@ -5,7 +5,10 @@
 use sigil_compiler::select::Selection;
 use sigil_compiler::{Compiler, Options, Output, RuleFile};
 use sigil_engine::pack;
-use std::path::{Path, PathBuf};
+
+#[path = "support/rule_files.rs"]
+mod rule_files;
+use rule_files::embedded;
 
 fn one_at_a_time(files: &[RuleFile], options: &Options) -> Output {
     let mut c = Compiler::new(options.clone());
@@ -30,13 +33,6 @@ fn assert_same(files: &[RuleFile], options: &Options) -> Output {
     assert_eq!(a.diagnostics, b.diagnostics);
     assert_eq!((a.rules_seen, a.left_out, a.silenced, a.graph), (b.rules_seen, b.left_out, b.silenced, b.graph));
     b
-}
-
-fn embedded() -> Vec<RuleFile> {
-    sigil_pack::RULE_FILES
-        .iter()
-        .map(|(name, text)| RuleFile { name: name.to_string(), text: Ok(text.to_string()) })
-        .collect()
 }
 
 #[test]
@@ -71,37 +67,9 @@ fn a_selection_leaves_out_the_same_rules_in_parallel() {
     assert!(out.left_out > 0);
 }
 
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for p in entries.flatten().map(|e| e.path()) {
-        if p.is_dir() {
-            yaml_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yml") {
-            out.push(p);
-        }
-    }
-}
-
 #[test]
 fn the_sigmahq_corpus_compiles_the_same_in_parallel() {
-    let shared = std::env::var_os("SIGIL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let rules = shared.join("sigma/rules");
-    if !rules.is_dir() {
-        println!("SKIPPED the_sigmahq_corpus_compiles_the_same_in_parallel: {} is absent", rules.display());
-        return;
-    }
-    let mut paths = Vec::new();
-    yaml_files(&rules, &mut paths);
-    paths.sort();
-    let files: Vec<RuleFile> = paths
-        .iter()
-        .map(|p| RuleFile {
-            name: p.display().to_string(),
-            text: std::fs::read_to_string(p).map_err(|e| e.to_string()),
-        })
-        .collect();
+    let Some(files) = rule_files::sigmahq("rules", "the_sigmahq_corpus_compiles_the_same_in_parallel") else { return };
     let out = assert_same(&files, &Options::default());
     assert!(out.plan.rules.len() > 2000, "{} rules", out.plan.rules.len());
 }

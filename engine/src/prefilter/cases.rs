@@ -116,6 +116,12 @@ pub fn case(rng: &mut Rng) -> Case {
     Case { needles, haystack }
 }
 
+/// aho-corasick's answer: the least start over all (overlapping) occurrences of the needles.
+pub fn automaton_leftmost(needles: &[String], haystack: &[u8]) -> Result<Option<usize>, aho_corasick::BuildError> {
+    let ac = aho_corasick::AhoCorasick::new(needles)?;
+    Ok(ac.find_overlapping_iter(haystack).map(|m| m.start()).min())
+}
+
 /// The answer by brute force: the least start of any needle.
 pub fn naive_leftmost(needles: &[String], haystack: &[u8]) -> Option<usize> {
     (0..haystack.len()).find(|&at| needles.iter().any(|n| haystack[at..].starts_with(n.as_bytes())))
