@@ -130,14 +130,13 @@ impl Compiler {
     /// threads. The plan is the same byte for byte: files join it in the order given.
     pub fn add_files(&mut self, files: &[RuleFile]) {
         let units = parallel::map(files, |file| match &file.text {
-            Ok(text) => Some(unit::compile(&file.name, text, &self.chain, &self.options)),
-            Err(_) => None,
+            Ok(text) => Ok(unit::compile(&file.name, text, &self.chain, &self.options)),
+            Err(reason) => Err(reason.clone()),
         });
         for (file, unit) in files.iter().zip(units) {
-            match (unit, &file.text) {
-                (Some(unit), _) => self.join(&file.name, unit),
-                (None, Err(reason)) => self.add_unreadable(&file.name, reason),
-                (None, Ok(_)) => unreachable!("a readable file always compiles to a unit"),
+            match unit {
+                Ok(unit) => self.join(&file.name, unit),
+                Err(reason) => self.add_unreadable(&file.name, &reason),
             }
         }
     }
