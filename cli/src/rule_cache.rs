@@ -125,21 +125,12 @@ fn entry_path(dir: &Path, key: &Key) -> PathBuf {
     dir.join(format!("{}.{SUFFIX}", key.hex()))
 }
 
-/// The diagnostics as an entry stores them (`Diagnostic` is not `Deserialize`).
+/// What an entry stores beside the plan.
 #[derive(Serialize, Deserialize)]
 struct Meta {
-    diagnostics: Vec<StoredDiagnostic>,
+    diagnostics: Vec<Diagnostic>,
     left_out: usize,
     silenced: usize,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredDiagnostic {
-    file: String,
-    line: u32,
-    col: u32,
-    message: String,
-    rule: Option<String>,
 }
 
 /// Why an existing entry was not used.
@@ -196,30 +187,12 @@ fn decode(bytes: &[u8], key: &Key) -> Result<Compiled, String> {
     let meta: Meta = serde_json::from_slice(meta).map_err(|e| format!("bad metadata: {e}"))?;
     let plan = sigil_engine::pack::from_bytes(pack).map_err(|e| e.to_string())?;
     plan.check()?;
-    let diagnostics = meta
-        .diagnostics
-        .into_iter()
-        .map(|d| Diagnostic { file: d.file, line: d.line, col: d.col, message: d.message, rule: d.rule })
-        .collect();
-    Ok(Compiled { plan, diagnostics, left_out: meta.left_out, silenced: meta.silenced })
+    Ok(Compiled { plan, diagnostics: meta.diagnostics, left_out: meta.left_out, silenced: meta.silenced })
 }
 
 fn encode(compiled: &Compiled, key: &Key) -> Vec<u8> {
-    let meta = Meta {
-        diagnostics: compiled
-            .diagnostics
-            .iter()
-            .map(|d| StoredDiagnostic {
-                file: d.file.clone(),
-                line: d.line,
-                col: d.col,
-                message: d.message.clone(),
-                rule: d.rule.clone(),
-            })
-            .collect(),
-        left_out: compiled.left_out,
-        silenced: compiled.silenced,
-    };
+    let meta =
+        Meta { diagnostics: compiled.diagnostics.clone(), left_out: compiled.left_out, silenced: compiled.silenced };
     let meta = serde_json::to_vec(&meta).expect("the metadata always serializes");
     let pack = sigil_engine::pack::to_bytes(&compiled.plan);
     let mut body = Vec::with_capacity(4 + meta.len() + pack.len());

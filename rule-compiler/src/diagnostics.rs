@@ -3,7 +3,7 @@
 //! Every stage reports an [`Error`] at a [`Pos`]; the driver ([`crate::compile`]) adds the file
 //! name and turns it into a [`Diagnostic`], the one shape the CLI and the playground print.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A 1-based line and column in a rule file.
@@ -36,7 +36,7 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A rejected rule: file, line, column and a reason a detection engineer understands.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Diagnostic {
     pub file: String,
     pub line: u32,
