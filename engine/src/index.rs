@@ -11,7 +11,7 @@ use crate::event::{self, Found};
 use crate::fold::with_folded;
 use crate::json::Json;
 use crate::matcher::{Literal, Matcher, Placement};
-use crate::plan::{CmpOp, Node, Plan, Target, Test};
+use crate::plan::{CmpOp, LogSource, Node, Plan, Target, Test};
 use crate::prefilter::Prefilter;
 use crate::route::Source;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
@@ -121,38 +121,34 @@ impl Route {
         let mut triggers: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut always = Vec::new();
         let mut used = vec![false; n];
-        let mut visited = vec![false; plan.nodes.len()];
-        for (r, rule) in plan.rules.iter().enumerate() {
-            if !source.admits(&rule.logsource) {
+        let admitted: Vec<bool> = shared.logsources.iter().map(|ls| source.admits(ls)).collect();
+        for (r, rule) in shared.rules.iter().enumerate() {
+            if !admitted[rule.logsource as usize] {
                 continue;
             }
             // Every indexable predicate of an admitted rule is scanned: one more needle in an
             // automaton that runs anyway costs little, a lazy keyword search costs a lot.
-            mark_used(&plan.nodes, rule.root, &mut used, &mut visited);
-            match cover(&plan.nodes, rule.root, &indexed) {
-                Some(preds) => {
-                    for p in preds {
-                        triggers[p as usize].push(r as u32);
-                    }
-                }
+            rule.uses.iter().for_each(|&p| used[p as usize] = true);
+            match &rule.cover {
+                Some(preds) => preds.iter().for_each(|&p| triggers[p as usize].push(r as u32)),
                 None => always.push(r as u32),
             }
         }
         for (i, u) in used.iter().enumerate() {
             indexed[i] &= *u;
         }
-        let mut by_target: HashMap<&Target, Vec<u32>> = HashMap::new();
-        let mut order: Vec<&Target> = Vec::new();
-        for (i, p) in plan.predicates.iter().enumerate() {
+        // Grouped by target, targets in order of their first indexed predicate.
+        let mut by_target: Vec<Vec<u32>> = vec![Vec::new(); shared.targets.len()];
+        let mut order: Vec<u32> = Vec::new();
+        for (i, &t) in shared.target_of.iter().enumerate() {
             if indexed[i] {
-                let e = by_target.entry(&p.target).or_default();
-                if e.is_empty() {
-                    order.push(&p.target);
+                if by_target[t as usize].is_empty() {
+                    order.push(t);
                 }
-                e.push(i as u32);
+                by_target[t as usize].push(i as u32);
             }
         }
-        let scans: Vec<Arc<Scan>> = order.into_iter().map(|t| shared.scan(t, &by_target[t])).collect();
+        let scans: Vec<Arc<Scan>> = order.into_iter().map(|t| shared.scan(t, &by_target[t as usize])).collect();
         let mut top_level: FxHashMap<String, Vec<usize>> = FxHashMap::default();
         let mut nested = Vec::new();
         for (i, scan) in scans.iter().enumerate() {
@@ -388,6 +384,8 @@ fn number_key(f: f64) -> Option<u64> {
     (f.is_finite() && f.fract() == 0.0).then(|| f.to_bits())
 }
 
+/// How a scan decides a predicate. Needles and values are stored folded as the scan searches
+/// them, once per plan rather than once per scan that holds them.
 #[derive(Debug, Clone)]
 enum IndexKind {
     Literal(String, Placement),
@@ -401,55 +399,110 @@ fn index_kind(test: &Test, matcher: &Matcher) -> Option<IndexKind> {
     match (test, matcher) {
         (Test::Str(_), Matcher::Str(m)) => match m.literal() {
             // Non-ASCII needles too: they can only occur in non-ASCII text, which the scan folds
-            // exactly as the matcher does before searching it.
-            Some(Literal { needle, placement }) if !needle.is_empty() => {
-                Some(IndexKind::Literal(needle.to_string(), placement))
+            // exactly as the matcher does before searching it. A whole value is looked up by
+            // its full lower case, a needle searched for in ASCII-folded text.
+            Some(Literal { needle, placement: Placement::Whole }) if !needle.is_empty() => {
+                Some(IndexKind::Literal(needle.to_lowercase(), Placement::Whole))
             }
-            _ => matcher.necessary_needles().map(IndexKind::Necessary),
+            Some(Literal { needle, placement }) if !needle.is_empty() => {
+                Some(IndexKind::Literal(needle.to_ascii_lowercase(), placement))
+            }
+            _ => necessary(matcher),
         },
         (Test::Num { op: CmpOp::Eq, value }, _) => number_key(*value).map(IndexKind::Number),
-        (Test::Regex(_), m) => m.necessary_needles().map(IndexKind::Necessary),
+        (Test::Regex(_), m) => necessary(m),
         _ => None,
     }
 }
 
-/// What every route of one engine shares: how each predicate can be indexed, and the scans
-/// already built (routes often scan the same predicates of the same field).
+fn necessary(matcher: &Matcher) -> Option<IndexKind> {
+    let needles = matcher.necessary_needles()?;
+    Some(IndexKind::Necessary(needles.iter().map(|n| n.to_ascii_lowercase()).collect()))
+}
+
+/// What every route of one engine shares: how each predicate can be indexed, what each rule
+/// needs of a route, and the scans already built (routes often scan the same predicates of the
+/// same field). Computed once, so that building a route is a pass over its rules' lists.
 #[derive(Debug)]
 pub struct Shared {
     kinds: Vec<Option<IndexKind>>,
+    /// The distinct targets of the plan's predicates, and each predicate's.
+    targets: Vec<Target>,
+    target_of: Vec<u32>,
+    /// The distinct logsources of the plan's rules: a route asks each once whether it admits it.
+    logsources: Vec<LogSource>,
+    rules: Vec<RuleNeeds>,
     scans: Mutex<HashMap<ScanKey, Arc<Scan>>>,
 }
 
+/// What one rule contributes to a route that admits it.
+#[derive(Debug)]
+struct RuleNeeds {
+    logsource: u32,
+    /// Its predicates: those a route indexes are scanned.
+    uses: Vec<u32>,
+    /// Its trigger set ([`cover`]), or `None` when it must be evaluated on every event.
+    cover: Option<Vec<u32>>,
+}
+
 /// A scan is identified by what it reads and which predicates it decides.
-type ScanKey = (Target, Vec<u32>);
+type ScanKey = (u32, Vec<u32>);
 
 impl Shared {
     pub fn new(plan: &Plan, matchers: &[Matcher]) -> Shared {
-        let kinds = plan.predicates.iter().zip(matchers).map(|(p, m)| index_kind(&p.test, m)).collect();
-        Shared { kinds, scans: Mutex::new(HashMap::new()) }
+        let kinds: Vec<Option<IndexKind>> =
+            plan.predicates.iter().zip(matchers).map(|(p, m)| index_kind(&p.test, m)).collect();
+        let indexable: Vec<bool> = kinds.iter().map(Option::is_some).collect();
+        let mut targets = Vec::new();
+        let mut target_ids: HashMap<&Target, u32> = HashMap::new();
+        let target_of = plan
+            .predicates
+            .iter()
+            .map(|p| {
+                *target_ids.entry(&p.target).or_insert_with(|| {
+                    targets.push(p.target.clone());
+                    targets.len() as u32 - 1
+                })
+            })
+            .collect();
+        let mut logsources = Vec::new();
+        let mut logsource_ids: HashMap<&LogSource, u32> = HashMap::new();
+        let mut visited = vec![false; plan.nodes.len()];
+        let rules = plan
+            .rules
+            .iter()
+            .map(|rule| {
+                let logsource = *logsource_ids.entry(&rule.logsource).or_insert_with(|| {
+                    logsources.push(rule.logsource.clone());
+                    logsources.len() as u32 - 1
+                });
+                let mut uses = Vec::new();
+                predicates_under(&plan.nodes, rule.root, &mut uses, &mut visited);
+                RuleNeeds { logsource, uses, cover: cover(&plan.nodes, rule.root, &indexable) }
+            })
+            .collect();
+        Shared { kinds, targets, target_of, logsources, rules, scans: Mutex::new(HashMap::new()) }
     }
 
-    fn scan(&self, target: &Target, preds: &[u32]) -> Arc<Scan> {
-        let key = (target.clone(), preds.to_vec());
+    fn scan(&self, target: u32, preds: &[u32]) -> Arc<Scan> {
+        let key = (target, preds.to_vec());
         if let Some(s) = self.scans.lock().expect("scan cache").get(&key) {
             return s.clone();
         }
-        let built = Arc::new(build_scan(target, preds, &self.kinds));
+        let built = Arc::new(build_scan(&self.targets[target as usize], preds, &self.kinds));
         self.scans.lock().expect("scan cache").entry(key).or_insert(built).clone()
     }
 }
 
-fn build_scan(target: &Target, preds: &[u32], kinds: &[Option<IndexKind>]) -> Scan {
+fn build_scan<'k>(target: &Target, preds: &[u32], kinds: &'k [Option<IndexKind>]) -> Scan {
     let mut needles: Vec<String> = Vec::new();
-    let mut needle_index: HashMap<String, usize> = HashMap::new();
+    let mut needle_index: FxHashMap<&'k str, usize> = FxHashMap::default();
     let mut pattern_preds: Vec<Vec<(u32, Placement, Verdict)>> = Vec::new();
     let mut numbers: HashMap<u64, Vec<u32>> = HashMap::new();
     let mut exact: FxHashMap<String, Vec<u32>> = FxHashMap::default();
-    let mut add_needle = |needle: &str, entry: (u32, Placement, Verdict)| {
-        let key = needle.to_ascii_lowercase();
-        let i = *needle_index.entry(key.clone()).or_insert_with(|| {
-            needles.push(key);
+    let mut add_needle = |needle: &'k str, entry: (u32, Placement, Verdict)| {
+        let i = *needle_index.entry(needle).or_insert_with(|| {
+            needles.push(needle.to_string());
             pattern_preds.push(Vec::new());
             needles.len() - 1
         });
@@ -459,12 +512,8 @@ fn build_scan(target: &Target, preds: &[u32], kinds: &[Option<IndexKind>]) -> Sc
     };
     for &p in preds {
         match &kinds[p as usize] {
-            Some(IndexKind::Literal(needle, Placement::Whole)) => {
-                exact.entry(needle.to_lowercase()).or_default().push(p);
-            }
-            Some(IndexKind::Literal(needle, placement)) => {
-                add_needle(needle, (p, *placement, Verdict::Holds));
-            }
+            Some(IndexKind::Literal(value, Placement::Whole)) => exact.entry(value.clone()).or_default().push(p),
+            Some(IndexKind::Literal(needle, placement)) => add_needle(needle, (p, *placement, Verdict::Holds)),
             Some(IndexKind::Necessary(list)) => {
                 for needle in list {
                     add_needle(needle, (p, Placement::Anywhere, Verdict::Verify));
@@ -506,17 +555,24 @@ impl Searcher {
     }
 }
 
-/// Marks the predicates under `node` (each shared node visited once per route).
-fn mark_used(nodes: &[Node], node: u32, used: &mut [bool], visited: &mut [bool]) {
-    if std::mem::replace(&mut visited[node as usize], true) {
-        return;
+/// Appends the predicates under `node` to `out`, each once. `visited` is all false on entry and
+/// is left so: a node shared within the rule is walked once.
+fn predicates_under(nodes: &[Node], root: u32, out: &mut Vec<u32>, visited: &mut [bool]) {
+    let mut stack = vec![root];
+    let mut seen_nodes = Vec::new();
+    while let Some(node) = stack.pop() {
+        if std::mem::replace(&mut visited[node as usize], true) {
+            continue;
+        }
+        seen_nodes.push(node);
+        match &nodes[node as usize] {
+            Node::Const(_) => {}
+            Node::Pred(p) => out.push(*p),
+            Node::Not(inner) => stack.push(*inner),
+            Node::And(items) | Node::Or(items) => stack.extend_from_slice(items),
+        }
     }
-    match &nodes[node as usize] {
-        Node::Const(_) => {}
-        Node::Pred(p) => used[*p as usize] = true,
-        Node::Not(inner) => mark_used(nodes, *inner, used, visited),
-        Node::And(items) | Node::Or(items) => items.iter().for_each(|n| mark_used(nodes, *n, used, visited)),
-    }
+    seen_nodes.into_iter().for_each(|n| visited[n as usize] = false);
 }
 
 /// A set of indexed predicates at least one of which holds whenever `node` holds, or `None`
