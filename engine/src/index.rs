@@ -18,7 +18,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The indexed predicates of one field (or of the keyword haystack).
@@ -61,6 +61,8 @@ struct Upgrade {
     /// Bytes to search with the NFA before the DFA is built.
     after: usize,
     searched: AtomicUsize,
+    /// Set by the thread that builds the DFA.
+    building: AtomicBool,
     /// `None` when the DFA could not be built (a limit on states): the NFA stays.
     dfa: OnceLock<Option<AhoCorasick>>,
 }
@@ -73,6 +75,11 @@ impl Searcher {
             return built.as_ref().unwrap_or(nfa);
         }
         if upgrade.searched.fetch_add(len, Ordering::Relaxed).saturating_add(len) < upgrade.after {
+            return nfa;
+        }
+        // One thread builds the DFA; the others go on with the NFA meanwhile instead of waiting
+        // milliseconds for an optimisation.
+        if upgrade.building.swap(true, Ordering::AcqRel) {
             return nfa;
         }
         let dfa =
@@ -538,6 +545,7 @@ impl Searcher {
         let upgrade = (kind.is_none() && needle_bytes <= DFA_NEEDLE_BYTES).then(|| Upgrade {
             after: needle_bytes.saturating_mul(DFA_AFTER_BYTES_PER_NEEDLE_BYTE),
             searched: AtomicUsize::new(0),
+            building: AtomicBool::new(false),
             dfa: OnceLock::new(),
         });
         let automaton = match build(kind).or_else(|_| build(None)) {
