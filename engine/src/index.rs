@@ -12,7 +12,7 @@ use crate::fold::with_folded;
 use crate::json::Json;
 use crate::matcher::{Literal, Matcher, Placement};
 use crate::plan::{CmpOp, LogSource, Node, Plan, Target, Test};
-use crate::prefilter::Prefilter;
+use crate::prefilter::{Occurrences, Prefilter};
 use crate::route::Source;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use rustc_hash::FxHashMap;
@@ -43,14 +43,16 @@ struct Scan {
 
 #[derive(Debug)]
 struct Searcher {
-    automaton: Automaton,
+    /// Built on first use: a scan with a prefilter needs it only for text dense with needles.
+    automaton: OnceLock<Automaton>,
     /// For many needles the automaton starts as an NFA, cheap to build, and becomes a DFA once
     /// it has searched enough text to repay the DFA's build.
     upgrade: Option<Upgrade>,
-    /// For few needles: a SIMD searcher (Teddy, natively and on wasm32) that finds where the
-    /// first needle starts many times faster than the automaton steps through text, which then
-    /// starts there. Most values hold no needle and never reach the automaton.
-    skip: Option<Prefilter>,
+    /// For few needles: a SIMD searcher (Teddy, natively and on wasm32) that finds where a
+    /// needle starts many times faster than the automaton steps through text. Every start it
+    /// finds is checked against the needles that begin with that byte, so that most text is
+    /// never stepped through at all ([`Scan::text`]).
+    starts: Option<Occurrences>,
     /// The same for the needles as they appear inside JSON strings (`\` and `"` escaped), to
     /// search a whole event's text at once; none when a needle has other escapes.
     in_json_text: Option<Prefilter>,
@@ -282,7 +284,7 @@ impl Scan {
         if !self.exact.is_empty() || !self.numbers.is_empty() || self.needles.is_empty() {
             return false;
         }
-        let searcher = self.searcher.get_or_init(|| Searcher::new(&self.needles, &self.pattern_preds));
+        let searcher = self.searcher.get_or_init(|| Searcher::new(&self.needles));
         let Some(in_text) = &searcher.in_json_text else { return false };
         if has_escape_of_plain_char(text) {
             return false;
@@ -308,8 +310,39 @@ impl Scan {
             if self.needles.is_empty() {
                 return;
             }
-            let searcher = self.searcher.get_or_init(|| Searcher::new(&self.needles, &self.pattern_preds));
-            let ac = match &searcher.automaton {
+            let searcher = self.searcher.get_or_init(|| Searcher::new(&self.needles));
+            if hay.len() < self.shortest {
+                return;
+            }
+            let bytes = hay.as_bytes();
+            let mut report = |m: aho_corasick::Match| {
+                for &(p, placement, verdict) in &self.pattern_preds[m.pattern().as_usize()] {
+                    let ok = match placement {
+                        Placement::Whole => m.start() == 0 && m.end() == bytes.len(),
+                        Placement::Start => m.start() == 0,
+                        Placement::End => m.end() == bytes.len(),
+                        Placement::Anywhere => true,
+                    };
+                    // A necessary literal only says "maybe": the full test runs if and when the
+                    // rule's evaluation needs the predicate (most never get that far).
+                    if ok {
+                        hit(p, verdict);
+                    }
+                }
+            };
+            // With a prefilter, every start of a needle is found by it and checked directly;
+            // only text where needles start every few bytes is left to the automaton, from
+            // where the prefilter gave up.
+            let from = match &searcher.starts {
+                Some(starts) => {
+                    match starts.each(bytes, |n, start, end| report(aho_corasick::Match::must(n, start..end))) {
+                        Some(dense_from) => dense_from,
+                        None => return,
+                    }
+                }
+                None => 0,
+            };
+            let ac = match searcher.automaton.get_or_init(|| build_automaton(&self.needles, &self.pattern_preds)) {
                 Automaton::Built(ac) => ac,
                 Automaton::Unavailable(preds) => {
                     for &p in preds {
@@ -320,34 +353,13 @@ impl Scan {
                     return;
                 }
             };
-            if hay.len() < self.shortest {
-                return;
-            }
-            let start = match &searcher.skip {
-                Some(searcher) => match searcher.find(hay.as_bytes()) {
-                    Some(first) => first,
-                    None => return,
-                },
-                None => 0,
-            };
-            let ac = searcher.fastest(ac, hay.len() - start, &self.needles);
-            for m in ac.find_overlapping_iter(aho_corasick::Input::new(hay).span(start..hay.len())) {
-                for &(p, placement, verdict) in &self.pattern_preds[m.pattern().as_usize()] {
-                    let ok = match placement {
-                        Placement::Whole => m.start() == 0 && m.end() == hay.len(),
-                        Placement::Start => m.start() == 0,
-                        Placement::End => m.end() == hay.len(),
-                        Placement::Anywhere => true,
-                    };
-                    // A necessary literal only says "maybe": the full test runs if and when the
-                    // rule's evaluation needs the predicate (most never get that far).
-                    if ok {
-                        hit(p, verdict);
-                    }
-                }
+            let ac = searcher.fastest(ac, hay.len() - from, &self.needles);
+            for m in ac.find_overlapping_iter(aho_corasick::Input::new(hay).span(from..hay.len())) {
+                report(m);
             }
         });
     }
+
 }
 
 /// A needle as it appears in JSON text, when serde_json's escapes are the only ones possible
@@ -535,31 +547,39 @@ fn build_scan<'k>(target: &Target, preds: &[u32], kinds: &'k [Option<IndexKind>]
 }
 
 impl Searcher {
-    fn new(needles: &[String], pattern_preds: &[Vec<(u32, Placement, Verdict)>]) -> Searcher {
-        // A DFA searches fastest; past a few dozen needles its build time and size outgrow the
-        // gain, so let the library choose there. Should even that fail (a limit on states), the
-        // scan still decides its predicates, one full test at a time.
-        let kind = (needles.len() <= DFA_NEEDLES).then_some(AhoCorasickKind::DFA);
-        let build = |kind| AhoCorasick::builder().kind(kind).build(needles);
+    fn new(needles: &[String]) -> Searcher {
         let needle_bytes: usize = needles.iter().map(String::len).sum();
-        let upgrade = (kind.is_none() && needle_bytes <= DFA_NEEDLE_BYTES).then(|| Upgrade {
+        let upgrade = (needles.len() > DFA_NEEDLES && needle_bytes <= DFA_NEEDLE_BYTES).then(|| Upgrade {
             after: needle_bytes.saturating_mul(DFA_AFTER_BYTES_PER_NEEDLE_BYTE),
             searched: AtomicUsize::new(0),
             building: AtomicBool::new(false),
             dfa: OnceLock::new(),
         });
-        let automaton = match build(kind).or_else(|_| build(None)) {
-            Ok(ac) => Automaton::Built(ac),
-            Err(_) => {
-                let mut preds: Vec<u32> = pattern_preds.iter().flatten().map(|(p, _, _)| *p).collect();
-                preds.sort_unstable();
-                preds.dedup();
-                Automaton::Unavailable(preds)
-            }
-        };
-        let packed = |needles: &[String]| Prefilter::new(needles);
+        let starts = Occurrences::new(needles);
         let in_json_text = needles.iter().map(|n| json_escaped(n)).collect::<Option<Vec<_>>>();
-        Searcher { automaton, upgrade, skip: packed(needles), in_json_text: in_json_text.as_deref().and_then(packed) }
+        Searcher {
+            automaton: OnceLock::new(),
+            upgrade,
+            starts,
+            in_json_text: in_json_text.as_deref().and_then(Prefilter::new),
+        }
+    }
+}
+
+/// The automaton over `needles`. A DFA searches fastest; past a few dozen needles its build time
+/// and size outgrow the gain, so let the library choose there. Should even that fail (a limit on
+/// states), the scan still decides its predicates, one full test at a time.
+fn build_automaton(needles: &[String], pattern_preds: &[Vec<(u32, Placement, Verdict)>]) -> Automaton {
+    let kind = (needles.len() <= DFA_NEEDLES).then_some(AhoCorasickKind::DFA);
+    let build = |kind| AhoCorasick::builder().kind(kind).build(needles);
+    match build(kind).or_else(|_| build(None)) {
+        Ok(ac) => Automaton::Built(ac),
+        Err(_) => {
+            let mut preds: Vec<u32> = pattern_preds.iter().flatten().map(|(p, _, _)| *p).collect();
+            preds.sort_unstable();
+            preds.dedup();
+            Automaton::Unavailable(preds)
+        }
     }
 }
 

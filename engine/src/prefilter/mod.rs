@@ -8,8 +8,12 @@
 //! that the same algorithm is property-tested natively (on [`vector::Portable`]) and, through the
 //! `sigil-prefilter-check` module, inside wasm on simd128.
 //!
-//! This module never decides a predicate: it only says where the first needle starts; which
-//! needle, where it ends and what it means are the automaton's and the index's.
+//! [`Occurrences`] goes further for the same few needles: it finds every occurrence of every
+//! needle, one prefilter call per start, so that text with a few needle starts is never stepped
+//! through by an automaton at all.
+//!
+//! This module never decides a predicate: it only says where needles are; what they mean is the
+//! index's.
 
 #[doc(hidden)]
 pub mod cases;
@@ -63,6 +67,27 @@ impl Prefilter {
     pub fn find(&self, haystack: &[u8]) -> Option<usize> {
         leftmost(&self.inner, haystack)
     }
+
+    /// [`Prefilter::find`] over `haystack[from..]`, as a position in `haystack`.
+    #[inline]
+    pub fn find_from(&self, haystack: &[u8], from: usize) -> Option<usize> {
+        leftmost_from(&self.inner, haystack, from)
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline]
+fn leftmost_from(inner: &Inner, haystack: &[u8], from: usize) -> Option<usize> {
+    if from > haystack.len() {
+        return None;
+    }
+    inner.find_in(haystack, aho_corasick::Span::from(from..haystack.len())).map(|m| m.start())
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline]
+fn leftmost_from(inner: &Inner, haystack: &[u8], from: usize) -> Option<usize> {
+    inner.find(haystack.get(from..)?).map(|at| at + from)
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -75,4 +100,60 @@ fn leftmost(inner: &Inner, haystack: &[u8]) -> Option<usize> {
 #[inline]
 fn leftmost(inner: &Inner, haystack: &[u8]) -> Option<usize> {
     inner.find(haystack)
+}
+
+/// Every occurrence of a few needles (up to [`MAX_NEEDLES`]), found start by start: the
+/// prefilter finds the next place a needle starts, and the needles that begin with the byte there
+/// are compared with the text.
+#[derive(Debug, Clone)]
+pub struct Occurrences {
+    prefilter: Prefilter,
+    needles: Vec<Box<[u8]>>,
+    /// Per byte, the needles (bit `i` for needle `i`) that begin with it.
+    by_first_byte: Box<[u64; 256]>,
+}
+
+/// Past [`DENSE_STARTS`] needle starts fewer than [`DENSE_GAP`] bytes apart on average,
+/// [`Occurrences::each`] stops: one prefilter call per start would cost more there than an
+/// automaton stepping through every byte.
+pub const DENSE_STARTS: usize = 8;
+pub const DENSE_GAP: usize = 16;
+
+impl Occurrences {
+    /// As [`Prefilter::new`]: `None` where a prefilter would not help.
+    pub fn new(needles: &[String]) -> Option<Occurrences> {
+        let prefilter = Prefilter::new(needles)?;
+        let mut by_first_byte = Box::new([0u64; 256]);
+        for (i, needle) in needles.iter().enumerate() {
+            by_first_byte[usize::from(needle.as_bytes()[0])] |= 1 << i;
+        }
+        let needles = needles.iter().map(|n| n.as_bytes().into()).collect();
+        Some(Occurrences { prefilter, needles, by_first_byte })
+    }
+
+    /// Calls `found(needle, start, end)` for every occurrence of every needle in `haystack`
+    /// (overlapping ones too), by start, and returns `None`. Where the text turns dense with
+    /// needle starts it stops and returns `Some(from)`: every occurrence starting before `from`
+    /// has been reported, none starting at or after it.
+    pub fn each(&self, haystack: &[u8], mut found: impl FnMut(usize, usize, usize)) -> Option<usize> {
+        let mut from = 0;
+        let mut starts = 0usize;
+        while let Some(at) = self.prefilter.find_from(haystack, from) {
+            let rest = &haystack[at..];
+            let mut candidates = self.by_first_byte[usize::from(rest[0])];
+            while candidates != 0 {
+                let n = candidates.trailing_zeros() as usize;
+                candidates &= candidates - 1;
+                if rest.starts_with(&self.needles[n]) {
+                    found(n, at, at + self.needles[n].len());
+                }
+            }
+            from = at + 1;
+            starts += 1;
+            if starts >= DENSE_STARTS && starts * DENSE_GAP > from {
+                return Some(from);
+            }
+        }
+        None
+    }
 }

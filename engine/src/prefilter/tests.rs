@@ -4,7 +4,15 @@
 use super::cases::{automaton_leftmost, case, naive_leftmost, Rng};
 use super::teddy::Teddy;
 use super::vector::Portable;
-use super::Prefilter;
+use super::{Occurrences, Prefilter, DENSE_GAP, DENSE_STARTS};
+
+/// Every occurrence of every needle, by brute force: (needle, start), by start then needle.
+fn naive_occurrences(needles: &[String], haystack: &[u8], from: usize) -> Vec<(usize, usize)> {
+    (from..haystack.len())
+        .flat_map(|at| (0..needles.len()).map(move |n| (n, at)))
+        .filter(|&(n, at)| haystack[at..].starts_with(needles[n].as_bytes()))
+        .collect()
+}
 
 #[test]
 fn teddy_finds_the_leftmost_start_on_random_cases() {
@@ -69,4 +77,50 @@ fn teddy_fingerprint_bytes_with_every_nibble() {
     for hay in [&b"....\x00\x0f"[..], "xxé".as_bytes(), b"\x7f", b"\x00\x00\x10\x0f\xf0"] {
         assert_eq!(teddy.find(hay), naive_leftmost(&needles, hay), "{hay:?}");
     }
+}
+
+#[test]
+fn occurrences_are_every_occurrence_of_every_needle_up_to_where_text_turns_dense() {
+    let mut rng = Rng::new(33);
+    let (mut built, mut dense) = (0, 0);
+    for i in 0..6000 {
+        let c = case(&mut rng);
+        let Some(occurrences) = Occurrences::new(&c.needles) else { continue };
+        built += 1;
+        let mut got = Vec::new();
+        let stopped = occurrences.each(&c.haystack, |n, start, end| {
+            assert_eq!(end - start, c.needles[n].len(), "case {i}: the end of needle {n}");
+            got.push((n, start));
+        });
+        let from = stopped.unwrap_or(c.haystack.len());
+        assert!(got.iter().all(|&(_, start)| start < from), "case {i}: reported past where it stopped");
+        if stopped.is_some() {
+            dense += 1;
+            // What is left is found by whoever goes on from there (the index: the automaton).
+            got.extend(naive_occurrences(&c.needles, &c.haystack, from));
+        }
+        got.sort_by_key(|&(n, start)| (start, n));
+        assert_eq!(
+            got,
+            naive_occurrences(&c.needles, &c.haystack, 0),
+            "case {i}: needles {:?} haystack {:?}",
+            c.needles,
+            String::from_utf8_lossy(&c.haystack)
+        );
+    }
+    assert!(built > 3000, "built for only {built} of 6000 cases");
+    assert!(dense > 100, "only {dense} cases were dense: the hand-over to the automaton went untested");
+}
+
+#[test]
+fn occurrences_stop_only_where_needle_starts_are_dense() {
+    let needles = vec!["ntdll.dll+".to_string(), "kernelbase".to_string(), "q".to_string()];
+    let occurrences = Occurrences::new(&needles).expect("built");
+    let sparse = "c:\\windows\\system32\\ntdll.dll+9c584|c:\\windows\\system32\\kernelbase.dll+2730e|".repeat(50);
+    let mut found = 0;
+    assert_eq!(occurrences.each(sparse.as_bytes(), |_, _, _| found += 1), None);
+    assert_eq!(found, 100);
+    let dense = "q".repeat(1000);
+    let stopped = occurrences.each(dense.as_bytes(), |_, _, _| {}).expect("every byte starts a needle");
+    assert_eq!(stopped, DENSE_STARTS, "stopped after {DENSE_STARTS} starts closer than {DENSE_GAP} bytes");
 }
