@@ -46,7 +46,7 @@ fn fold_into(s: &str, out: &mut String) {
         push_ascii_folded(s, out);
         return;
     }
-    if s.contains('\u{3a3}') {
+    if has_capital_sigma(s.as_bytes()) {
         out.push_str(&s.to_lowercase());
         return;
     }
@@ -60,6 +60,12 @@ fn fold_into(s: &str, out: &mut String) {
         }
         rest = chars.as_str();
     }
+}
+
+/// Whether `bytes` holds U+03A3 (`CE A3`). memchr is SIMD on wasm32 too, where
+/// `str::contains` steps through the text byte by byte.
+fn has_capital_sigma(bytes: &[u8]) -> bool {
+    memchr::memchr_iter(0xa3, bytes).any(|at| at > 0 && bytes[at - 1] == 0xce)
 }
 
 // Text is looked at eight bytes at a time (SWAR): natively as fast as the compiler's vector

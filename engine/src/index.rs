@@ -359,7 +359,6 @@ impl Scan {
             }
         });
     }
-
 }
 
 /// A needle as it appears in JSON text, when serde_json's escapes are the only ones possible

@@ -242,8 +242,9 @@ impl<'a> Object<'a> {
 const LINEAR_KEYS: usize = 128;
 
 /// A 128-bit filter over the keys of one object: a repeated key is searched for only when its
-/// bit was already set, so unique keys (nearly all of them) cost no comparison.
-struct KeyFilter(u128);
+/// bit was already set, so unique keys (nearly all of them) cost no comparison. (Two words, not
+/// a `u128`: on wasm32 a 128-bit shift is a call.)
+struct KeyFilter([u64; 2]);
 
 impl KeyFilter {
     fn maybe_seen(&mut self, key: &str) -> bool {
@@ -252,9 +253,9 @@ impl KeyFilter {
             ^ usize::from(bytes.first().copied().unwrap_or(0)).wrapping_mul(7)
             ^ usize::from(bytes.last().copied().unwrap_or(0)).wrapping_mul(131)
             ^ usize::from(bytes.get(bytes.len() / 2).copied().unwrap_or(0)).wrapping_mul(17);
-        let bit = 1u128 << (mix % 128);
-        let seen = self.0 & bit != 0;
-        self.0 |= bit;
+        let (word, bit) = (mix / 64 % 2, 1u64 << (mix % 64));
+        let seen = self.0[word] & bit != 0;
+        self.0[word] |= bit;
         seen
     }
 }
@@ -358,7 +359,7 @@ impl<'de> Visitor<'de> for JsonVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
         let inside = self.open::<A::Error>()?.0;
         let mut obj = Object { members: Vec::with_capacity(map.size_hint().unwrap_or(16)) };
-        let mut seen = KeyFilter(0);
+        let mut seen = KeyFilter([0; 2]);
         let mut deferred = false;
         while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
             let value = map.next_value_seed(Nested(inside))?;
