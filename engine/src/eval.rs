@@ -12,6 +12,7 @@ use crate::json::Json;
 use crate::matcher::{Matcher, PrepareError};
 use crate::plan::{CompiledRule, LogSource, Node, Plan, Target, PLAN_FORMAT_VERSION};
 use crate::route::{self, Source};
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -113,7 +114,8 @@ pub struct Scratch {
     candidates: Vec<u32>,
     /// The matched predicates of the detection being written.
     matched: Vec<u32>,
-    routes: HashMap<Source, Arc<Route>>,
+    /// Looked up once per event: Fx, not SipHash (the keys are ours, not an attacker's).
+    routes: FxHashMap<Source, Arc<Route>>,
     /// The route of the last declared (or `all`) routing, which does not depend on the event.
     fixed_route: Option<(Routing, Arc<Route>)>,
 }

@@ -35,7 +35,7 @@ struct Scan {
     /// Per automaton pattern: the predicates it concerns and where the needle must sit.
     pattern_preds: Vec<Vec<(u32, Placement, Verdict)>>,
     /// Numeric equality (`EventID: 4688`): value → predicates.
-    numbers: HashMap<u64, Vec<u32>>,
+    numbers: FxHashMap<u64, Vec<u32>>,
     /// Whole-value equality, by the case-folded value: a hash lookup instead of needles that
     /// would hit anywhere in every value.
     exact: FxHashMap<String, Vec<u32>>,
@@ -516,7 +516,7 @@ fn build_scan<'k>(target: &Target, preds: &[u32], kinds: &'k [Option<IndexKind>]
     let mut needles: Vec<String> = Vec::new();
     let mut needle_index: FxHashMap<&'k str, usize> = FxHashMap::default();
     let mut pattern_preds: Vec<Vec<(u32, Placement, Verdict)>> = Vec::new();
-    let mut numbers: HashMap<u64, Vec<u32>> = HashMap::new();
+    let mut numbers: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
     let mut exact: FxHashMap<String, Vec<u32>> = FxHashMap::default();
     let mut add_needle = |needle: &'k str, entry: (u32, Placement, Verdict)| {
         let i = *needle_index.entry(needle).or_insert_with(|| {
