@@ -203,22 +203,45 @@ impl Engine {
         routing: &Routing,
         out: &mut Vec<Detection>,
     ) {
-        let route = match routing {
-            Routing::Auto => self.route(scratch, route::recognize(event)),
-            // The same route for every event: kept at hand rather than rebuilt as a key each time.
-            fixed => match &scratch.fixed_route {
-                Some((r, route)) if r == fixed => route.clone(),
-                _ => {
-                    let source = match fixed {
-                        Routing::Declared(ls) => Source::Declared(ls.clone()),
-                        _ => Source::Unknown,
-                    };
-                    let route = self.route(scratch, source);
-                    scratch.fixed_route = Some((fixed.clone(), route.clone()));
-                    route
-                }
-            },
-        };
+        // The route is taken out of the scratch for the event and put back after it: moving the
+        // `Arc` costs nothing, where cloning and dropping it touched a count that every thread
+        // shares, on every event.
+        match routing {
+            Routing::Auto => {
+                let source = route::recognize(event);
+                let route = match scratch.routes.remove(&source) {
+                    Some(route) => route,
+                    None => self.route(&source),
+                };
+                self.evaluate_on(scratch, &route, event, text, out);
+                scratch.routes.insert(source, route);
+            }
+            // The same route for every event: kept at hand rather than looked up by a key.
+            fixed => {
+                let (kept, route) = match scratch.fixed_route.take() {
+                    Some((kept, route)) if kept == *fixed => (kept, route),
+                    _ => {
+                        let source = match fixed {
+                            Routing::Declared(ls) => Source::Declared(ls.clone()),
+                            _ => Source::Unknown,
+                        };
+                        (fixed.clone(), self.route(&source))
+                    }
+                };
+                self.evaluate_on(scratch, &route, event, text, out);
+                scratch.fixed_route = Some((kept, route));
+            }
+        }
+    }
+
+    fn evaluate_on(
+        &self,
+        scratch: &mut Scratch,
+        route: &Route,
+        event: &Json<'_>,
+        text: Option<&str>,
+        out: &mut Vec<Detection>,
+    ) {
         scratch.next_event(self.matchers.len(), self.plan.nodes.len(), self.plan.rules.len());
         let generation = scratch.generation;
         {
@@ -247,7 +270,7 @@ impl Engine {
         }
         let mut candidates = std::mem::take(&mut scratch.candidates);
         candidates.sort_unstable();
-        let mut memo = Memo { engine: self, route: &route, event, scratch };
+        let mut memo = Memo { engine: self, route, event, scratch };
         for &r in &candidates {
             let rule = &self.plan.rules[r as usize];
             if memo.eval(rule.root) {
@@ -265,18 +288,14 @@ impl Engine {
         scratch.candidates = candidates;
     }
 
-    fn route(&self, scratch: &mut Scratch, source: Source) -> Arc<Route> {
-        if let Some(r) = scratch.routes.get(&source) {
-            return r.clone();
-        }
-        let shared = self.routes.read().expect("route cache").get(&source).cloned();
-        let route = shared.unwrap_or_else(|| {
+    /// The route of `source`, from the engine's routes or built (once per engine).
+    fn route(&self, source: &Source) -> Arc<Route> {
+        let shared = self.routes.read().expect("route cache").get(source).cloned();
+        shared.unwrap_or_else(|| {
             let shared = self.shared.get_or_init(|| Shared::new(&self.plan, &self.matchers));
-            let built = Arc::new(Route::build(&self.plan, shared, &source));
+            let built = Arc::new(Route::build(&self.plan, shared, source));
             self.routes.write().expect("route cache").entry(source.clone()).or_insert(built).clone()
-        });
-        scratch.routes.insert(source, route.clone());
-        route
+        })
     }
 
     /// For alert output: the field name of a predicate and the value it saw in `event`.
