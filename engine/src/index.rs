@@ -314,13 +314,12 @@ impl Scan {
             if hay.len() < self.shortest {
                 return;
             }
-            let bytes = hay.as_bytes();
             let mut report = |m: aho_corasick::Match| {
                 for &(p, placement, verdict) in &self.pattern_preds[m.pattern().as_usize()] {
                     let ok = match placement {
-                        Placement::Whole => m.start() == 0 && m.end() == bytes.len(),
+                        Placement::Whole => m.start() == 0 && m.end() == hay.len(),
                         Placement::Start => m.start() == 0,
-                        Placement::End => m.end() == bytes.len(),
+                        Placement::End => m.end() == hay.len(),
                         Placement::Anywhere => true,
                     };
                     // A necessary literal only says "maybe": the full test runs if and when the
@@ -335,7 +334,8 @@ impl Scan {
             // where the prefilter gave up.
             let from = match &searcher.starts {
                 Some(starts) => {
-                    match starts.each(bytes, |n, start, end| report(aho_corasick::Match::must(n, start..end))) {
+                    match starts.each(hay.as_bytes(), |n, start, end| report(aho_corasick::Match::must(n, start..end)))
+                    {
                         Some(dense_from) => dense_from,
                         None => return,
                     }

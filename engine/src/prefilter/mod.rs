@@ -65,7 +65,7 @@ impl Prefilter {
     /// included: the least start over all of them), or `None` when no needle occurs.
     #[inline]
     pub fn find(&self, haystack: &[u8]) -> Option<usize> {
-        leftmost(&self.inner, haystack)
+        self.find_from(haystack, 0)
     }
 
     /// [`Prefilter::find`] over `haystack[from..]`, as a position in `haystack`.
@@ -88,18 +88,6 @@ fn leftmost_from(inner: &Inner, haystack: &[u8], from: usize) -> Option<usize> {
 #[inline]
 fn leftmost_from(inner: &Inner, haystack: &[u8], from: usize) -> Option<usize> {
     inner.find(haystack.get(from..)?).map(|at| at + from)
-}
-
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-#[inline]
-fn leftmost(inner: &Inner, haystack: &[u8]) -> Option<usize> {
-    inner.find(haystack).map(|m| m.start())
-}
-
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline]
-fn leftmost(inner: &Inner, haystack: &[u8]) -> Option<usize> {
-    inner.find(haystack)
 }
 
 /// Every occurrence of a few needles (up to [`MAX_NEEDLES`]), found start by start: the
