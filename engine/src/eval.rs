@@ -14,11 +14,14 @@ use crate::plan::{CompiledRule, LogSource, Node, Plan, Target, PLAN_FORMAT_VERSI
 use crate::route::{self, Source};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// A plan with its matchers prepared. Shareable across threads.
 #[derive(Debug)]
 pub struct Engine {
+    /// Unique in the process: a scratch knows which engine it last served.
+    id: u64,
     plan: Plan,
     matchers: Vec<Matcher>,
     /// Built with the first route: preparing it is most of what loading a large pack costs.
@@ -103,6 +106,8 @@ impl std::error::Error for EngineError {}
 /// Per-thread evaluation state, reused from event to event.
 #[derive(Debug, Default)]
 pub struct Scratch {
+    /// The engine whose routes and predicate states this holds (0: none yet).
+    engine: u64,
     generation: u32,
     /// Per predicate: the generation its state belongs to, and the state.
     pred_generation: Vec<u32>,
@@ -118,6 +123,8 @@ pub struct Scratch {
     routes: FxHashMap<Source, Arc<Route>>,
     /// The route of the last declared (or `all`) routing, which does not depend on the event.
     fixed_route: Option<(Routing, Arc<Route>)>,
+    /// What long values seen before marked.
+    values: crate::index::memo::ValueMemo,
 }
 
 impl Scratch {
@@ -158,7 +165,14 @@ impl Engine {
                 Matcher::prepare(&p.test).map_err(|PrepareError(reason)| EngineError::Predicate { index, reason })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Engine { plan, matchers, shared: std::sync::OnceLock::new(), routes: RwLock::new(HashMap::new()) })
+        static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(1);
+        Ok(Engine {
+            id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
+            plan,
+            matchers,
+            shared: std::sync::OnceLock::new(),
+            routes: RwLock::new(HashMap::new()),
+        })
     }
 
     pub fn plan(&self) -> &Plan {
@@ -203,6 +217,10 @@ impl Engine {
         routing: &Routing,
         out: &mut Vec<Detection>,
     ) {
+        if scratch.engine != self.id {
+            // A scratch that served another engine holds that engine's routes and states.
+            *scratch = Scratch { engine: self.id, values: std::mem::take(&mut scratch.values), ..Scratch::default() };
+        }
         // The route is taken out of the scratch for the event and put back after it: moving the
         // `Arc` costs nothing, where cloning and dropping it touched a count that every thread
         // shares, on every event.
@@ -245,11 +263,12 @@ impl Engine {
         scratch.next_event(self.matchers.len(), self.plan.nodes.len(), self.plan.rules.len());
         let generation = scratch.generation;
         {
-            let Scratch { pred_generation, pred_state, rule_generation, candidates, .. } = scratch;
+            let Scratch { pred_generation, pred_state, rule_generation, candidates, values, .. } = scratch;
             route.scan(
                 event,
                 text,
                 &self.matchers,
+                values,
                 |p, verdict| {
                     let p = p as usize;
                     let known_true = pred_generation[p] == generation && pred_state[p] == PredState::True;
@@ -260,11 +279,11 @@ impl Engine {
                         Verdict::Verify => PredState::Unknown,
                     };
                 },
-                candidates,
                 |r| {
-                    let fresh = rule_generation[r as usize] != generation;
-                    rule_generation[r as usize] = generation;
-                    fresh
+                    if rule_generation[r as usize] != generation {
+                        rule_generation[r as usize] = generation;
+                        candidates.push(r);
+                    }
                 },
             );
         }

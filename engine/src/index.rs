@@ -7,6 +7,9 @@
 //! an exact per-predicate path (Aho-Corasick folds ASCII only). This module knows the shape of
 //! literal patterns; everything else is [`crate::matcher`]'s.
 
+mod anchored;
+pub mod memo;
+
 use crate::event::{self, Found};
 use crate::fold::with_folded;
 use crate::json::Json;
@@ -15,25 +18,35 @@ use crate::plan::{CmpOp, LogSource, Node, Plan, Target, Test};
 use crate::prefilter::{Occurrences, Prefilter};
 use crate::route::Source;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use anchored::{AnchoredNeedles, Side};
+use memo::ValueMemo;
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The indexed predicates of one field (or of the keyword haystack).
 #[derive(Debug)]
 struct Scan {
+    /// Unique among every scan of the process, for [`ValueMemo`]: a memo may outlive an engine.
+    id: u64,
     target: Target,
-    /// The needles, case-folded; empty when the scan has only numbers or whole values.
+    /// The needles that may sit anywhere in a value, case-folded.
     needles: Vec<String>,
     /// Built on first use: a route admits many fields that its events never carry, and an
     /// automaton of thousands of needles costs milliseconds to build.
     searcher: OnceLock<Searcher>,
-    /// The length of the shortest needle: shorter text cannot hold any.
+    /// The same needles of every placement as they appear inside JSON strings (`\` and `"`
+    /// escaped), to search a whole event's text at once; none when a needle has other escapes.
+    in_json_text: OnceLock<Option<Prefilter>>,
+    /// The needles that must start a value, and those that must end it: looked for there only.
+    prefixes: AnchoredNeedles,
+    suffixes: AnchoredNeedles,
+    /// The length of the shortest needle of any placement: shorter text cannot hold any.
     shortest: usize,
-    /// Per automaton pattern: the predicates it concerns and where the needle must sit.
-    pattern_preds: Vec<Vec<(u32, Placement, Verdict)>>,
+    /// Per automaton pattern: the predicates it concerns, and what its presence says of each.
+    pattern_preds: Vec<Vec<(u32, Verdict)>>,
     /// Numeric equality (`EventID: 4688`): value → predicates.
     numbers: FxHashMap<u64, Vec<u32>>,
     /// Whole-value equality, by the case-folded value: a hash lookup instead of needles that
@@ -53,9 +66,6 @@ struct Searcher {
     /// finds is checked against the needles that begin with that byte, so that most text is
     /// never stepped through at all ([`Scan::text`]).
     starts: Option<Occurrences>,
-    /// The same for the needles as they appear inside JSON strings (`\` and `"` escaped), to
-    /// search a whole event's text at once; none when a needle has other escapes.
-    in_json_text: Option<Prefilter>,
 }
 
 #[derive(Debug)]
@@ -178,8 +188,8 @@ impl Route {
         self.always.len()
     }
 
-    /// Marks the indexed predicates that hold in `event` through `mark`, and collects the rules
-    /// to evaluate into `candidates` (unsorted, deduplicated by `seen`).
+    /// Marks the indexed predicates that hold in `event` through `mark`, and names the rules to
+    /// evaluate through `candidate` (a rule may be named more than once).
     /// `text` is what `event` was parsed from, when the caller has it: a keyword scan can then
     /// rule itself out with one pass over the text instead of one per string.
     pub fn scan(
@@ -187,33 +197,28 @@ impl Route {
         event: &Json<'_>,
         text: Option<&str>,
         matchers: &[Matcher],
+        memo: &mut ValueMemo,
         mut mark: impl FnMut(u32, Verdict),
-        candidates: &mut Vec<u32>,
-        mut seen: impl FnMut(u32) -> bool,
+        mut candidate: impl FnMut(u32),
     ) {
-        candidates.extend(self.always.iter().copied().filter(|r| seen(*r)));
-        let mut hit = |p: u32, verdict: Verdict, candidates: &mut Vec<u32>| {
+        self.always.iter().for_each(|&r| candidate(r));
+        let hit = &mut |p: u32, verdict: Verdict| {
             mark(p, verdict);
-            for &r in &self.triggers[p as usize] {
-                if seen(r) {
-                    candidates.push(r);
-                }
-            }
+            self.triggers[p as usize].iter().for_each(|&r| candidate(r));
         };
-        let hit = &mut |p: u32, verdict: Verdict| hit(p, verdict, candidates);
         // Top-level fields: one pass over whichever side is shorter, the event's keys or the
         // route's field names.
         if let Json::Object(map) = event {
             if map.len() <= self.top_level.len() {
                 for (key, value) in map.iter() {
                     if let Some(scans) = self.top_level.get(key) {
-                        scans.iter().for_each(|&i| self.scans[i].leaves(value, matchers, hit));
+                        scans.iter().for_each(|&i| self.scans[i].leaves(value, matchers, memo, hit));
                     }
                 }
             } else {
                 for (key, scans) in &self.top_level {
                     if let Some(value) = map.get(key.as_str()) {
-                        scans.iter().for_each(|&i| self.scans[i].leaves(value, matchers, hit));
+                        scans.iter().for_each(|&i| self.scans[i].leaves(value, matchers, memo, hit));
                     }
                 }
             }
@@ -223,14 +228,14 @@ impl Route {
             match &scan.target {
                 Target::Field(name) => {
                     let found: Found<'_, '_> = event::lookup(event, name);
-                    found.values().for_each(|v| scan.leaves(v, matchers, hit));
+                    found.values().for_each(|v| scan.leaves(v, matchers, memo, hit));
                 }
                 Target::Keywords => {
                     if text.is_some_and(|t| scan.absent_from_text(t)) {
                         continue;
                     }
                     event::any_string(event, &mut |s| {
-                        scan.text(s, matchers, hit);
+                        scan.text(s, matchers, memo, hit);
                         false
                     });
                 }
@@ -242,10 +247,10 @@ impl Route {
 impl Scan {
     /// Feeds every scalar inside `value` (arrays flattened) to the scan: strings, numbers and
     /// booleans as text, numbers and numeric strings to the numeric index.
-    fn leaves(&self, value: &Json<'_>, matchers: &[Matcher], hit: &mut impl FnMut(u32, Verdict)) {
+    fn leaves(&self, value: &Json<'_>, matchers: &[Matcher], memo: &mut ValueMemo, hit: &mut impl FnMut(u32, Verdict)) {
         match value {
             Json::String(s) => {
-                self.text(s, matchers, hit);
+                self.text(s, matchers, memo, hit);
                 if !self.numbers.is_empty() {
                     if let Some(k) = s.trim().parse::<f64>().ok().and_then(number_key) {
                         self.numbers.get(&k).into_iter().flatten().for_each(|p| hit(*p, Verdict::Holds));
@@ -256,20 +261,20 @@ impl Scan {
                 if let Some(k) = num.as_f64().and_then(number_key) {
                     self.numbers.get(&k).into_iter().flatten().for_each(|p| hit(*p, Verdict::Holds));
                 }
-                if !self.needles.is_empty() || !self.exact.is_empty() {
+                if self.has_text_tests() {
                     // Numbers are tested as the text JSON writes for them, formatted on the stack.
                     let mut buf = [0u8; 64];
                     let mut cursor = std::io::Cursor::new(&mut buf[..]);
                     if write!(cursor, "{num}").is_ok() {
                         let len = cursor.position() as usize;
                         if let Ok(text) = std::str::from_utf8(&buf[..len]) {
-                            self.text(text, matchers, hit);
+                            self.text(text, matchers, memo, hit);
                         }
                     }
                 }
             }
-            Json::Bool(b) => self.text(if *b { "true" } else { "false" }, matchers, hit),
-            Json::Array(items) => items.iter().for_each(|v| self.leaves(v, matchers, hit)),
+            Json::Bool(b) => self.text(if *b { "true" } else { "false" }, matchers, memo, hit),
+            Json::Array(items) => items.iter().for_each(|v| self.leaves(v, matchers, memo, hit)),
             Json::Null | Json::Object(_) => {}
         }
     }
@@ -281,23 +286,57 @@ impl Scan {
     /// matchers do: a character's lower case depends on its neighbours only for a capital
     /// sigma, which never lowers to ASCII, so it cannot make or break an ASCII needle.)
     fn absent_from_text(&self, text: &str) -> bool {
-        if !self.exact.is_empty() || !self.numbers.is_empty() || self.needles.is_empty() {
+        if !self.exact.is_empty() || !self.numbers.is_empty() || !self.has_needles() {
             return false;
         }
-        let searcher = self.searcher.get_or_init(|| Searcher::new(&self.needles));
-        let Some(in_text) = &searcher.in_json_text else { return false };
+        let Some(in_text) = self.in_json_text.get_or_init(|| self.json_text_prefilter()) else { return false };
         if has_escape_of_plain_char(text) {
             return false;
         }
         with_folded(text, |hay| in_text.find(hay.as_bytes()).is_none())
     }
 
-    /// Reports every literal predicate of this scan that holds for one text value.
-    fn text(&self, s: &str, matchers: &[Matcher], hit: &mut impl FnMut(u32, Verdict)) {
-        if self.exact.is_empty() && (self.needles.is_empty() || (s.len() < self.shortest && s.is_ascii())) {
+    fn has_needles(&self) -> bool {
+        !self.needles.is_empty() || !self.prefixes.is_empty() || !self.suffixes.is_empty()
+    }
+
+    fn has_text_tests(&self) -> bool {
+        self.has_needles() || !self.exact.is_empty()
+    }
+
+    /// A prefilter over every needle as it appears in JSON text (for [`Scan::absent_from_text`]),
+    /// when all of them have one.
+    fn json_text_prefilter(&self) -> Option<Prefilter> {
+        let anywhere = self.needles.iter().map(|n| n.as_bytes().to_vec());
+        let all: Vec<Vec<u8>> = anywhere.chain(self.prefixes.needles()).chain(self.suffixes.needles()).collect();
+        let escaped = all.iter().map(|n| std::str::from_utf8(n).ok().and_then(json_escaped));
+        Prefilter::new(&escaped.collect::<Option<Vec<String>>>()?)
+    }
+
+    /// Reports every literal predicate of this scan that holds for one text value; a long value
+    /// seen again replays what it reported then.
+    fn text(&self, s: &str, matchers: &[Matcher], memo: &mut ValueMemo, hit: &mut impl FnMut(u32, Verdict)) {
+        if self.exact.is_empty() && (!self.has_needles() || (s.len() < self.shortest && s.is_ascii())) {
             // (ASCII folding keeps the length; Unicode folding may not.)
             return;
         }
+        if !memo::fits(s.len()) {
+            return self.search(s, matchers, hit);
+        }
+        if let Some(hits) = memo.get(self.id, s) {
+            hits.iter().for_each(|&(p, verdict)| hit(p, verdict));
+            return;
+        }
+        memo.put(self.id, s, |hits| {
+            self.search(s, matchers, &mut |p, verdict| {
+                hits.push((p, verdict));
+                hit(p, verdict);
+            })
+        });
+    }
+
+    /// Folds one text value and searches it for this scan's needles.
+    fn search(&self, s: &str, matchers: &[Matcher], hit: &mut impl FnMut(u32, Verdict)) {
         // Folded once, as the matchers fold, so that the automaton can be case-sensitive: a
         // case-sensitive automaton gets the library's SIMD prefilters, which skip most text
         // without stepping through it.
@@ -307,27 +346,20 @@ impl Scan {
                     preds.iter().for_each(|p| hit(*p, Verdict::Holds));
                 }
             }
+            if hay.len() < self.shortest {
+                return;
+            }
+            for ends in [&self.prefixes, &self.suffixes] {
+                ends.each(hay.as_bytes(), |p| hit(p, Verdict::Holds));
+            }
             if self.needles.is_empty() {
                 return;
             }
             let searcher = self.searcher.get_or_init(|| Searcher::new(&self.needles));
-            if hay.len() < self.shortest {
-                return;
-            }
+            // A necessary literal only says "maybe": the full test runs if and when the rule's
+            // evaluation needs the predicate (most never get that far).
             let mut report = |m: aho_corasick::Match| {
-                for &(p, placement, verdict) in &self.pattern_preds[m.pattern().as_usize()] {
-                    let ok = match placement {
-                        Placement::Whole => m.start() == 0 && m.end() == hay.len(),
-                        Placement::Start => m.start() == 0,
-                        Placement::End => m.end() == hay.len(),
-                        Placement::Anywhere => true,
-                    };
-                    // A necessary literal only says "maybe": the full test runs if and when the
-                    // rule's evaluation needs the predicate (most never get that far).
-                    if ok {
-                        hit(p, verdict);
-                    }
-                }
+                self.pattern_preds[m.pattern().as_usize()].iter().for_each(|&(p, verdict)| hit(p, verdict));
             };
             // With a prefilter, every start of a needle is found by it and checked directly;
             // only text where needles start every few bytes is left to the automaton, from
@@ -512,13 +544,18 @@ impl Shared {
     }
 }
 
+/// Scan ids start at 1 (0 marks an empty memo slot).
+static NEXT_SCAN_ID: AtomicU64 = AtomicU64::new(1);
+
 fn build_scan<'k>(target: &Target, preds: &[u32], kinds: &'k [Option<IndexKind>]) -> Scan {
     let mut needles: Vec<String> = Vec::new();
     let mut needle_index: FxHashMap<&'k str, usize> = FxHashMap::default();
-    let mut pattern_preds: Vec<Vec<(u32, Placement, Verdict)>> = Vec::new();
+    let mut pattern_preds: Vec<Vec<(u32, Verdict)>> = Vec::new();
+    let mut prefixes: Vec<(&str, u32)> = Vec::new();
+    let mut suffixes: Vec<(&str, u32)> = Vec::new();
     let mut numbers: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
     let mut exact: FxHashMap<String, Vec<u32>> = FxHashMap::default();
-    let mut add_needle = |needle: &'k str, entry: (u32, Placement, Verdict)| {
+    let mut add_needle = |needle: &'k str, entry: (u32, Verdict)| {
         let i = *needle_index.entry(needle).or_insert_with(|| {
             needles.push(needle.to_string());
             pattern_preds.push(Vec::new());
@@ -531,18 +568,34 @@ fn build_scan<'k>(target: &Target, preds: &[u32], kinds: &'k [Option<IndexKind>]
     for &p in preds {
         match &kinds[p as usize] {
             Some(IndexKind::Literal(value, Placement::Whole)) => exact.entry(value.clone()).or_default().push(p),
-            Some(IndexKind::Literal(needle, placement)) => add_needle(needle, (p, *placement, Verdict::Holds)),
+            Some(IndexKind::Literal(needle, Placement::Start)) => prefixes.push((needle, p)),
+            Some(IndexKind::Literal(needle, Placement::End)) => suffixes.push((needle, p)),
+            Some(IndexKind::Literal(needle, Placement::Anywhere)) => add_needle(needle, (p, Verdict::Holds)),
             Some(IndexKind::Necessary(list)) => {
                 for needle in list {
-                    add_needle(needle, (p, Placement::Anywhere, Verdict::Verify));
+                    add_needle(needle, (p, Verdict::Verify));
                 }
             }
             Some(IndexKind::Number(k)) => numbers.entry(*k).or_default().push(p),
             None => unreachable!("only indexable predicates are scanned"),
         }
     }
-    let shortest = needles.iter().map(String::len).min().unwrap_or(0);
-    Scan { target: target.clone(), needles, searcher: OnceLock::new(), shortest, pattern_preds, numbers, exact }
+    let anchored = prefixes.iter().chain(&suffixes).map(|(n, _)| n.len());
+    let shortest = needles.iter().map(String::len).chain(anchored).min().unwrap_or(0);
+    let (prefixes, suffixes) = (AnchoredNeedles::new(Side::Start, prefixes), AnchoredNeedles::new(Side::End, suffixes));
+    Scan {
+        id: NEXT_SCAN_ID.fetch_add(1, Ordering::Relaxed),
+        target: target.clone(),
+        needles,
+        searcher: OnceLock::new(),
+        in_json_text: OnceLock::new(),
+        prefixes,
+        suffixes,
+        shortest,
+        pattern_preds,
+        numbers,
+        exact,
+    }
 }
 
 impl Searcher {
@@ -554,27 +607,20 @@ impl Searcher {
             building: AtomicBool::new(false),
             dfa: OnceLock::new(),
         });
-        let starts = Occurrences::new(needles);
-        let in_json_text = needles.iter().map(|n| json_escaped(n)).collect::<Option<Vec<_>>>();
-        Searcher {
-            automaton: OnceLock::new(),
-            upgrade,
-            starts,
-            in_json_text: in_json_text.as_deref().and_then(Prefilter::new),
-        }
+        Searcher { automaton: OnceLock::new(), upgrade, starts: Occurrences::new(needles) }
     }
 }
 
 /// The automaton over `needles`. A DFA searches fastest; past a few dozen needles its build time
 /// and size outgrow the gain, so let the library choose there. Should even that fail (a limit on
 /// states), the scan still decides its predicates, one full test at a time.
-fn build_automaton(needles: &[String], pattern_preds: &[Vec<(u32, Placement, Verdict)>]) -> Automaton {
+fn build_automaton(needles: &[String], pattern_preds: &[Vec<(u32, Verdict)>]) -> Automaton {
     let kind = (needles.len() <= DFA_NEEDLES).then_some(AhoCorasickKind::DFA);
     let build = |kind| AhoCorasick::builder().kind(kind).build(needles);
     match build(kind).or_else(|_| build(None)) {
         Ok(ac) => Automaton::Built(ac),
         Err(_) => {
-            let mut preds: Vec<u32> = pattern_preds.iter().flatten().map(|(p, _, _)| *p).collect();
+            let mut preds: Vec<u32> = pattern_preds.iter().flatten().map(|(p, _)| *p).collect();
             preds.sort_unstable();
             preds.dedup();
             Automaton::Unavailable(preds)

@@ -11,6 +11,7 @@
 //! Generic over [`Vector`]; it never reads outside the haystack (the last partial block is
 //! copied into a zero-padded buffer) and never panics.
 
+use super::starts_with;
 use super::vector::Vector;
 use std::fmt;
 
@@ -149,15 +150,4 @@ fn candidates<V: Vector, const M: usize>(masks: &[(V, V); M], bytes: &[u8], at: 
         found = found.and(low.shuffle(chunk.and(low_nibble))).and(high.shuffle(chunk.shr4()));
     }
     found
-}
-
-/// `haystack.starts_with(needle)` eight bytes at a time: on wasm32 the slice comparison is a call
-/// to a byte-by-byte `memcmp`, each byte also paying an epoch-deadline check.
-#[inline]
-fn starts_with(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some(head) = haystack.get(..needle.len()) else { return false };
-    let (head_words, head_rest) = head.as_chunks::<8>();
-    let (needle_words, needle_rest) = needle.as_chunks::<8>();
-    head_words.iter().zip(needle_words).all(|(h, n)| u64::from_ne_bytes(*h) == u64::from_ne_bytes(*n))
-        && head_rest.iter().zip(needle_rest).all(|(h, n)| h == n)
 }

@@ -1,0 +1,93 @@
+//! What a long value decided, remembered per thread. Logs repeat their long values (call stacks,
+//! hashes, script blocks, command lines of the same processes), and what a scan marks for a value
+//! depends on the scan and the value alone; so a value seen again replays the predicates it
+//! marked instead of being folded and searched again.
+//!
+//! Bounded and exact: a direct-mapped table of [`SLOTS`] entries, values of [`MIN_LEN`] to
+//! [`MAX_LEN`] bytes; an entry is reused only for the same scan and byte-identical text (a hash
+//! only picks the slot). Entries keep their buffers when replaced, so a thread that has seen its
+//! values once allocates nothing more. This module never searches: the index does, and records.
+
+use super::Verdict;
+
+/// Shorter values are searched each time: the lookup would cost about what it saves.
+pub const MIN_LEN: usize = 128;
+/// Longer values are searched each time, so that the table holds at most `SLOTS × MAX_LEN` bytes.
+pub const MAX_LEN: usize = 8 << 10;
+const SLOTS: usize = 512;
+
+/// One thread's memo (it lives in the thread's `Scratch`).
+#[derive(Debug, Default)]
+pub struct ValueMemo {
+    slots: Vec<Entry>,
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    /// The scan's id; 0 for an empty slot (ids start at 1).
+    scan: u64,
+    text: Vec<u8>,
+    hits: Vec<(u32, Verdict)>,
+}
+
+/// Whether a value of this length is remembered.
+pub fn fits(len: usize) -> bool {
+    (MIN_LEN..=MAX_LEN).contains(&len)
+}
+
+fn slot_of(text: &str) -> usize {
+    (xxhash_rust::xxh3::xxh3_64(text.as_bytes()) % SLOTS as u64) as usize
+}
+
+/// Byte equality. In Wasm `memcmp` is a loop over single bytes (measured: comparing remembered
+/// values that way cost as much as the searches it saved), so there eight bytes go at a time.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if cfg!(target_arch = "wasm32") {
+        a.len() == b.len() && crate::prefilter::starts_with(a, b)
+    } else {
+        a == b
+    }
+}
+
+impl ValueMemo {
+    /// What scan `scan` marked for `text`, when it was remembered.
+    pub fn get(&self, scan: u64, text: &str) -> Option<&[(u32, Verdict)]> {
+        let entry = self.slots.get(slot_of(text))?;
+        (entry.scan == scan && same_bytes(&entry.text, text.as_bytes())).then_some(entry.hits.as_slice())
+    }
+
+    /// Remembers what scan `scan` marked for `text` (given by `record`, which is called with an
+    /// empty list to fill), and returns it.
+    pub fn put(&mut self, scan: u64, text: &str, record: impl FnOnce(&mut Vec<(u32, Verdict)>)) {
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOTS, Entry::default);
+        }
+        let entry = &mut self.slots[slot_of(text)];
+        entry.scan = 0;
+        entry.hits.clear();
+        record(&mut entry.hits);
+        entry.text.clear();
+        entry.text.extend_from_slice(text.as_bytes());
+        entry.scan = scan;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_replayed_for_its_scan_and_exact_text_only() {
+        let mut memo = ValueMemo::default();
+        let text = "x".repeat(MIN_LEN);
+        assert!(memo.get(1, &text).is_none());
+        memo.put(1, &text, |hits| hits.push((7, Verdict::Holds)));
+        assert_eq!(memo.get(1, &text), Some(&[(7, Verdict::Holds)][..]));
+        assert!(memo.get(2, &text).is_none(), "another scan");
+        let other = format!("{}y", &text[1..]);
+        assert!(memo.get(1, &other).is_none(), "other text of the same length");
+        memo.put(1, &text, |_| {});
+        assert_eq!(memo.get(1, &text), Some(&[][..]), "replaced, nothing marked");
+        assert!(fits(MIN_LEN) && fits(MAX_LEN) && !fits(MIN_LEN - 1) && !fits(MAX_LEN + 1));
+    }
+}
