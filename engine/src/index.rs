@@ -9,21 +9,22 @@
 
 mod anchored;
 pub mod memo;
+mod searcher;
 
 use crate::event::{self, Found};
 use crate::fold::with_folded;
 use crate::json::Json;
 use crate::matcher::{Literal, Matcher, Placement};
 use crate::plan::{CmpOp, LogSource, Node, Plan, Target, Test};
-use crate::prefilter::{Occurrences, Prefilter};
+use crate::prefilter::Prefilter;
 use crate::route::Source;
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use anchored::{AnchoredNeedles, Side};
 use memo::ValueMemo;
 use rustc_hash::FxHashMap;
+use searcher::Searcher;
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The indexed predicates of one field (or of the keyword haystack).
@@ -52,59 +53,6 @@ struct Scan {
     /// Whole-value equality, by the case-folded value: a hash lookup instead of needles that
     /// would hit anywhere in every value.
     exact: FxHashMap<String, Vec<u32>>,
-}
-
-#[derive(Debug)]
-struct Searcher {
-    /// Built on first use: a scan with a prefilter needs it only for text dense with needles.
-    automaton: OnceLock<Automaton>,
-    /// For many needles the automaton starts as an NFA, cheap to build, and becomes a DFA once
-    /// it has searched enough text to repay the DFA's build.
-    upgrade: Option<Upgrade>,
-    /// For few needles: a SIMD searcher (Teddy, natively and on wasm32) that finds where a
-    /// needle starts many times faster than the automaton steps through text. Every start it
-    /// finds is checked against the needles that begin with that byte, so that most text is
-    /// never stepped through at all ([`Scan::text`]).
-    starts: Option<Occurrences>,
-}
-
-#[derive(Debug)]
-struct Upgrade {
-    /// Bytes to search with the NFA before the DFA is built.
-    after: usize,
-    searched: AtomicUsize,
-    /// Set by the thread that builds the DFA.
-    building: AtomicBool,
-    /// `None` when the DFA could not be built (a limit on states): the NFA stays.
-    dfa: OnceLock<Option<AhoCorasick>>,
-}
-
-impl Searcher {
-    /// The automaton to search `len` more bytes with: `nfa`, or the DFA once it pays.
-    fn fastest<'s>(&'s self, nfa: &'s AhoCorasick, len: usize, needles: &[String]) -> &'s AhoCorasick {
-        let Some(upgrade) = &self.upgrade else { return nfa };
-        if let Some(built) = upgrade.dfa.get() {
-            return built.as_ref().unwrap_or(nfa);
-        }
-        if upgrade.searched.fetch_add(len, Ordering::Relaxed).saturating_add(len) < upgrade.after {
-            return nfa;
-        }
-        // One thread builds the DFA; the others go on with the NFA meanwhile instead of waiting
-        // milliseconds for an optimisation.
-        if upgrade.building.swap(true, Ordering::AcqRel) {
-            return nfa;
-        }
-        let dfa =
-            upgrade.dfa.get_or_init(|| AhoCorasick::builder().kind(Some(AhoCorasickKind::DFA)).build(needles).ok());
-        dfa.as_ref().unwrap_or(nfa)
-    }
-}
-
-#[derive(Debug)]
-enum Automaton {
-    Built(AhoCorasick),
-    /// The automaton could not be built: these text predicates are tested one by one.
-    Unavailable(Vec<u32>),
 }
 
 /// What a needle hit says about a predicate.
@@ -358,36 +306,14 @@ impl Scan {
             let searcher = self.searcher.get_or_init(|| Searcher::new(&self.needles));
             // A necessary literal only says "maybe": the full test runs if and when the rule's
             // evaluation needs the predicate (most never get that far).
-            let mut report = |m: aho_corasick::Match| {
-                self.pattern_preds[m.pattern().as_usize()].iter().for_each(|&(p, verdict)| hit(p, verdict));
-            };
-            // With a prefilter, every start of a needle is found by it and checked directly;
-            // only text where needles start every few bytes is left to the automaton, from
-            // where the prefilter gave up.
-            let from = match &searcher.starts {
-                Some(starts) => {
-                    match starts.each(hay.as_bytes(), |n, start, end| report(aho_corasick::Match::must(n, start..end)))
-                    {
-                        Some(dense_from) => dense_from,
-                        None => return,
-                    }
-                }
-                None => 0,
-            };
-            let ac = match searcher.automaton.get_or_init(|| build_automaton(&self.needles, &self.pattern_preds)) {
-                Automaton::Built(ac) => ac,
-                Automaton::Unavailable(preds) => {
-                    for &p in preds {
-                        if full_test(&matchers[p as usize], s) {
-                            hit(p, Verdict::Holds);
-                        }
-                    }
-                    return;
-                }
-            };
-            let ac = searcher.fastest(ac, hay.len() - from, &self.needles);
-            for m in ac.find_overlapping_iter(aho_corasick::Input::new(hay).span(from..hay.len())) {
-                report(m);
+            let found = searcher.each(&self.needles, hay.as_bytes(), |n| {
+                self.pattern_preds[n].iter().for_each(|&(p, verdict)| hit(p, verdict));
+            });
+            if !found {
+                let mut preds: Vec<u32> = self.pattern_preds.iter().flatten().map(|(p, _)| *p).collect();
+                preds.sort_unstable();
+                preds.dedup();
+                preds.into_iter().filter(|&p| full_test(&matchers[p as usize], s)).for_each(|p| hit(p, Verdict::Holds));
             }
         });
     }
@@ -598,36 +524,6 @@ fn build_scan<'k>(target: &Target, preds: &[u32], kinds: &'k [Option<IndexKind>]
     }
 }
 
-impl Searcher {
-    fn new(needles: &[String]) -> Searcher {
-        let needle_bytes: usize = needles.iter().map(String::len).sum();
-        let upgrade = (needles.len() > DFA_NEEDLES && needle_bytes <= DFA_NEEDLE_BYTES).then(|| Upgrade {
-            after: needle_bytes.saturating_mul(DFA_AFTER_BYTES_PER_NEEDLE_BYTE),
-            searched: AtomicUsize::new(0),
-            building: AtomicBool::new(false),
-            dfa: OnceLock::new(),
-        });
-        Searcher { automaton: OnceLock::new(), upgrade, starts: Occurrences::new(needles) }
-    }
-}
-
-/// The automaton over `needles`. A DFA searches fastest; past a few dozen needles its build time
-/// and size outgrow the gain, so let the library choose there. Should even that fail (a limit on
-/// states), the scan still decides its predicates, one full test at a time.
-fn build_automaton(needles: &[String], pattern_preds: &[Vec<(u32, Verdict)>]) -> Automaton {
-    let kind = (needles.len() <= DFA_NEEDLES).then_some(AhoCorasickKind::DFA);
-    let build = |kind| AhoCorasick::builder().kind(kind).build(needles);
-    match build(kind).or_else(|_| build(None)) {
-        Ok(ac) => Automaton::Built(ac),
-        Err(_) => {
-            let mut preds: Vec<u32> = pattern_preds.iter().flatten().map(|(p, _)| *p).collect();
-            preds.sort_unstable();
-            preds.dedup();
-            Automaton::Unavailable(preds)
-        }
-    }
-}
-
 /// Appends the predicates under `node` to `out`, each once. `visited` is all false on entry and
 /// is left so: a node shared within the rule is walked once.
 fn predicates_under(nodes: &[Node], root: u32, out: &mut Vec<u32>, visited: &mut [bool]) {
@@ -667,16 +563,3 @@ fn cover(nodes: &[Node], node: u32, indexed: &[bool]) -> Option<Vec<u32>> {
         }
     }
 }
-
-/// Up to this many needles a scan uses a DFA from its first search (measured with all SigmaHQ rules over the OTRF
-/// Windows sample: 0, 20, 50, 100, 200, 300, 800, 1000, 5000 were tried; the differences from
-/// 20 up were within the run-to-run noise, and memory grows with the threshold).
-const DFA_NEEDLES: usize = 50;
-
-/// Past [`DFA_NEEDLES`], a scan of up to this many needle bytes turns its NFA into a DFA once it
-/// has searched [`DFA_AFTER_BYTES_PER_NEEDLE_BYTE`] bytes of text per needle byte: about where
-/// the NFA's extra time per byte has paid for the DFA's build. (Measured on the OTRF Windows
-/// sample: PowerShell's ContextInfo, 298 needles over 5 KB values, went from 7 ns a byte to
-/// 2; fields that see a few hundred kilobytes a run never build one.)
-const DFA_NEEDLE_BYTES: usize = 32 * 1024;
-const DFA_AFTER_BYTES_PER_NEEDLE_BYTE: usize = 32;
