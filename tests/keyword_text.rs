@@ -81,3 +81,25 @@ fn needles_outside_string_values_do_not_match() {
         assert!(!fires(&engine, text), "should not fire: {text}");
     }
 }
+
+#[test]
+fn needles_without_a_slash_are_found_beside_escaped_slashes() {
+    // No needle holds a `/`: a `\/` in the text cannot hide one, so the text is searched without
+    // looking for it; a `\u` escape still sends the search string by string.
+    let rule = RULE.replace("        - 'C:\\Tools\\mimi\"katz'\n        - '/evil/path'\n", "        - 'mimi\"katz'\n");
+    assert!(!rule.contains("/evil"), "the rule lost its slashed needle");
+    let (out, engine) = compile("keywords.yml", &rule, &Options::default());
+    assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+    let engine = engine.expect("the rule compiles");
+    for text in [
+        r#"{"a": "x\/y", "b": "SEKURLSA::"}"#,
+        r#"{"a": "x\/y sekurl\u0073a::"}"#,
+        r#"{"a": "\/mimi\"katz\/"}"#,
+        r#"{"a": "mimi\u0022katz", "b": "\/"}"#,
+    ] {
+        assert!(fires(&engine, text), "should fire: {text}");
+    }
+    for text in [r#"{"a": "x\/y"}"#, r#"{"a": "sekurlsa:\/:"}"#, r#"{"a": "mimi\/katz"}"#] {
+        assert!(!fires(&engine, text), "should not fire: {text}");
+    }
+}
