@@ -40,7 +40,7 @@ struct Scan {
     searcher: OnceLock<Searcher>,
     /// The same needles of every placement as they appear inside JSON strings (`\` and `"`
     /// escaped), to search a whole event's text at once; none when a needle has other escapes.
-    in_json_text: OnceLock<Option<Prefilter>>,
+    in_json_text: OnceLock<Option<InJsonText>>,
     /// The needles that must start a value, and those that must end it: looked for there only.
     prefixes: AnchoredNeedles,
     suffixes: AnchoredNeedles,
@@ -238,10 +238,10 @@ impl Scan {
             return false;
         }
         let Some(in_text) = self.in_json_text.get_or_init(|| self.json_text_prefilter()) else { return false };
-        if has_escape_of_plain_char(text) {
+        if has_escape_of_plain_char(text, in_text.has_slash) {
             return false;
         }
-        with_folded(text, |hay| in_text.find(hay.as_bytes()).is_none())
+        with_folded(text, |hay| in_text.prefilter.find(hay.as_bytes()).is_none())
     }
 
     fn has_needles(&self) -> bool {
@@ -254,11 +254,12 @@ impl Scan {
 
     /// A prefilter over every needle as it appears in JSON text (for [`Scan::absent_from_text`]),
     /// when all of them have one.
-    fn json_text_prefilter(&self) -> Option<Prefilter> {
+    fn json_text_prefilter(&self) -> Option<InJsonText> {
         let anywhere = self.needles.iter().map(|n| n.as_bytes().to_vec());
         let all: Vec<Vec<u8>> = anywhere.chain(self.prefixes.needles()).chain(self.suffixes.needles()).collect();
         let escaped = all.iter().map(|n| std::str::from_utf8(n).ok().and_then(json_escaped));
-        Prefilter::new(&escaped.collect::<Option<Vec<String>>>()?)
+        let prefilter = Prefilter::new(&escaped.collect::<Option<Vec<String>>>()?)?;
+        Some(InJsonText { prefilter, has_slash: all.iter().any(|n| n.contains(&b'/')) })
     }
 
     /// Reports every literal predicate of this scan that holds for one text value; a long value
@@ -334,15 +335,26 @@ fn json_escaped(needle: &str) -> Option<String> {
     Some(out)
 }
 
-/// Whether JSON text escapes a character that could also be written plainly (`\u0041`, `\/`):
-/// then a needle may be in a string without its plain form being in the text.
-fn has_escape_of_plain_char(text: &str) -> bool {
+/// A scan's needles as JSON writes them, to search an event's whole text for.
+#[derive(Debug)]
+struct InJsonText {
+    prefilter: Prefilter,
+    /// Whether a needle holds a `/`: only then can a `\/` escape hide one.
+    has_slash: bool,
+}
+
+/// Whether JSON text escapes a character that could also be written plainly (`\u0041`, and `\/`
+/// when `slash` is set): then a needle may be in a string without its plain form being in the
+/// text. (A `\/` decodes to `/` alone, so needles without one cannot be hidden by it: checking
+/// for it would be a second pass over the text for nothing.)
+fn has_escape_of_plain_char(text: &str, slash: bool) -> bool {
     // Windows events hold a backslash every few bytes (`C:\\Windows`), so stopping at each one
     // costs more than the search it guards. `\u` and `\/` are rare: find them, then count the
     // backslashes before each to tell an escape from an escaped backslash followed by `u` or `/`.
     let bytes = text.as_bytes();
     let escapes_at = |at: usize| bytes[..at].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0;
-    memchr::memmem::find_iter(bytes, b"\\u").chain(memchr::memmem::find_iter(bytes, b"\\/")).any(escapes_at)
+    let slashes = slash.then(|| memchr::memmem::find_iter(bytes, b"\\/")).into_iter().flatten();
+    memchr::memmem::find_iter(bytes, b"\\u").chain(slashes).any(escapes_at)
 }
 
 fn full_test(matcher: &Matcher, s: &str) -> bool {
