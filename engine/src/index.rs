@@ -276,9 +276,9 @@ impl Scan {
             hits.iter().for_each(|&(p, verdict)| hit(p, verdict));
             return;
         }
-        memo.put(self.id, s, |hits| {
+        memo.put(self.id, s, |remember| {
             self.search(s, matchers, &mut |p, verdict| {
-                hits.push((p, verdict));
+                remember.note(p, verdict);
                 hit(p, verdict);
             })
         });

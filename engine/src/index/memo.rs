@@ -4,8 +4,10 @@
 //! marked instead of being folded and searched again.
 //!
 //! Bounded and exact: a direct-mapped table of [`SLOTS`] entries, values of [`MIN_LEN`] to
-//! [`MAX_LEN`] bytes; an entry is reused only for the same scan and byte-identical text (a hash
-//! only picks the slot). Entries keep their buffers when replaced, so a thread that has seen its
+//! [`MAX_LEN`] bytes, each remembering at most [`MAX_HITS`] distinct marks (a value that makes
+//! more is searched each time); an entry is reused only for the same scan and byte-identical text
+//! (a hash only picks the slot). Marks are kept once each: marking is idempotent, and a needle
+//! that occurs a thousand times in a value must not cost a thousand entries. Entries keep their buffers when replaced, so a thread that has seen its
 //! values once allocates nothing more. This module never searches: the index does, and records.
 
 use super::Verdict;
@@ -15,6 +17,8 @@ pub const MIN_LEN: usize = 128;
 /// Longer values are searched each time, so that the table holds at most `SLOTS × MAX_LEN` bytes.
 pub const MAX_LEN: usize = 8 << 10;
 const SLOTS: usize = 512;
+/// Distinct `(predicate, verdict)` marks one entry keeps.
+pub const MAX_HITS: usize = 64;
 
 /// One thread's memo (it lives in the thread's `Scratch`).
 #[derive(Debug, Default)]
@@ -56,19 +60,43 @@ impl ValueMemo {
         (entry.scan == scan && same_bytes(&entry.text, text.as_bytes())).then_some(entry.hits.as_slice())
     }
 
-    /// Remembers what scan `scan` marked for `text` (given by `record`, which is called with an
-    /// empty list to fill), and returns it.
-    pub fn put(&mut self, scan: u64, text: &str, record: impl FnOnce(&mut Vec<(u32, Verdict)>)) {
+    /// Remembers what scan `scan` marks for `text`: `search` searches it, telling the recorder
+    /// each mark as it tells the caller.
+    pub fn put(&mut self, scan: u64, text: &str, search: impl FnOnce(&mut Recorder<'_>)) {
         if self.slots.is_empty() {
             self.slots.resize_with(SLOTS, Entry::default);
         }
         let entry = &mut self.slots[slot_of(text)];
         entry.scan = 0;
         entry.hits.clear();
-        record(&mut entry.hits);
+        let mut recorder = Recorder { hits: &mut entry.hits, overflowed: false };
+        search(&mut recorder);
+        if recorder.overflowed {
+            entry.hits.clear();
+            return;
+        }
         entry.text.clear();
         entry.text.extend_from_slice(text.as_bytes());
         entry.scan = scan;
+    }
+}
+
+/// Takes the marks of one search, each distinct one once.
+pub struct Recorder<'m> {
+    hits: &'m mut Vec<(u32, Verdict)>,
+    overflowed: bool,
+}
+
+impl Recorder<'_> {
+    pub fn note(&mut self, pred: u32, verdict: Verdict) {
+        if self.overflowed || self.hits.contains(&(pred, verdict)) {
+            return;
+        }
+        if self.hits.len() == MAX_HITS {
+            self.overflowed = true;
+        } else {
+            self.hits.push((pred, verdict));
+        }
     }
 }
 
@@ -81,13 +109,24 @@ mod tests {
         let mut memo = ValueMemo::default();
         let text = "x".repeat(MIN_LEN);
         assert!(memo.get(1, &text).is_none());
-        memo.put(1, &text, |hits| hits.push((7, Verdict::Holds)));
-        assert_eq!(memo.get(1, &text), Some(&[(7, Verdict::Holds)][..]));
+        memo.put(1, &text, |r| (0..1000).for_each(|_| r.note(7, Verdict::Holds)));
+        assert_eq!(memo.get(1, &text), Some(&[(7, Verdict::Holds)][..]), "a repeated mark is kept once");
         assert!(memo.get(2, &text).is_none(), "another scan");
         let other = format!("{}y", &text[1..]);
         assert!(memo.get(1, &other).is_none(), "other text of the same length");
         memo.put(1, &text, |_| {});
         assert_eq!(memo.get(1, &text), Some(&[][..]), "replaced, nothing marked");
         assert!(fits(MIN_LEN) && fits(MAX_LEN) && !fits(MIN_LEN - 1) && !fits(MAX_LEN + 1));
+    }
+
+    #[test]
+    fn a_value_with_more_distinct_marks_than_an_entry_keeps_is_not_remembered() {
+        let mut memo = ValueMemo::default();
+        let text = "y".repeat(MIN_LEN);
+        memo.put(1, &text, |r| (0..MAX_HITS as u32).for_each(|p| r.note(p, Verdict::Verify)));
+        assert_eq!(memo.get(1, &text).map(<[_]>::len), Some(MAX_HITS));
+        memo.put(1, &text, |r| (0..=MAX_HITS as u32).for_each(|p| r.note(p, Verdict::Verify)));
+        assert!(memo.get(1, &text).is_none());
+        assert!(memo.slots.iter().all(|e| e.hits.capacity() <= MAX_HITS));
     }
 }
