@@ -8,6 +8,7 @@
 //! literal patterns; everything else is [`crate::matcher`]'s.
 
 mod anchored;
+mod json_text;
 pub mod memo;
 mod searcher;
 
@@ -16,9 +17,9 @@ use crate::fold::with_folded;
 use crate::json::Json;
 use crate::matcher::{Literal, Matcher, Placement};
 use crate::plan::{CmpOp, LogSource, Node, Plan, Target, Test};
-use crate::prefilter::Prefilter;
 use crate::route::Source;
 use anchored::{AnchoredNeedles, Side};
+use json_text::InJsonText;
 use memo::ValueMemo;
 use rustc_hash::FxHashMap;
 use searcher::Searcher;
@@ -228,20 +229,13 @@ impl Scan {
     }
 
     /// Whether no needle of this scan can occur in any string of the JSON document `text`, so
-    /// that none of its predicates holds. Decided on the folded text itself, with the needles
-    /// written as JSON writes them; only when that is exact: text without `\u` or `\/` escapes.
-    /// (The needles are printable ASCII. Folding the whole text folds each string as the
-    /// matchers do: a character's lower case depends on its neighbours only for a capital
-    /// sigma, which never lowers to ASCII, so it cannot make or break an ASCII needle.)
+    /// that none of its predicates holds (decided as [`json_text`] says).
     fn absent_from_text(&self, text: &str) -> bool {
         if !self.exact.is_empty() || !self.numbers.is_empty() || !self.has_needles() {
             return false;
         }
         let Some(in_text) = self.in_json_text.get_or_init(|| self.json_text_prefilter()) else { return false };
-        if has_escape_of_plain_char(text, in_text.has_slash) {
-            return false;
-        }
-        with_folded(text, |hay| in_text.prefilter.find(hay.as_bytes()).is_none())
+        in_text.absent_from(text)
     }
 
     fn has_needles(&self) -> bool {
@@ -257,9 +251,7 @@ impl Scan {
     fn json_text_prefilter(&self) -> Option<InJsonText> {
         let anywhere = self.needles.iter().map(|n| n.as_bytes().to_vec());
         let all: Vec<Vec<u8>> = anywhere.chain(self.prefixes.needles()).chain(self.suffixes.needles()).collect();
-        let escaped = all.iter().map(|n| std::str::from_utf8(n).ok().and_then(json_escaped));
-        let prefilter = Prefilter::new(&escaped.collect::<Option<Vec<String>>>()?)?;
-        Some(InJsonText { prefilter, has_slash: all.iter().any(|n| n.contains(&b'/')) })
+        InJsonText::new(&all)
     }
 
     /// Reports every literal predicate of this scan that holds for one text value; a long value
@@ -318,43 +310,6 @@ impl Scan {
             }
         });
     }
-}
-
-/// A needle as it appears in JSON text, when serde_json's escapes are the only ones possible
-/// (printable ASCII: `\` and `"` are the only characters escaped).
-fn json_escaped(needle: &str) -> Option<String> {
-    let mut out = String::with_capacity(needle.len() + 2);
-    for c in needle.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            ' '..='~' => out.push(c),
-            _ => return None,
-        }
-    }
-    Some(out)
-}
-
-/// A scan's needles as JSON writes them, to search an event's whole text for.
-#[derive(Debug)]
-struct InJsonText {
-    prefilter: Prefilter,
-    /// Whether a needle holds a `/`: only then can a `\/` escape hide one.
-    has_slash: bool,
-}
-
-/// Whether JSON text escapes a character that could also be written plainly (`\u0041`, and `\/`
-/// when `slash` is set): then a needle may be in a string without its plain form being in the
-/// text. (A `\/` decodes to `/` alone, so needles without one cannot be hidden by it: checking
-/// for it would be a second pass over the text for nothing.)
-fn has_escape_of_plain_char(text: &str, slash: bool) -> bool {
-    // Windows events hold a backslash every few bytes (`C:\\Windows`), so stopping at each one
-    // costs more than the search it guards. `\u` and `\/` are rare: find them, then count the
-    // backslashes before each to tell an escape from an escaped backslash followed by `u` or `/`.
-    let bytes = text.as_bytes();
-    let escapes_at = |at: usize| bytes[..at].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0;
-    let slashes = slash.then(|| memchr::memmem::find_iter(bytes, b"\\/")).into_iter().flatten();
-    memchr::memmem::find_iter(bytes, b"\\u").chain(slashes).any(escapes_at)
 }
 
 fn full_test(matcher: &Matcher, s: &str) -> bool {

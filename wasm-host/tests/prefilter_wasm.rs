@@ -1,6 +1,7 @@
 //! The engine's prefilter as wasm32 builds it (the simd128 Teddy, which native tests never run)
 //! checked against aho-corasick inside WebAssembly: the `sigil-prefilter-check` module's
-//! `check` export over thousands of seeded random cases, under wasmtime. Needs the module
+//! `check` export (and `check_cases`, its mixed-case search against brute force) over
+//! thousands of seeded random cases, under wasmtime. Needs the module
 //! (scripts/build-wasm.sh builds it into target/wasm).
 
 use std::path::PathBuf;
@@ -33,6 +34,12 @@ fn simd128_teddy_agrees_with_aho_corasick_inside_wasm() {
     for seed in [1, 20, 0x5eed] {
         let mismatches = check.call(&mut store, (seed, 3000)).expect("no trap");
         assert_eq!(mismatches, 0, "seed {seed}: the wasm prefilter disagrees with aho-corasick");
+    }
+    let check_cases =
+        instance.get_typed_func::<(u64, u32), u32>(&mut store, "check_cases").expect("exports check_cases");
+    for seed in [2, 21] {
+        let mismatches = check_cases.call(&mut store, (seed, 3000)).expect("no trap");
+        assert_eq!(mismatches, 0, "seed {seed}: the wasm mixed-case search disagrees with brute force");
     }
     // The two modes of the bench search the same values: their checksums agree.
     let bench = instance.get_typed_func::<(u32, u32), u64>(&mut store, "bench").expect("exports bench");

@@ -1,6 +1,8 @@
 //! Random needle sets and haystacks for the prefilter's property tests, natively and inside wasm
 //! (`sigil-prefilter-check`); seeded, so a failing case can be replayed. Test support only.
 
+use super::Case as Matching;
+
 /// A xorshift64* generator: deterministic and dependency-free.
 pub struct Rng(u64);
 
@@ -114,6 +116,46 @@ pub fn case(rng: &mut Rng) -> Case {
         }
     }
     Case { needles, haystack }
+}
+
+/// Needles each exact or ASCII case-insensitive, and a haystack with letters in either case.
+pub struct CasedCase {
+    pub needles: Vec<(Vec<u8>, Matching)>,
+    pub haystack: Vec<u8>,
+}
+
+impl CasedCase {
+    pub fn needles(&self) -> Vec<(&[u8], Matching)> {
+        self.needles.iter().map(|(n, case)| (n.as_slice(), *case)).collect()
+    }
+}
+
+/// A [`case`] with a third of the haystack's letters upper-cased, a quarter of the needles
+/// upper-cased, and each needle's [`Matching`] at random.
+pub fn cased_case(rng: &mut Rng) -> CasedCase {
+    let mut c = case(rng);
+    c.haystack.iter_mut().filter(|_| rng.below(3) == 0).for_each(|b| *b = b.to_ascii_uppercase());
+    let needles = c
+        .needles
+        .iter()
+        .map(|n| {
+            let bytes = if rng.below(4) == 0 { n.as_bytes().to_ascii_uppercase() } else { n.as_bytes().to_vec() };
+            (bytes, if rng.below(2) == 0 { Matching::Exact } else { Matching::Ascii })
+        })
+        .collect();
+    CasedCase { needles, haystack: c.haystack }
+}
+
+/// The least start of any needle, each compared exactly or ignoring ASCII case, by brute force.
+pub fn naive_leftmost_cased(needles: &[(&[u8], Matching)], haystack: &[u8]) -> Option<usize> {
+    (0..haystack.len()).find(|&at| {
+        needles.iter().any(|(n, case)| {
+            haystack[at..].get(..n.len()).is_some_and(|head| match case {
+                Matching::Exact => head == *n,
+                Matching::Ascii => head.eq_ignore_ascii_case(n),
+            })
+        })
+    })
 }
 
 /// aho-corasick's answer: the least start over all (overlapping) occurrences of the needles.

@@ -8,6 +8,12 @@
 //! that the same algorithm is property-tested natively (on [`vector::Portable`]) and, through the
 //! `sigil-prefilter-check` module, inside wasm on simd128.
 //!
+//! [`MixedCase`] searches text that has not been case-folded: each needle exact or ASCII
+//! case-insensitive. aho-corasick's packed searcher has no such mode, so it exists where this
+//! module's Teddy is the prefilter anyway: on simd128. (Natively, an SSSE3 build of the same
+//! Teddy, 16 bytes a step, was slower over Windows events than folding the text and running
+//! aho-corasick's AVX2 Teddy, 32 bytes a step.)
+//!
 //! [`Occurrences`] goes further for the same few needles: it finds every occurrence of every
 //! needle, one prefilter call per start, so that text with a few needle starts is never stepped
 //! through by an automaton at all.
@@ -21,6 +27,8 @@ pub mod cases;
 pub mod simd128;
 pub mod teddy;
 pub mod vector;
+
+pub use teddy::Case;
 
 #[cfg(test)]
 mod tests;
@@ -88,6 +96,63 @@ fn leftmost_from(inner: &Inner, haystack: &[u8], from: usize) -> Option<usize> {
 #[inline]
 fn leftmost_from(inner: &Inner, haystack: &[u8], from: usize) -> Option<usize> {
     inner.find(haystack.get(from..)?).map(|at| at + from)
+}
+
+/// Finds where the leftmost occurrence of any needle starts, each needle exact or ASCII
+/// case-insensitive.
+#[derive(Debug, Clone)]
+pub struct MixedCase {
+    inner: MixedInner,
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+type MixedInner = teddy::Teddy<simd128::Simd128>;
+
+// The engine's own unit tests run the portable Teddy natively, so that what uses a
+// `MixedCase` is tested natively too.
+#[cfg(all(test, not(all(target_arch = "wasm32", target_feature = "simd128"))))]
+type MixedInner = teddy::Teddy<vector::Portable>;
+
+#[cfg(all(not(test), not(all(target_arch = "wasm32", target_feature = "simd128"))))]
+type MixedInner = std::convert::Infallible;
+
+impl MixedCase {
+    /// As [`Prefilter::new`]: `None` for no needles, an empty one, more than [`MAX_NEEDLES`], or
+    /// a target other than wasm32 with simd128.
+    pub fn new(needles: &[(&[u8], Case)]) -> Option<MixedCase> {
+        if needles.len() > MAX_NEEDLES {
+            return None;
+        }
+        Self::build(needles).map(|inner| MixedCase { inner })
+    }
+
+    #[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+    fn build(needles: &[(&[u8], Case)]) -> Option<MixedInner> {
+        teddy::Teddy::with_cases(needles)
+    }
+
+    #[cfg(all(not(test), not(all(target_arch = "wasm32", target_feature = "simd128"))))]
+    fn build(_: &[(&[u8], Case)]) -> Option<MixedInner> {
+        None
+    }
+
+    /// The start of the leftmost occurrence of any needle in `haystack[from..]`, as a position
+    /// in `haystack`.
+    #[inline]
+    pub fn find_from(&self, haystack: &[u8], from: usize) -> Option<usize> {
+        mixed_from(&self.inner, haystack, from)
+    }
+}
+
+#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline]
+fn mixed_from(inner: &MixedInner, haystack: &[u8], from: usize) -> Option<usize> {
+    inner.find(haystack.get(from..)?).map(|at| at + from)
+}
+
+#[cfg(all(not(test), not(all(target_arch = "wasm32", target_feature = "simd128"))))]
+fn mixed_from(inner: &MixedInner, _: &[u8], _: usize) -> Option<usize> {
+    match *inner {}
 }
 
 /// `haystack.starts_with(needle)` eight bytes at a time: on wasm32 the slice comparison is a call

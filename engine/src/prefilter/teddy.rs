@@ -1,12 +1,16 @@
 //! Slim Teddy: a multi-substring search that tests 16 haystack positions at once.
 //!
 //! The needles are spread over 8 buckets (one bit each). For each of the first `M` bytes of a
-//! needle (`M` = 1 to 3, no longer than the shortest needle) two 16-entry tables say which
-//! buckets have a needle whose byte at that offset has a given low or high nibble. For a block of
-//! 16 positions, one shuffle per table looks up all 16 haystack bytes at once; the AND over the
-//! `M` offsets leaves, per position, the buckets whose fingerprint matched there. Only those
-//! positions are verified against the needles of their buckets, left to right, so the first
-//! verified position is the leftmost start of any needle.
+//! needle (`M` = 1 to 4, no longer than the longest needle) two 16-entry tables say which
+//! buckets have a needle whose byte at that offset has a given low or high nibble; a needle
+//! shorter than `M` accepts any byte past its end. For a block of 16 positions, one shuffle per
+//! table looks up all 16 haystack bytes at once; the AND over the `M` offsets leaves, per
+//! position, the buckets whose fingerprint matched there. Only those positions are verified
+//! against the needles of their buckets, left to right, so the first verified position is the
+//! leftmost start of any needle.
+//!
+//! A needle may be ASCII case-insensitive ([`Case::Ascii`]): its letters' other case goes into
+//! the same tables, and verification compares it ignoring ASCII case.
 //!
 //! Generic over [`Vector`]; it never reads outside the haystack (the last partial block is
 //! copied into a zero-padded buffer) and never panics.
@@ -18,12 +22,26 @@ use std::fmt;
 const BUCKETS: usize = 8;
 /// The longest fingerprint: more offsets rule out more candidates but cost a load and two
 /// shuffles each.
-const MAX_FINGERPRINT: usize = 3;
+const MAX_FINGERPRINT: usize = 4;
+
+/// How a needle's bytes must match the haystack's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    /// Byte for byte.
+    Exact,
+    /// ASCII letters in either case; every other byte exactly.
+    Ascii,
+}
 
 /// A built searcher over up to `super::MAX_NEEDLES` non-empty needles.
 #[derive(Clone)]
 pub struct Teddy<V: Vector> {
     needles: Vec<Vec<u8>>,
+    /// Bit `n` set when needle `n` matches ignoring ASCII case.
+    caseless: u64,
+    /// Per needle, `0x20` where it holds a letter whose case is ignored, else 0: OR-ed into the
+    /// haystack before comparing with the (lower-case) needle.
+    case_bits: Vec<Vec<u8>>,
     /// Per bucket, the indices into `needles` it holds.
     buckets: [Vec<u16>; BUCKETS],
     /// Per fingerprint offset: the bucket bits of each low nibble and of each high nibble.
@@ -40,39 +58,69 @@ impl<V: Vector> fmt::Debug for Teddy<V> {
 impl<V: Vector> Teddy<V> {
     /// `None` for no needles, an empty one, or more than `super::MAX_NEEDLES`.
     pub fn new<N: AsRef<[u8]>>(needles: &[N]) -> Option<Teddy<V>> {
-        let needles: Vec<Vec<u8>> = needles.iter().map(|n| n.as_ref().to_vec()).collect();
+        let exact: Vec<(&[u8], Case)> = needles.iter().map(|n| (n.as_ref(), Case::Exact)).collect();
+        Self::with_cases(&exact)
+    }
+
+    /// As [`Teddy::new`], each needle with its own [`Case`].
+    pub fn with_cases(needles: &[(&[u8], Case)]) -> Option<Teddy<V>> {
         if needles.is_empty() || needles.len() > super::MAX_NEEDLES {
             return None;
         }
-        let shortest = needles.iter().map(Vec::len).min()?;
+        let shortest = needles.iter().map(|(n, _)| n.len()).min()?;
         if shortest == 0 {
             return None;
         }
-        let fingerprint = shortest.min(MAX_FINGERPRINT);
+        let caseless = needles.iter().enumerate().filter(|(_, (_, case))| *case == Case::Ascii);
+        let caseless = caseless.fold(0u64, |bits, (n, _)| bits | 1 << n);
+        let needles: Vec<Vec<u8>> = needles.iter().map(|(n, case)| fold_if(n, *case)).collect();
+        let longest = needles.iter().map(Vec::len).max()?;
+        let fingerprint = longest.min(MAX_FINGERPRINT);
         // Needles with the same first bytes share a bucket, so one candidate verifies them all.
+        // Exact and case-insensitive needles never do: a bucket's tables accept any mix of its
+        // needles' nibbles, so one case-insensitive needle would let an exact one's upper
+        // case through too.
+        let head = |n: u16| &needles[n as usize][..needles[n as usize].len().min(fingerprint)];
         let mut order: Vec<u16> = (0..needles.len() as u16).collect();
-        order.sort_by(|&a, &b| needles[a as usize][..fingerprint].cmp(&needles[b as usize][..fingerprint]));
-        let per_bucket = needles.len().div_ceil(BUCKETS);
-        let mut buckets: [Vec<u16>; BUCKETS] = Default::default();
-        for (i, n) in order.into_iter().enumerate() {
-            buckets[i / per_bucket].push(n);
-        }
+        order.sort_by(|&a, &b| head(a).cmp(head(b)));
+        let (ascii, exact): (Vec<u16>, Vec<u16>) = order.into_iter().partition(|&n| caseless & 1 << n != 0);
+        let buckets = spread(&ascii, &exact);
         let mut low = vec![[0u8; 16]; fingerprint];
         let mut high = vec![[0u8; 16]; fingerprint];
         for (bucket, members) in buckets.iter().enumerate() {
             for &n in members {
-                for (k, &byte) in needles[n as usize][..fingerprint].iter().enumerate() {
-                    low[k][usize::from(byte & 0x0f)] |= 1 << bucket;
-                    high[k][usize::from(byte >> 4)] |= 1 << bucket;
+                let needle = &needles[n as usize];
+                let bit = 1u8 << bucket;
+                for k in 0..fingerprint {
+                    let Some(&byte) = needle.get(k) else {
+                        // Past a short needle's end any byte will do.
+                        low[k].iter_mut().chain(high[k].iter_mut()).for_each(|entry| *entry |= bit);
+                        continue;
+                    };
+                    let other_case = if caseless & 1 << n != 0 { byte.to_ascii_uppercase() } else { byte };
+                    for b in [byte, other_case] {
+                        low[k][usize::from(b & 0x0f)] |= bit;
+                        high[k][usize::from(b >> 4)] |= bit;
+                    }
                 }
             }
         }
         let masks = low.iter().zip(&high).map(|(lo, hi)| (V::load(lo), V::load(hi))).collect();
-        Some(Teddy { needles, buckets, masks, shortest })
+        let case_bits = needles
+            .iter()
+            .enumerate()
+            .map(|(n, needle)| {
+                let ignored = |b: &u8| caseless & 1 << n != 0 && b.is_ascii_lowercase();
+                needle.iter().map(|b| if ignored(b) { 0x20 } else { 0 }).collect()
+            })
+            .collect();
+        Some(Teddy { needles, caseless, case_bits, buckets, masks, shortest })
     }
 
     /// The start of the leftmost occurrence of any needle in `haystack`.
-    #[inline]
+    // Inlined whole into each caller (one per kind of search): the search loop then sees its
+    // tables as the caller's values, and a call costs no more than a branch.
+    #[inline(always)]
     pub fn find(&self, haystack: &[u8]) -> Option<usize> {
         if haystack.len() < self.shortest {
             return None;
@@ -80,10 +128,12 @@ impl<V: Vector> Teddy<V> {
         match self.masks.len() {
             1 => self.find_with::<1>(haystack),
             2 => self.find_with::<2>(haystack),
-            _ => self.find_with::<3>(haystack),
+            3 => self.find_with::<3>(haystack),
+            _ => self.find_with::<4>(haystack),
         }
     }
 
+    #[inline(always)]
     fn find_with<const M: usize>(&self, haystack: &[u8]) -> Option<usize> {
         let masks: [(V, V); M] = std::array::from_fn(|k| self.masks[k]);
         let mut at = 0;
@@ -97,17 +147,22 @@ impl<V: Vector> Teddy<V> {
             }
             at += 16;
         }
-        // The rest, zero-padded. Every position a needle could still start at has its whole
-        // fingerprint inside the haystack (a needle is at least M long); padding can only make
-        // false candidates, which verification against the haystack itself rejects.
-        if at < haystack.len() {
+        // The rest (fewer than 16 + M - 1 bytes), zero-padded, a block at a time: a needle
+        // shorter than M may start in its last bytes, past the first block. Wherever a needle
+        // could start, the bytes it covers are inside the haystack (offsets past a short
+        // needle's end accept anything, padding too); padding can only make false candidates,
+        // which verification against the haystack itself rejects.
+        while at < haystack.len() {
             let rest = &haystack[at..];
             let mut block = [0u8; 16 + MAX_FINGERPRINT];
             block[..rest.len()].copy_from_slice(rest);
             let found = candidates(&masks, &block, 0);
             if found.any() {
-                return self.verify(haystack, at, found);
+                if let Some(start) = self.verify(haystack, at, found) {
+                    return Some(start);
+                }
             }
+            at += 16;
         }
         None
     }
@@ -126,12 +181,67 @@ impl<V: Vector> Teddy<V> {
             while bits != 0 {
                 let bucket = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                if self.buckets[bucket].iter().any(|&n| starts_with(tail, &self.needles[n as usize])) {
+                if self.buckets[bucket].iter().any(|&n| self.starts(tail, n as usize)) {
                     return Some(start);
                 }
             }
         }
         None
+    }
+
+    #[inline]
+    fn starts(&self, tail: &[u8], n: usize) -> bool {
+        let needle = &self.needles[n];
+        if self.caseless & 1 << n == 0 {
+            starts_with(tail, needle)
+        } else {
+            starts_with_ignoring(tail, needle, &self.case_bits[n])
+        }
+    }
+}
+
+/// The buckets of two groups of needles that never share one: each group gets buckets in
+/// proportion to its size (at least one), and its needles, in order, in runs of equal length.
+fn spread(first: &[u16], second: &[u16]) -> [Vec<u16>; BUCKETS] {
+    let total = first.len() + second.len();
+    let for_first = match (first.is_empty(), second.is_empty()) {
+        (true, _) => 0,
+        (false, true) => BUCKETS,
+        (false, false) => ((BUCKETS * first.len() + total / 2) / total).clamp(1, BUCKETS - 1),
+    };
+    let mut buckets: [Vec<u16>; BUCKETS] = Default::default();
+    for (group, range) in [(first, 0..for_first), (second, for_first..BUCKETS)] {
+        if group.is_empty() {
+            continue;
+        }
+        let per_bucket = group.len().div_ceil(range.len());
+        for (i, &n) in group.iter().enumerate() {
+            buckets[range.start + i / per_bucket].push(n);
+        }
+    }
+    buckets
+}
+
+/// Whether `haystack` starts with `needle` once `bits` (as long as `needle`) are OR-ed into it,
+/// eight bytes at a time. With `0x20` over the needle's lower-case letters, that compares those
+/// letters in either case and every other byte exactly.
+#[inline]
+fn starts_with_ignoring(haystack: &[u8], needle: &[u8], bits: &[u8]) -> bool {
+    let Some(head) = haystack.get(..needle.len()) else { return false };
+    let (head_words, head_rest) = head.as_chunks::<8>();
+    let (needle_words, needle_rest) = needle.as_chunks::<8>();
+    let (bit_words, bit_rest) = bits.as_chunks::<8>();
+    let word = |b: &[u8; 8]| u64::from_ne_bytes(*b);
+    head_words.iter().zip(needle_words).zip(bit_words).all(|((h, n), b)| word(h) | word(b) == word(n))
+        && head_rest.iter().zip(needle_rest).zip(bit_rest).all(|((h, n), b)| h | b == *n)
+}
+
+/// A needle as its masks are built from: a case-insensitive one in lower case, so that each
+/// letter adds its upper case once.
+fn fold_if(needle: &[u8], case: Case) -> Vec<u8> {
+    match case {
+        Case::Exact => needle.to_vec(),
+        Case::Ascii => needle.to_ascii_lowercase(),
     }
 }
 

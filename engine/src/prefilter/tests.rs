@@ -1,10 +1,10 @@
 //! The generic Teddy (on the portable vector) and the target's [`Prefilter`] against
 //! aho-corasick's leftmost start and a brute-force search, on thousands of seeded random cases.
 
-use super::cases::{automaton_leftmost, case, naive_leftmost, Rng};
+use super::cases::{automaton_leftmost, case, cased_case, naive_leftmost, naive_leftmost_cased, Rng};
 use super::teddy::Teddy;
 use super::vector::Portable;
-use super::{Occurrences, Prefilter, DENSE_GAP, DENSE_STARTS};
+use super::{MixedCase, Occurrences, Prefilter, DENSE_GAP, DENSE_STARTS};
 
 /// Every occurrence of every needle, by brute force: (needle, start), by start then needle.
 fn naive_occurrences(needles: &[String], haystack: &[u8], from: usize) -> Vec<(usize, usize)> {
@@ -123,4 +123,22 @@ fn occurrences_stop_only_where_needle_starts_are_dense() {
     let dense = "q".repeat(1000);
     let stopped = occurrences.each(dense.as_bytes(), |_, _, _| {}).expect("every byte starts a needle");
     assert_eq!(stopped, DENSE_STARTS, "stopped after {DENSE_STARTS} starts closer than {DENSE_GAP} bytes");
+}
+
+#[test]
+fn teddy_with_cases_finds_the_leftmost_start_on_random_cases() {
+    let mut rng = Rng::new(21);
+    for i in 0..6000 {
+        let c = cased_case(&mut rng);
+        let needles = c.needles();
+        let expected = naive_leftmost_cased(&needles, &c.haystack);
+        let show = || format!("case {i}: needles {needles:?} haystack {:?}", String::from_utf8_lossy(&c.haystack));
+        let teddy = Teddy::<Portable>::with_cases(&needles).expect("1..=64 non-empty needles");
+        assert_eq!(teddy.find(&c.haystack), expected, "{}", show());
+        // What the engine's unit tests build natively (in Wasm: `sigil-prefilter-check`).
+        let mixed = MixedCase::new(&needles).expect("built");
+        let from = rng.below(c.haystack.len() + 2);
+        let after = naive_leftmost_cased(&needles, c.haystack.get(from..).unwrap_or_default()).map(|at| at + from);
+        assert_eq!(mixed.find_from(&c.haystack, from), after, "from {from}, {}", show());
+    }
 }

@@ -4,8 +4,10 @@
 //! `wasm-host/examples/prefilter_bench.rs` times them. No imports; it never ships.
 
 use aho_corasick::AhoCorasick;
-use sigil_engine::prefilter::cases::{automaton_leftmost, case, event_values, naive_leftmost, Rng, SIGMA_NEEDLES};
-use sigil_engine::prefilter::Prefilter;
+use sigil_engine::prefilter::cases::{
+    automaton_leftmost, case, cased_case, event_values, naive_leftmost, naive_leftmost_cased, Rng, SIGMA_NEEDLES,
+};
+use sigil_engine::prefilter::{MixedCase, Prefilter};
 
 /// How many of `cases` seeded random cases the prefilter answers differently from
 /// aho-corasick's least overlapping start (or from brute force): 0 when all agree.
@@ -19,6 +21,27 @@ pub extern "C" fn check(seed: u64, cases: u32) -> u32 {
         // 1..=64 non-empty needles: a prefilter must be built for them.
         let agrees = Prefilter::new(&c.needles).is_some_and(|p| p.find(&c.haystack) == expected);
         if !agrees || expected != naive_leftmost(&c.needles, &c.haystack) {
+            mismatches += 1;
+        }
+    }
+    mismatches
+}
+
+/// How many of `cases` seeded random cases of needles, each exact or ASCII case-insensitive,
+/// the mixed-case search answers differently from brute force (searching from a random
+/// offset): 0 when all agree.
+#[no_mangle]
+pub extern "C" fn check_cases(seed: u64, cases: u32) -> u32 {
+    let mut rng = Rng::new(seed);
+    let mut mismatches = 0;
+    for _ in 0..cases {
+        let c = cased_case(&mut rng);
+        let needles = c.needles();
+        let from = rng.below(c.haystack.len() + 2);
+        let expected = naive_leftmost_cased(&needles, c.haystack.get(from..).unwrap_or_default()).map(|at| at + from);
+        // 1..=64 non-empty needles: the search must be built for them.
+        let agrees = MixedCase::new(&needles).is_some_and(|m| m.find_from(&c.haystack, from) == expected);
+        if !agrees {
             mismatches += 1;
         }
     }
