@@ -87,6 +87,9 @@ fn take<E>(open: &mut Batch, raw: Raw, out: &mut impl FnMut(Step) -> Result<(), 
     if open.lines == 0 {
         open.first = number;
         open.next = number;
+        // Room for a whole batch at once: grown by doubling, each batch's text was copied once
+        // more on its way (`hunt --runtime wasm` over the OTRF sample: 1.36–1.46 → 1.33–1.41 s).
+        open.text.reserve(BATCH_BYTES + line.len() + 1);
     }
     while open.next < number {
         open.text.push('\n');
