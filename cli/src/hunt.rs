@@ -201,6 +201,10 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     if let (Some(collected), Some(path)) = (collected, &args.report) {
         collected.write_to(path)?;
     }
+    // The process ends here: freeing the compiled rules (tens of thousands of allocations) took
+    // 20 ms of every hunt over `rules/windows`, with every thread but one idle.
+    std::mem::forget(readers);
+    std::mem::forget(engine);
     Ok(if totals.unreadable > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 

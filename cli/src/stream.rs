@@ -44,14 +44,20 @@ pub fn run_batches<D: Send, R>(
             scope.spawn(move || {
                 let mut scratch = Scratch::default();
                 loop {
+                    // (Taken in a statement of its own: the queue's lock must not be held while
+                    // the batch is evaluated.)
                     let batch = match work_rx.lock().expect("work queue").recv() {
                         Ok(b) => b,
-                        Err(_) => return,
+                        Err(_) => break,
                     };
                     if done_tx.send(evaluate(&mut scratch, batch)).is_err() {
-                        return;
+                        break;
                     }
                 }
+                // The command ends with the stream: what the scratch holds (remembered values,
+                // routes, regex caches) goes with the process rather than being freed piece by
+                // piece while the last batches wait to be written.
+                std::mem::forget(scratch);
             });
         }
         drop(done_tx);
