@@ -49,9 +49,7 @@ impl InJsonText {
     /// `None` when a needle cannot be written as JSON text this way (it holds a character
     /// outside printable ASCII) or no prefilter can be built.
     pub fn new(needles: &[Vec<u8>]) -> Option<InJsonText> {
-        let escaped = needles.iter().map(|n| std::str::from_utf8(n).ok().and_then(json_escaped));
-        let escaped: Vec<String> = escaped.collect::<Option<_>>()?;
-        let has_slash = needles.iter().any(|n| n.contains(&b'/'));
+        let (escaped, has_slash) = as_json_text(needles)?;
         let has_letter = |letter: u8| needles.iter().any(|n| n.contains(&letter));
         let mut unfolded: Vec<(&[u8], Case)> = escaped.iter().map(|n| (n.as_bytes(), Case::Ascii)).collect();
         // Escapes as long as a fingerprint, so that they do not flag every `\\` of a path.
@@ -65,11 +63,15 @@ impl InJsonText {
                 unfolded.push((escaped.as_bytes(), Case::Exact));
             }
         }
-        let search = match MixedCase::new(&unfolded) {
-            Some(search) => Search::Unfolded(search),
-            None => Search::Folded(Prefilter::new(&escaped)?),
-        };
-        Some(InJsonText { search, has_slash })
+        match MixedCase::new(&unfolded) {
+            Some(search) => Some(InJsonText { search: Search::Unfolded(search), has_slash }),
+            None => Self::folded(&escaped, has_slash),
+        }
+    }
+
+    /// The search over folded text, for `escaped` (needles as JSON writes them).
+    fn folded(escaped: &[String], has_slash: bool) -> Option<InJsonText> {
+        Some(InJsonText { search: Search::Folded(Prefilter::new(escaped)?), has_slash })
     }
 
     /// Whether no needle can occur in any string of the JSON document `text` once folded.
@@ -97,6 +99,13 @@ impl InJsonText {
             }
         }
     }
+}
+
+/// The needles as JSON writes them, and whether one holds a `/`; `None` when one cannot be
+/// written so.
+fn as_json_text(needles: &[Vec<u8>]) -> Option<(Vec<String>, bool)> {
+    let escaped = needles.iter().map(|n| std::str::from_utf8(n).ok().and_then(json_escaped));
+    Some((escaped.collect::<Option<_>>()?, needles.iter().any(|n| n.contains(&b'/'))))
 }
 
 /// A needle as it appears in JSON text, when serde_json's escapes are the only ones possible
@@ -135,9 +144,8 @@ fn has_escape_of_plain_char(bytes: &[u8], slash: bool) -> bool {
 impl InJsonText {
     /// The fallback search alone, to test it where the one-pass search builds.
     fn folded_only(needles: &[Vec<u8>]) -> Option<InJsonText> {
-        let escaped = needles.iter().map(|n| std::str::from_utf8(n).ok().and_then(json_escaped));
-        let prefilter = Prefilter::new(&escaped.collect::<Option<Vec<String>>>()?)?;
-        Some(InJsonText { search: Search::Folded(prefilter), has_slash: needles.iter().any(|n| n.contains(&b'/')) })
+        let (escaped, has_slash) = as_json_text(needles)?;
+        Self::folded(&escaped, has_slash)
     }
 }
 

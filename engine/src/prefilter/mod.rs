@@ -95,7 +95,7 @@ fn leftmost_from(inner: &Inner, haystack: &[u8], from: usize) -> Option<usize> {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline]
 fn leftmost_from(inner: &Inner, haystack: &[u8], from: usize) -> Option<usize> {
-    inner.find(haystack.get(from..)?).map(|at| at + from)
+    inner.find_from(haystack, from)
 }
 
 /// Finds where the leftmost occurrence of any needle starts, each needle exact or ASCII
@@ -120,9 +120,6 @@ impl MixedCase {
     /// As [`Prefilter::new`]: `None` for no needles, an empty one, more than [`MAX_NEEDLES`], or
     /// a target other than wasm32 with simd128.
     pub fn new(needles: &[(&[u8], Case)]) -> Option<MixedCase> {
-        if needles.len() > MAX_NEEDLES {
-            return None;
-        }
         Self::build(needles).map(|inner| MixedCase { inner })
     }
 
@@ -147,7 +144,7 @@ impl MixedCase {
 #[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
 #[inline]
 fn mixed_from(inner: &MixedInner, haystack: &[u8], from: usize) -> Option<usize> {
-    inner.find(haystack.get(from..)?).map(|at| at + from)
+    inner.find_from(haystack, from)
 }
 
 #[cfg(all(not(test), not(all(target_arch = "wasm32", target_feature = "simd128"))))]

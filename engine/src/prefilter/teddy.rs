@@ -37,11 +37,9 @@ pub enum Case {
 #[derive(Clone)]
 pub struct Teddy<V: Vector> {
     needles: Vec<Vec<u8>>,
-    /// Bit `n` set when needle `n` matches ignoring ASCII case.
-    caseless: u64,
-    /// Per needle, `0x20` where it holds a letter whose case is ignored, else 0: OR-ed into the
-    /// haystack before comparing with the (lower-case) needle.
-    case_bits: Vec<Vec<u8>>,
+    /// Per needle that ignores ASCII case, `0x20` where it holds a letter, else 0: OR-ed into
+    /// the haystack before comparing with the (lower-case) needle. `None` for an exact needle.
+    case_bits: Vec<Option<Box<[u8]>>>,
     /// Per bucket, the indices into `needles` it holds.
     buckets: [Vec<u16>; BUCKETS],
     /// Per fingerprint offset: the bucket bits of each low nibble and of each high nibble.
@@ -110,11 +108,11 @@ impl<V: Vector> Teddy<V> {
             .iter()
             .enumerate()
             .map(|(n, needle)| {
-                let ignored = |b: &u8| caseless & 1 << n != 0 && b.is_ascii_lowercase();
-                needle.iter().map(|b| if ignored(b) { 0x20 } else { 0 }).collect()
+                let letters = needle.iter().map(|b| if b.is_ascii_lowercase() { 0x20 } else { 0 });
+                (caseless & 1 << n != 0).then(|| letters.collect())
             })
             .collect();
-        Some(Teddy { needles, caseless, case_bits, buckets, masks, shortest })
+        Some(Teddy { needles, case_bits, buckets, masks, shortest })
     }
 
     /// The start of the leftmost occurrence of any needle in `haystack`.
@@ -131,6 +129,12 @@ impl<V: Vector> Teddy<V> {
             3 => self.find_with::<3>(haystack),
             _ => self.find_with::<4>(haystack),
         }
+    }
+
+    /// [`Teddy::find`] over `haystack[from..]`, as a position in `haystack`.
+    #[inline(always)]
+    pub fn find_from(&self, haystack: &[u8], from: usize) -> Option<usize> {
+        self.find(haystack.get(from..)?).map(|at| at + from)
     }
 
     #[inline(always)]
@@ -191,11 +195,9 @@ impl<V: Vector> Teddy<V> {
 
     #[inline]
     fn starts(&self, tail: &[u8], n: usize) -> bool {
-        let needle = &self.needles[n];
-        if self.caseless & 1 << n == 0 {
-            starts_with(tail, needle)
-        } else {
-            starts_with_ignoring(tail, needle, &self.case_bits[n])
+        match &self.case_bits[n] {
+            None => starts_with(tail, &self.needles[n]),
+            Some(bits) => starts_with_ignoring(tail, &self.needles[n], bits),
         }
     }
 }
