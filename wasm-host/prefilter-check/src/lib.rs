@@ -13,18 +13,13 @@ use sigil_engine::prefilter::{MixedCase, Prefilter};
 /// aho-corasick's least overlapping start (or from brute force): 0 when all agree.
 #[no_mangle]
 pub extern "C" fn check(seed: u64, cases: u32) -> u32 {
-    let mut rng = Rng::new(seed);
-    let mut mismatches = 0;
-    for _ in 0..cases {
-        let c = case(&mut rng);
-        let Ok(expected) = automaton_leftmost(&c.needles, &c.haystack) else { return u32::MAX };
+    disagreements(seed, cases, |rng| {
+        let c = case(rng);
+        let expected = automaton_leftmost(&c.needles, &c.haystack).ok()?;
         // 1..=64 non-empty needles: a prefilter must be built for them.
         let agrees = Prefilter::new(&c.needles).is_some_and(|p| p.find(&c.haystack) == expected);
-        if !agrees || expected != naive_leftmost(&c.needles, &c.haystack) {
-            mismatches += 1;
-        }
-    }
-    mismatches
+        Some(agrees && expected == naive_leftmost(&c.needles, &c.haystack))
+    })
 }
 
 /// How many of `cases` seeded random cases of needles, each exact or ASCII case-insensitive,
@@ -32,20 +27,29 @@ pub extern "C" fn check(seed: u64, cases: u32) -> u32 {
 /// offset): 0 when all agree.
 #[no_mangle]
 pub extern "C" fn check_cases(seed: u64, cases: u32) -> u32 {
-    let mut rng = Rng::new(seed);
-    let mut mismatches = 0;
-    for _ in 0..cases {
-        let c = cased_case(&mut rng);
+    disagreements(seed, cases, |rng| {
+        let c = cased_case(rng);
         let needles = c.needles();
         let from = rng.below(c.haystack.len() + 2);
         let expected = naive_leftmost_cased(&needles, c.haystack.get(from..).unwrap_or_default()).map(|at| at + from);
         // 1..=64 non-empty needles: the search must be built for them.
-        let agrees = MixedCase::new(&needles).is_some_and(|m| m.find_from(&c.haystack, from) == expected);
-        if !agrees {
-            mismatches += 1;
+        Some(MixedCase::new(&needles).is_some_and(|m| m.find_from(&c.haystack, from) == expected))
+    })
+}
+
+/// How many of `cases` seeded cases `agrees` says no to; `u32::MAX` when one cannot be checked
+/// at all (`None`: the oracle's automaton would not build).
+fn disagreements(seed: u64, cases: u32, mut agrees: impl FnMut(&mut Rng) -> Option<bool>) -> u32 {
+    let mut rng = Rng::new(seed);
+    let mut count = 0;
+    for _ in 0..cases {
+        match agrees(&mut rng) {
+            Some(true) => {}
+            Some(false) => count += 1,
+            None => return u32::MAX,
         }
     }
-    mismatches
+    count
 }
 
 /// Searches `rounds` times over a fixed set of event-like values (most holding no needle) with
