@@ -18,7 +18,7 @@ pub use crate::hunt_rules::{load_rules, load_rules_selected};
 use crate::input;
 use crate::output;
 use crate::seal::{self, LineSink, SealKey};
-use crate::stream::{progress_bar, run_batches, Batch};
+use crate::stream::{progress_bar, run_batches, Batch, Reading};
 use crate::{HuntArgs, HuntFormat};
 use indicatif::ProgressBar;
 use sigil_engine::alert::event_time_ms;
@@ -95,23 +95,28 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     if args.engine.runtime == crate::Runtime::Wasm {
         refuse_in_wasm(&args)?;
     }
-    let plan = load_rules_selected(&args.source, &selection)?;
-    report_silence(args.silence, plan.silences.len());
-    if args.engine.runtime == crate::Runtime::Wasm {
-        return crate::hunt_wasm::run(&args, plan);
-    }
-    let engine = Engine::new(plan).map_err(|e| e.to_string())?;
-    let terminal = io::stdout().is_terminal() && seal.is_none();
-    let format =
-        args.format.unwrap_or(if terminal && args.report.is_none() { HuntFormat::Table } else { HuntFormat::Jsonl });
-    let collected = args.report.as_ref().map(|_| crate::report::Collected::new());
+    let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
+    let limits = args.limits;
     let threads = match args.threads {
         Some(0) => return Err("--threads must be at least 1".into()),
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
-    let limits = args.limits;
+    // Natively, reading starts while the rules load (the Wasm hunt reads its own batches).
+    let reading = match args.engine.runtime {
+        crate::Runtime::Native => Some(Reading::start(&inputs, &limits, threads)?),
+        crate::Runtime::Wasm => None,
+    };
+    let plan = load_rules_selected(&args.source, &selection)?;
+    report_silence(args.silence, plan.silences.len());
+    let Some(reading) = reading else {
+        return crate::hunt_wasm::run(&args, plan);
+    };
+    let engine = Engine::new(plan).map_err(|e| e.to_string())?;
+    let terminal = io::stdout().is_terminal() && seal.is_none();
+    let format =
+        args.format.unwrap_or(if terminal && args.report.is_none() { HuntFormat::Table } else { HuntFormat::Jsonl });
+    let collected = args.report.as_ref().map(|_| crate::report::Collected::new());
     let window = args.window.resolve(&inputs, &limits, args.timestamp_field.as_deref())?;
     let mut findings = crate::findings::Findings::new(&args.findings, format);
     let lookups = args.lookups.iter().map(|spec| crate::lookup::load(spec)).collect::<Result<Vec<_>, _>>()?;
@@ -157,8 +162,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     let ordered = Ordered { correlator, silence, suppressor };
     let writer = Writer { plan: engine.plan(), format, closes_at_end, report: collected.clone() };
     let totals = run_batches(
-        &inputs,
-        &limits,
+        reading,
         threads,
         |scratch, batch| evaluate_batch(&context, scratch, batch),
         |done| write_in_order(done, ordered, &writer, seal, progress.as_ref(), &mut findings),

@@ -96,8 +96,7 @@ pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
 
     let progress = stream::progress_bar();
     let written = stream::run_batches(
-        &inputs,
-        &limits,
+        stream::Reading::start(&inputs, &limits, threads)?,
         threads,
         |scratch, batch| evaluate_batch(&context, scratch, batch),
         |done| write_in_order(done, format, mode, args.max_values, progress.as_ref()),
