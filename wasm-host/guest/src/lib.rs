@@ -174,7 +174,7 @@ pub(crate) enum Piece<'a> {
 
 /// Hands the batch to `take` piece by piece, in order.
 pub(crate) fn for_each_piece(first_line: u64, events: &[u8], take: &mut dyn FnMut(Piece<'_>)) {
-    if let Ok(text) = std::str::from_utf8(events) {
+    if let Ok(text) = simdutf8::basic::from_utf8(events) {
         take(Piece::Text { text, first_line });
         return;
     }
