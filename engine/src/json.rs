@@ -260,6 +260,16 @@ impl KeyFilter {
     }
 }
 
+thread_local! {
+    /// The members of the last event object this thread parsed: the room the next one starts
+    /// with. A stream's events have much the same keys, and an event's members vector grown by
+    /// doubling from 16 (Windows events have 30 to 60) was copied once or twice more per event.
+    static EVENT_MEMBERS: std::cell::Cell<usize> = const { std::cell::Cell::new(16) };
+}
+
+/// The most room an event object starts with, whatever the last one had.
+const MAX_MEMBERS_HINT: usize = 256;
+
 /// A string as the parser hands it over: borrowed when it had no escapes.
 struct Str<'a>(Cow<'a, str>);
 
@@ -358,7 +368,12 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
         let inside = self.open::<A::Error>()?.0;
-        let mut obj = Object { members: Vec::with_capacity(map.size_hint().unwrap_or(16)) };
+        let capacity = match map.size_hint() {
+            Some(n) => n,
+            None if self.depth == 0 => EVENT_MEMBERS.get(),
+            None => 16,
+        };
+        let mut obj = Object { members: Vec::with_capacity(capacity) };
         let mut seen = KeyFilter([0; 2]);
         let mut deferred = false;
         while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
@@ -367,6 +382,9 @@ impl<'de> Visitor<'de> for JsonVisitor {
         }
         if deferred {
             obj.dedup_keys();
+        }
+        if self.depth == 0 {
+            EVENT_MEMBERS.set(obj.members.len().clamp(16, MAX_MEMBERS_HINT));
         }
         Ok(Json::Object(obj))
     }
@@ -462,6 +480,27 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(&nested(MAX_EVENT_DEPTH)).unwrap();
         assert!(!deeper_than(&value, MAX_EVENT_DEPTH));
         assert!(deeper_than(&value, MAX_EVENT_DEPTH - 1));
+    }
+
+    #[test]
+    fn an_event_object_starts_with_the_room_the_last_one_needed() {
+        let event = |keys: usize| {
+            let members: Vec<String> = (0..keys).map(|i| format!("\"k{i}\":{{\"n\":{i}}}")).collect();
+            format!("{{{}}}", members.join(","))
+        };
+        let capacity = |text: &str| Json::parse(text).unwrap().as_object().unwrap().members.capacity();
+        // Run on a thread of its own: the room is remembered per thread.
+        std::thread::spawn(move || {
+            Json::parse(&event(40)).unwrap();
+            assert_eq!(capacity(&event(40)), 40, "no room grown by doubling past what the last event had");
+            assert_eq!(capacity(&event(3)), 40);
+            // After a small event, the room is back to the floor of 16 (what every object had).
+            assert_eq!(capacity(&event(3)), 16);
+            Json::parse(&event(1000)).unwrap();
+            assert_eq!(capacity(&event(1)), MAX_MEMBERS_HINT);
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
