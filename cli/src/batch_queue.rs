@@ -38,6 +38,12 @@ impl<T> Shared<T> {
     fn wait<'a>(&self, guard: MutexGuard<'a, State<T>>) -> MutexGuard<'a, State<T>> {
         self.changed.wait(guard).unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Marks one end gone and wakes whoever waits at the other.
+    fn end(&self, mark: impl FnOnce(&mut State<T>)) {
+        mark(&mut self.lock());
+        self.changed.notify_all();
+    }
 }
 
 /// The reader's end.
@@ -81,8 +87,7 @@ impl<T> Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        self.0.lock().closed = true;
-        self.0.changed.notify_all();
+        self.0.end(|state| state.closed = true);
     }
 }
 
@@ -107,8 +112,7 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.0.lock().abandoned = true;
-        self.0.changed.notify_all();
+        self.0.end(|state| state.abandoned = true);
     }
 }
 
@@ -129,24 +133,37 @@ mod tests {
         })
     }
 
-    fn waiting_items(receiver: &Receiver<u32>) -> usize {
-        // The sender blocks when the bound is reached; give it time to get there.
-        std::thread::sleep(Duration::from_millis(50));
+    fn waiting(receiver: &Receiver<u32>) -> usize {
         receiver.0.lock().items.len()
+    }
+
+    /// Waits (up to 10 s: the filler thread may be slow to run on a busy machine) until
+    /// `expected` items wait, and says how many do.
+    fn settles_at(receiver: &Receiver<u32>, expected: usize) -> usize {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while waiting(receiver) != expected && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        waiting(receiver)
     }
 
     #[test]
     fn the_bound_is_deep_before_the_first_receive_and_shallow_after() {
         let (sender, receiver) = bounded::<u32>(6, 2);
         let filler = fill(sender, 100);
-        assert_eq!(waiting_items(&receiver), 6);
+        assert_eq!(settles_at(&receiver, 6), 6);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(waiting(&receiver), 6, "no more than the bound before the first receive");
         assert_eq!(receiver.recv(), Some(0));
         // Started: the sender waits until fewer than 2 wait, so it adds nothing while 5 do.
-        assert_eq!(waiting_items(&receiver), 5);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(waiting(&receiver), 5);
         for expected in 1..6 {
             assert_eq!(receiver.recv(), Some(expected));
         }
-        assert_eq!(waiting_items(&receiver), 2);
+        assert_eq!(settles_at(&receiver, 2), 2);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(waiting(&receiver), 2, "no more than the running bound");
         let rest: Vec<u32> = std::iter::from_fn(|| receiver.recv()).collect();
         assert_eq!(rest, (6..100).collect::<Vec<_>>(), "every item, in order");
         assert_eq!(filler.join().unwrap(), 100);
@@ -156,7 +173,7 @@ mod tests {
     fn a_dropped_receiver_stops_the_sender_and_a_dropped_sender_ends_the_stream() {
         let (sender, receiver) = bounded::<u32>(3, 1);
         let filler = fill(sender, u32::MAX);
-        assert_eq!(waiting_items(&receiver), 3);
+        assert_eq!(settles_at(&receiver, 3), 3);
         drop(receiver);
         assert_eq!(filler.join().unwrap(), 3, "the waiting sender was told to stop");
 
