@@ -35,7 +35,9 @@ impl Reading {
     /// Starts reading `inputs` on a thread of its own, for `threads` workers to come. Dropping
     /// the result stops the reader at its next batch.
     pub fn start(inputs: &[String], limits: &input::Limits, threads: usize) -> Result<Reading, String> {
-        let (work, batches) = batch_queue::bounded(WHILE_LOADING, threads * PER_WORKER);
+        // Bounded whatever `--threads` says: a deeper queue keeps no more workers busy.
+        let running = threads.saturating_mul(PER_WORKER).min(WHILE_LOADING);
+        let (work, batches) = batch_queue::bounded(WHILE_LOADING, running);
         let (inputs, limits) = (inputs.to_vec(), *limits);
         std::thread::Builder::new()
             .name("sigil-reader".into())
