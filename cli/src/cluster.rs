@@ -220,7 +220,7 @@ pub fn publish(args: PublishArgs) -> Result<ExitCode, String> {
     let topology = args.connection.topology()?;
     let subject = args.subject.clone().unwrap_or_else(|| topology.default_event_subject());
     let endpoint = args.connection.endpoint("sigil-publish");
-    let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
+    let inputs = input::or_stdin(&args.events);
     let (tx, rx) = publish::channel(8192);
     let limits = args.limits;
     let reader = std::thread::spawn(move || read_events(&inputs, &limits, tx));

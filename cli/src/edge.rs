@@ -106,7 +106,7 @@ pub fn run(args: EdgeArgs) -> Result<ExitCode, String> {
         unreadable: 0,
     };
 
-    let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
+    let inputs = crate::input::or_stdin(&args.events);
     stream.unreadable += batches::read_inputs(&inputs, &args.limits, &mut |path, step| match step {
         Step::Batch(batch) => stream.evaluate(path, batch),
         Step::Rejected { position, reason } => {

@@ -95,7 +95,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     if args.engine.runtime == crate::Runtime::Wasm {
         refuse_in_wasm(&args)?;
     }
-    let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
+    let inputs = input::or_stdin(&args.events);
     let limits = args.limits;
     let threads = match args.threads {
         Some(0) => return Err("--threads must be at least 1".into()),
@@ -110,7 +110,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     let plan = load_rules_selected(&args.source, &selection)?;
     report_silence(args.silence, plan.silences.len());
     let Some(reading) = reading else {
-        return crate::hunt_wasm::run(&args, plan);
+        return crate::hunt_wasm::run(&args, &inputs, plan);
     };
     let engine = Engine::new(plan).map_err(|e| e.to_string())?;
     let terminal = io::stdout().is_terminal() && seal.is_none();

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-pub fn run(args: &HuntArgs, plan: Plan) -> Result<ExitCode, String> {
+pub fn run(args: &HuntArgs, inputs: &[String], plan: Plan) -> Result<ExitCode, String> {
     if args.format.is_some_and(|f| f != crate::HuntFormat::Jsonl) {
         return Err("--runtime wasm prints the JSON Lines alerts: use --format jsonl".into());
     }
@@ -35,8 +35,7 @@ pub fn run(args: &HuntArgs, plan: Plan) -> Result<ExitCode, String> {
     }
     let routing = args.logsource.as_deref().unwrap_or("auto").to_string();
     let mut run = Run { host, routing, out: io::BufWriter::new(io::stdout().lock()), totals: Totals::default() };
-    let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
-    let unreadable = batches::read_inputs(&inputs, &args.limits, &mut |path, step| match step {
+    let unreadable = batches::read_inputs(inputs, &args.limits, &mut |path, step| match step {
         Step::Batch(batch) => run.evaluate(path, batch),
         Step::Rejected { position, reason } => {
             run.totals.read += 1;

@@ -82,6 +82,15 @@ pub enum Raw {
 /// A buffered input whose buffer can be inspected (to notice a stream going quiet).
 pub type Input = BufReader<Box<dyn Read + Send>>;
 
+/// The inputs a command was given, or standard input (`-`) when none.
+pub fn or_stdin(events: &[String]) -> Vec<String> {
+    if events.is_empty() {
+        vec!["-".to_string()]
+    } else {
+        events.to_vec()
+    }
+}
+
 /// Opens `path` (`-` is standard input), decompressing gzip when the data starts with its magic.
 pub fn open(path: &str) -> io::Result<Input> {
     let raw: Box<dyn Read + Send> = if path == "-" { Box::new(io::stdin()) } else { Box::new(File::open(path)?) };

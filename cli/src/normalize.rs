@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 pub fn run(args: NormalizeArgs) -> Result<ExitCode, String> {
     let NormalizeTarget::Ocsf = args.to;
-    let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
+    let inputs = input::or_stdin(&args.events);
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut counts = Counts::default();
     let mut unreadable = 0u64;

@@ -81,7 +81,7 @@ pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let inputs = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
+    let inputs = input::or_stdin(&args.events);
     let limits = args.limits;
     let lookups = args.lookups.iter().map(|spec| crate::lookup::load(spec)).collect::<Result<Vec<_>, _>>()?;
     let window = args.window.resolve(&inputs, &limits, args.timestamp_field.as_deref())?;
