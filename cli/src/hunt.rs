@@ -1,8 +1,8 @@
 //! `sigil hunt`: load rules (YAML or a compiled pack), stream events through the engine on
 //! every core, print alerts in input order.
 //!
-//! One reader thread splits the inputs into batches of raw records; worker threads parse and
-//! evaluate batches and format their alerts; the calling thread writes the batches' output in
+//! Worker threads read the inputs in batches of raw records (`batch_source`), parse and
+//! evaluate them and format their alerts; the calling thread writes the batches' output in
 //! sequence order, so the output is the same whatever the number of threads. What needs the
 //! stream in order (correlations, and silence rules with `--silence`) runs in that writer, on
 //! what the workers read from each event.

@@ -22,6 +22,7 @@ use sigil_engine::lines::{self, LineRead, DEFAULT_MAX_LINE_BYTES};
 use sigil_engine::{layout, session, Json};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::mpsc;
 
 /// The most bytes an input read whole (a JSON array, a pretty-printed document, an EVTX log)
 /// may hold by default: 1 GiB, as such an input is in memory while it is parsed.
@@ -100,28 +101,144 @@ pub fn open(path: &str) -> io::Result<Input> {
 }
 
 /// Splits an input into raw records, in input order.
-pub fn read_raw(mut reader: Input, limits: &Limits, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
-    if reader.fill_buf()?.starts_with(EVTX_MAGIC) {
-        return read_evtx(reader, limits, sink);
+pub fn read_raw(reader: Input, limits: &Limits, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
+    let mut records = Records::new(reader, limits)?;
+    while let Some(raw) = records.next()? {
+        sink(raw);
     }
-    match first_significant_byte(&mut reader)? {
-        None => Ok(()),
-        Some(b'[') => {
-            let mut bytes = Vec::new();
-            limits.read_document(&mut reader, &mut bytes)?;
-            let text = String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            match serde_json::from_str::<Value>(&text) {
-                Ok(Value::Array(items)) => emit_list(items, sink),
-                Ok(_) => sink(Raw::Parsed { position: 1, record: Err("expected a JSON array of events".into()) }),
-                Err(e) => sink(Raw::Parsed {
-                    position: e.line() as u64,
-                    record: Err(format!("in a JSON array: {}", session_error(&e))),
-                }),
+    Ok(())
+}
+
+/// One input's raw records, taken one at a time (what [`read_raw`] hands on): a reader that
+/// stops between any two records can be picked up by another thread, as `stream`'s workers do,
+/// each reading the next batch for itself.
+pub struct Records {
+    limits: Limits,
+    state: State,
+}
+
+enum State {
+    /// JSON Lines, `number` the last line read. `idle_owed`: the last line emptied the reader's
+    /// buffer, so an [`Raw::Idle`] comes next.
+    Lines {
+        reader: Input,
+        number: u64,
+        bytes: Vec<u8>,
+        idle_owed: bool,
+    },
+    /// The records of an input parsed whole (a JSON array, a pretty-printed document).
+    Whole(std::vec::IntoIter<Raw>),
+    /// An EVTX log's records, decoded on a thread of their own and handed over a few at a time
+    /// (decoded all at once, a log's records would take several times its size).
+    Evtx(mpsc::Receiver<Raw>),
+    Done,
+}
+
+impl Records {
+    /// Looks at the start of `reader` to tell its format; an input read whole is read here.
+    pub fn new(mut reader: Input, limits: &Limits) -> io::Result<Records> {
+        let limits = *limits;
+        let state = if reader.fill_buf()?.starts_with(EVTX_MAGIC) {
+            State::Evtx(decode_evtx(reader, &limits)?)
+        } else {
+            match first_significant_byte(&mut reader)? {
+                None => State::Done,
+                Some(b'[') => State::Whole(read_array(reader, &limits)?.into_iter()),
+                Some(_) => State::Lines { reader, number: 0, bytes: Vec::new(), idle_owed: false },
             }
-            Ok(())
-        }
-        Some(_) => read_lines(reader, limits, sink),
+        };
+        Ok(Records { limits, state })
     }
+
+    /// The next record, or `None` at the input's end.
+    #[allow(clippy::should_implement_trait)] // fallible: an `Iterator` of `io::Result` hides the end
+    pub fn next(&mut self) -> io::Result<Option<Raw>> {
+        match &mut self.state {
+            State::Lines { .. } => self.next_line(),
+            State::Whole(records) => Ok(records.next()),
+            State::Evtx(records) => Ok(records.recv().ok()),
+            State::Done => Ok(None),
+        }
+    }
+
+    /// JSON Lines. When the first line is not complete JSON, the input may be one pretty-printed
+    /// document (a CloudTrail file, say): it is read and parsed whole.
+    fn next_line(&mut self) -> io::Result<Option<Raw>> {
+        let State::Lines { reader, number, bytes, idle_owed } = &mut self.state else {
+            unreachable!("called on JSON Lines only")
+        };
+        if std::mem::take(idle_owed) {
+            return Ok(Some(Raw::Idle));
+        }
+        let limits = &self.limits;
+        loop {
+            // One buffer for every line, copied out at its exact length: growing a new vector
+            // per line cost the reader a dozen reallocations a line.
+            match lines::read_line(reader, bytes, limits.max_line_bytes)? {
+                LineRead::End => {
+                    self.state = State::Done;
+                    return Ok(None);
+                }
+                LineRead::Line { .. } => *number += 1,
+                LineRead::TooLong { bytes, .. } => {
+                    *number += 1;
+                    let reason = lines::too_long_reason(bytes, limits.max_line_bytes, "--max-line-bytes");
+                    return Ok(Some(Raw::Parsed { position: *number, record: Err(reason) }));
+                }
+            }
+            // A line that is not UTF-8 is a malformed event like any other, not the end of the input.
+            let line = match std::str::from_utf8(bytes) {
+                Ok(line) => line,
+                Err(e) => {
+                    let at = e.valid_up_to();
+                    let record = Err(format!("not UTF-8 text (byte {})", at + 1));
+                    return Ok(Some(Raw::Parsed { position: *number, record }));
+                }
+            };
+            // Looked at in the reader's buffer, before the copy: reading a line's last byte just
+            // after copying it waited for the copy's stores (2% of a one-core hunt, with perf).
+            if line.trim().is_empty() {
+                continue;
+            }
+            if *number == 1 && serde_json::from_str::<serde::de::IgnoredAny>(line.trim()).is_err_and(|e| e.is_eof()) {
+                let mut whole = line.as_bytes().to_vec();
+                whole.push(b'\n');
+                limits.read_document(reader, &mut whole)?;
+                let whole = String::from_utf8(whole).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                let mut records = Vec::new();
+                match serde_json::from_str::<Value>(&whole) {
+                    Ok(value) => {
+                        expand(value, 1, &mut |position, record| records.push(Raw::Parsed { position, record }))
+                    }
+                    Err(e) => records.push(Raw::Parsed { position: e.line() as u64, record: Err(session_error(&e)) }),
+                }
+                self.state = State::Whole(records.into_iter());
+                return self.next();
+            }
+            let raw = Raw::Line { number: *number, text: line.to_owned() };
+            *idle_owed = reader.buffer().is_empty();
+            return Ok(Some(raw));
+        }
+    }
+}
+
+/// A JSON array of events, read and parsed whole.
+fn read_array(mut reader: Input, limits: &Limits) -> io::Result<Vec<Raw>> {
+    let mut bytes = Vec::new();
+    limits.read_document(&mut reader, &mut bytes)?;
+    let text = String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    Ok(match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| Raw::Parsed { position: i as u64 + 1, record: as_event(item) })
+            .collect(),
+        Ok(_) => vec![Raw::Parsed { position: 1, record: Err("expected a JSON array of events".into()) }],
+        Err(e) => vec![Raw::Parsed {
+            position: e.line() as u64,
+            record: Err(format!("in a JSON array: {}", session_error(&e))),
+        }],
+    })
 }
 
 fn session_error(e: &serde_json::Error) -> String {
@@ -131,21 +248,31 @@ fn session_error(e: &serde_json::Error) -> String {
 /// The first bytes of an EVTX file header.
 const EVTX_MAGIC: &[u8] = b"ElfFile\0";
 
+/// How many decoded EVTX records may wait for the reader.
+const EVTX_AHEAD: usize = 512;
+
 /// A Windows event log: each record as the JSON evtx_dump writes, positioned by record order
 /// (1-based). A record that cannot be read is a malformed event; the others still are read.
 /// A record nested deeper than the event depth limit is a malformed event like a JSON one.
-fn read_evtx(mut reader: Input, limits: &Limits, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
+/// The log is read here; its records are decoded on a thread that stops when the receiver goes.
+fn decode_evtx(mut reader: Input, limits: &Limits) -> io::Result<mpsc::Receiver<Raw>> {
     let mut bytes = Vec::new();
     limits.read_document(&mut reader, &mut bytes)?;
     let settings = evtx::ParserSettings::default().num_threads(1);
     let mut parser = evtx::EvtxParser::from_buffer(bytes)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("not a readable EVTX log: {e}")))?
         .with_configuration(settings);
-    for (i, record) in parser.records_json_value().enumerate() {
-        let record = record.map(|r| r.data).map_err(|e| format!("unreadable EVTX record: {e}")).and_then(within_depth);
-        sink(Raw::Parsed { position: i as u64 + 1, record });
-    }
-    Ok(())
+    let (records, receiver) = mpsc::sync_channel(EVTX_AHEAD);
+    std::thread::Builder::new().name("sigil-evtx".into()).spawn(move || {
+        for (i, record) in parser.records_json_value().enumerate() {
+            let record =
+                record.map(|r| r.data).map_err(|e| format!("unreadable EVTX record: {e}")).and_then(within_depth);
+            if records.send(Raw::Parsed { position: i as u64 + 1, record }).is_err() {
+                return;
+            }
+        }
+    })?;
+    Ok(receiver)
 }
 
 fn first_significant_byte(reader: &mut Input) -> io::Result<Option<u8>> {
@@ -164,12 +291,6 @@ fn first_significant_byte(reader: &mut Input) -> io::Result<Option<u8>> {
     }
 }
 
-fn emit_list(items: Vec<Value>, sink: &mut dyn FnMut(Raw)) {
-    for (i, item) in items.into_iter().enumerate() {
-        sink(Raw::Parsed { position: i as u64 + 1, record: as_event(item) });
-    }
-}
-
 /// An event parsed elsewhere than by the engine, held to the engine's depth limit.
 fn within_depth(v: Value) -> Record {
     if deeper_than(&v, MAX_EVENT_DEPTH) {
@@ -182,57 +303,6 @@ fn as_event(v: Value) -> Record {
     match v {
         Value::Object(_) => within_depth(v),
         other => Err(format!("expected a JSON object, found {}", session::kind(&Json::from_value(&other)))),
-    }
-}
-
-/// JSON Lines. When the first line is not complete JSON, the input may be one pretty-printed
-/// document (a CloudTrail file, say): it is read and parsed whole.
-fn read_lines(mut reader: Input, limits: &Limits, sink: &mut dyn FnMut(Raw)) -> io::Result<()> {
-    let mut number = 0u64;
-    // One buffer for every line, copied out at its exact length: growing a new vector per line
-    // cost the reader (the one serial stage of a threaded hunt) a dozen reallocations a line.
-    let mut bytes = Vec::new();
-    loop {
-        let read = lines::read_line(&mut reader, &mut bytes, limits.max_line_bytes)?;
-        match read {
-            LineRead::End => return Ok(()),
-            LineRead::Line { .. } => number += 1,
-            LineRead::TooLong { bytes, .. } => {
-                number += 1;
-                let reason = lines::too_long_reason(bytes, limits.max_line_bytes, "--max-line-bytes");
-                sink(Raw::Parsed { position: number, record: Err(reason) });
-                continue;
-            }
-        }
-        // A line that is not UTF-8 is a malformed event like any other, not the end of the input.
-        let line = match std::str::from_utf8(&bytes) {
-            Ok(line) => line,
-            Err(e) => {
-                let at = e.valid_up_to();
-                sink(Raw::Parsed { position: number, record: Err(format!("not UTF-8 text (byte {})", at + 1)) });
-                continue;
-            }
-        };
-        // Looked at in the reader's buffer, before the copy: reading a line's last byte just after
-        // copying it waited for the copy's stores (2% of a one-core hunt, measured with perf).
-        if line.trim().is_empty() {
-            continue;
-        }
-        if number == 1 && serde_json::from_str::<serde::de::IgnoredAny>(line.trim()).is_err_and(|e| e.is_eof()) {
-            let mut whole = line.as_bytes().to_vec();
-            whole.push(b'\n');
-            limits.read_document(&mut reader, &mut whole)?;
-            let whole = String::from_utf8(whole).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            match serde_json::from_str::<Value>(&whole) {
-                Ok(value) => expand(value, 1, &mut |position, record| sink(Raw::Parsed { position, record })),
-                Err(e) => sink(Raw::Parsed { position: e.line() as u64, record: Err(session_error(&e)) }),
-            }
-            return Ok(());
-        }
-        sink(Raw::Line { number, text: line.to_owned() });
-        if reader.buffer().is_empty() {
-            sink(Raw::Idle);
-        }
     }
 }
 

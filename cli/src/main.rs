@@ -3,7 +3,7 @@
 //! Architecture invariant: no detection logic lives here. This crate parses arguments, reads
 //! files, and prints; everything it decides about rules or events comes from the libraries.
 
-mod batch_queue;
+mod batch_source;
 mod batches;
 mod check;
 mod cluster;

@@ -1,7 +1,7 @@
 //! `sigil search QUERY [EVENTS...]`: the events one query matches, or their counts by a field.
 //!
 //! The query is compiled by `sigil_compiler::query` into a one-rule plan and run by the same
-//! engine as `hunt`, over the reader thread and workers `hunt` runs on ([`stream::run_batches`]): worker threads parse
+//! engine as `hunt`, on the workers `hunt` runs on ([`stream::run_batches`]): worker threads read, parse
 //! and evaluate batches and render their matching events (or count them), and this thread writes
 //! the batches in sequence order, so the output does not depend on the number of threads. It owns
 //! no detection logic: what matches is the engine's answer for the compiled query.

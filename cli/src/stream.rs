@@ -1,49 +1,55 @@
-//! The stream every evaluating command shares: one reader thread splits the inputs into batches
-//! of raw records (each keeping its file and line), worker threads evaluate batches, and the
-//! calling thread gets their results to put back in sequence order. `hunt` and `search` run
-//! this way; what a worker does with a batch and how results are written is theirs.
+//! The stream every evaluating command shares: worker threads take batches of raw records
+//! (each keeping its file and line) from a [`Source`], reading each for themselves, and
+//! evaluate them; the calling thread gets their results to put back in sequence order. `hunt`
+//! and `search` run this way; what a worker does with a batch and how results are written is
+//! theirs.
 //!
-//! The reader starts first ([`Reading::start`]), before the command loads its rules, so that a
-//! second core spends the load reading: its queue is deep enough to hold what it reads meanwhile.
+//! Reading starts first ([`Reading::start`]), before the command loads its rules, on a thread
+//! that reads ahead while they load, and beyond only when a core is left over for it.
 
-use crate::batch_queue;
+use crate::batch_source::{Ahead, Source};
 use crate::input::{self, Raw};
 use indicatif::{ProgressBar, ProgressStyle};
 use sigil_engine::Scratch;
 use std::io::{self, IsTerminal};
 use std::sync::{mpsc, Arc};
 
-pub const BATCH: usize = 512;
-/// A batch also goes out once its lines hold this many bytes, so that the queue is bounded in
-/// bytes too (a batch of long lines would otherwise hold 512 of them).
-const BATCH_BYTES: usize = 2 << 20;
-/// Batches the reader may read while the rules load: with [`BATCH_BYTES`], at most 64 MiB (plus
-/// the line that closes each batch). `hunt --pack` with SigmaHQ's rules/windows loads in ~18 ms,
-/// in which one core reads ~28 batches of the OTRF sample.
+/// Batches the reading thread may read while the rules load: at most 64 MiB (plus the line that
+/// closes each batch). `hunt --pack` with SigmaHQ's rules/windows loads in ~18 ms, in which one
+/// core reads ~28 batches of the OTRF sample.
 const WHILE_LOADING: usize = 32;
-/// Batches the reader may be ahead of each worker once they run. Fewer is faster while the
-/// workers keep up (lines still in cache when a worker reads them): 2 rather than 4 took one core
-/// 0.83 -> 0.82 s and two threads 0.45 -> 0.44 s over the OTRF sample; 1 measured the same as 2.
+/// With a core to spare, batches the reading thread may keep ready per worker. Fewer is faster
+/// while the workers keep up (lines still in cache when a worker reads them): 2 rather than 4
+/// took 0.83 -> 0.82 s over the OTRF sample; 1 measured the same as 2.
 const PER_WORKER: usize = 2;
 
-/// A reader thread under way, and the batches it hands on.
+/// The inputs being read, and the batches read ahead.
 pub struct Reading {
-    batches: batch_queue::Receiver<Batch>,
+    source: Arc<Source>,
 }
 
 impl Reading {
-    /// Starts reading `inputs` on a thread of its own, for `threads` workers to come. Dropping
-    /// the result stops the reader at its next batch.
+    /// Starts reading `inputs` ahead on a thread of its own, for `threads` workers to come.
+    /// Dropping the result stops that thread at its next batch.
     pub fn start(inputs: &[String], limits: &input::Limits, threads: usize) -> Result<Reading, String> {
-        // Bounded whatever `--threads` says: a deeper queue keeps no more workers busy.
-        let running = threads.saturating_mul(PER_WORKER).min(WHILE_LOADING);
-        let (work, batches) = batch_queue::bounded(WHILE_LOADING, running);
-        let (inputs, limits) = (inputs.to_vec(), *limits);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Without a core of its own, the reading thread would take turns with a worker on its
+        // core: the workers read for themselves once they run. (Bounded whatever `--threads`
+        // says: a deeper queue keeps no more workers busy.)
+        let running = if threads < cores { threads.saturating_mul(PER_WORKER).min(WHILE_LOADING) } else { 0 };
+        let source = Arc::new(Source::new(inputs, limits, Ahead { while_loading: WHILE_LOADING, running }));
+        let reading = Arc::clone(&source);
         std::thread::Builder::new()
             .name("sigil-reader".into())
-            .spawn(move || read_inputs(&inputs, &limits, work))
+            .spawn(move || reading.read_ahead())
             .map_err(|e| format!("cannot start the reader thread: {e}"))?;
-        Ok(Reading { batches })
+        Ok(Reading { source })
+    }
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        self.source.abandon();
     }
 }
 
@@ -67,7 +73,7 @@ pub fn run_batches<D: Send, R>(
     evaluate: impl Fn(&mut Scratch, Batch) -> D + Sync,
     write: impl FnOnce(mpsc::Receiver<D>) -> R,
 ) -> R {
-    let batches = &reading.batches;
+    let source = &*reading.source;
     let (done_tx, done_rx) = mpsc::channel::<D>();
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -75,7 +81,7 @@ pub fn run_batches<D: Send, R>(
             let evaluate = &evaluate;
             scope.spawn(move || {
                 let mut scratch = Scratch::default();
-                while let Some(batch) = batches.recv() {
+                while let Some(batch) = source.next() {
                     if done_tx.send(evaluate(&mut scratch, batch)).is_err() {
                         break;
                     }
@@ -90,54 +96,6 @@ pub fn run_batches<D: Send, R>(
         write(done_rx)
     })
     // `reading` goes here, after the workers: when the writer stopped early, so does the reader.
-}
-
-fn read_inputs(inputs: &[String], limits: &input::Limits, work: batch_queue::Sender<Batch>) {
-    let mut seq = 0u64;
-    let mut send = |file: &Arc<str>, items: Vec<Raw>, notes: Vec<String>, unreadable: u64| {
-        let ok = work.send(Batch { seq, file: Arc::clone(file), items, notes, unreadable });
-        seq += 1;
-        ok
-    };
-    for path in inputs {
-        let file: Arc<str> = Arc::from(path.as_str());
-        let reader = match input::open(path) {
-            Ok(r) => r,
-            Err(e) => {
-                if !send(&file, Vec::new(), vec![format!("sigil: cannot read {path}: {e}")], 1) {
-                    return;
-                }
-                continue;
-            }
-        };
-        let mut items = Vec::with_capacity(BATCH);
-        let mut bytes = 0;
-        let mut stopped = false;
-        let result = input::read_raw(reader, limits, &mut |raw| {
-            if stopped {
-                return;
-            }
-            // A quiet input gets what it has evaluated now: alerts stream while stdin is open.
-            let idle = matches!(raw, Raw::Idle);
-            if let Raw::Line { text, .. } = &raw {
-                bytes += text.len();
-            }
-            if !idle {
-                items.push(raw);
-            }
-            if items.len() == BATCH || bytes >= BATCH_BYTES || (idle && !items.is_empty()) {
-                bytes = 0;
-                stopped = !send(&file, std::mem::replace(&mut items, Vec::with_capacity(BATCH)), Vec::new(), 0);
-            }
-        });
-        let (notes, unreadable) = match result {
-            Ok(()) => (Vec::new(), 0),
-            Err(e) => (vec![format!("sigil: error while reading {path}: {e}")], 1),
-        };
-        if stopped || !send(&file, items, notes, unreadable) {
-            return;
-        }
-    }
 }
 
 /// A spinner with the events read, on a terminal only.
