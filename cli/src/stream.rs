@@ -5,7 +5,8 @@
 //! theirs.
 //!
 //! Reading starts first ([`Reading::start`]), before the command loads its rules, on a thread
-//! that reads ahead while they load, and beyond only when a core is left over for it.
+//! that reads ahead while they load (given a second core), and beyond only when a core is left
+//! over for it.
 
 use crate::batch_source::{Ahead, Source};
 use crate::input::{self, Raw};
@@ -37,12 +38,17 @@ impl Reading {
         // core: the workers read for themselves once they run. (Bounded whatever `--threads`
         // says: a deeper queue keeps no more workers busy.)
         let running = if threads < cores { threads.saturating_mul(PER_WORKER).min(WHILE_LOADING) } else { 0 };
-        let source = Arc::new(Source::new(inputs, limits, Ahead { while_loading: WHILE_LOADING, running }));
-        let reading = Arc::clone(&source);
-        std::thread::Builder::new()
-            .name("sigil-reader".into())
-            .spawn(move || reading.read_ahead())
-            .map_err(|e| format!("cannot start the reader thread: {e}"))?;
+        // On one core, reading while the rules load only takes turns with the load, and leaves
+        // its batches out of the cache by the time a worker gets them.
+        let while_loading = if cores > 1 { WHILE_LOADING } else { 0 };
+        let source = Arc::new(Source::new(inputs, limits, Ahead { while_loading, running }));
+        if while_loading > 0 || running > 0 {
+            let reading = Arc::clone(&source);
+            std::thread::Builder::new()
+                .name("sigil-reader".into())
+                .spawn(move || reading.read_ahead())
+                .map_err(|e| format!("cannot start the reader thread: {e}"))?;
+        }
         Ok(Reading { source })
     }
 }
