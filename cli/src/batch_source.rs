@@ -228,6 +228,22 @@ mod tests {
         path.to_str().unwrap().to_string()
     }
 
+    fn reading_ahead(source: &Arc<Source>) -> std::thread::JoinHandle<()> {
+        let source = Arc::clone(source);
+        std::thread::spawn(move || source.read_ahead())
+    }
+
+    /// A source over one file of `batches` full batches, its reading thread started and settled
+    /// at the bound while loading.
+    fn read_ahead_over(batches: u64, ahead: Ahead) -> (tempfile::TempDir, Arc<Source>, std::thread::JoinHandle<()>) {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = [lines_file(&dir, "e.jsonl", batches * BATCH as u64)];
+        let source = Arc::new(Source::new(&inputs, &input::Limits::default(), ahead));
+        let thread = reading_ahead(&source);
+        assert!(settles(|| waiting(&source) == ahead.while_loading));
+        (dir, source, thread)
+    }
+
     fn waiting(source: &Source) -> usize {
         source.ready().batches.len()
     }
@@ -263,10 +279,7 @@ mod tests {
         let small = lines_file(&dir, "small.jsonl", 2);
         let inputs = [big.clone(), missing.clone(), small.clone()];
         let source = Arc::new(Source::new(&inputs, &input::Limits::default(), Ahead { while_loading: 3, running: 2 }));
-        let ahead = std::thread::spawn({
-            let source = Arc::clone(&source);
-            move || source.read_ahead()
-        });
+        let ahead = reading_ahead(&source);
         let workers: Vec<_> = (0..3)
             .map(|_| {
                 let source = Arc::clone(&source);
@@ -291,14 +304,7 @@ mod tests {
 
     #[test]
     fn the_reading_thread_stops_at_its_bound_and_when_the_workers_start_without_a_core_to_spare() {
-        let dir = tempfile::tempdir().unwrap();
-        let inputs = [lines_file(&dir, "e.jsonl", 10 * BATCH as u64)];
-        let source = Arc::new(Source::new(&inputs, &input::Limits::default(), Ahead { while_loading: 3, running: 0 }));
-        let ahead = std::thread::spawn({
-            let source = Arc::clone(&source);
-            move || source.read_ahead()
-        });
-        assert!(settles(|| waiting(&source) == 3));
+        let (_dir, source, ahead) = read_ahead_over(10, Ahead { while_loading: 3, running: 0 });
         std::thread::sleep(Duration::from_millis(20));
         assert_eq!(waiting(&source), 3, "no more than the bound while loading");
         assert_eq!(source.next().unwrap().seq, 0);
@@ -310,14 +316,7 @@ mod tests {
 
     #[test]
     fn with_a_core_to_spare_the_thread_keeps_its_running_bound_until_abandoned() {
-        let dir = tempfile::tempdir().unwrap();
-        let inputs = [lines_file(&dir, "e.jsonl", 20 * BATCH as u64)];
-        let source = Arc::new(Source::new(&inputs, &input::Limits::default(), Ahead { while_loading: 4, running: 2 }));
-        let ahead = std::thread::spawn({
-            let source = Arc::clone(&source);
-            move || source.read_ahead()
-        });
-        assert!(settles(|| waiting(&source) == 4));
+        let (_dir, source, ahead) = read_ahead_over(20, Ahead { while_loading: 4, running: 2 });
         for expected in 0..3 {
             assert_eq!(source.next().unwrap().seq, expected);
         }
