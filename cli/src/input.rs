@@ -130,7 +130,10 @@ enum State {
     Whole(std::vec::IntoIter<Raw>),
     /// An EVTX log's records, decoded on a thread of their own and handed over a few at a time
     /// (decoded all at once, a log's records would take several times its size).
-    Evtx(mpsc::Receiver<Raw>),
+    Evtx {
+        records: mpsc::Receiver<Raw>,
+        decoder: Option<std::thread::JoinHandle<()>>,
+    },
     Done,
 }
 
@@ -139,7 +142,8 @@ impl Records {
     pub fn new(mut reader: Input, limits: &Limits) -> io::Result<Records> {
         let limits = *limits;
         let state = if reader.fill_buf()?.starts_with(EVTX_MAGIC) {
-            State::Evtx(decode_evtx(reader, &limits)?)
+            let (records, decoder) = decode_evtx(reader, &limits)?;
+            State::Evtx { records, decoder: Some(decoder) }
         } else {
             match first_significant_byte(&mut reader)? {
                 None => State::Done,
@@ -156,7 +160,17 @@ impl Records {
         match &mut self.state {
             State::Lines { .. } => self.next_line(),
             State::Whole(records) => Ok(records.next()),
-            State::Evtx(records) => Ok(records.recv().ok()),
+            State::Evtx { records, decoder } => match records.recv() {
+                Ok(raw) => Ok(Some(raw)),
+                // The decoder is done; had it stopped on a panic, the records after it would be
+                // lost without a word.
+                Err(_) => match decoder.take().map(std::thread::JoinHandle::join) {
+                    Some(Err(_)) => Err(io::Error::other(
+                        "the EVTX decoder failed on a record (above): the records after it were not read",
+                    )),
+                    _ => Ok(None),
+                },
+            },
             State::Done => Ok(None),
         }
     }
@@ -255,7 +269,7 @@ const EVTX_AHEAD: usize = 512;
 /// (1-based). A record that cannot be read is a malformed event; the others still are read.
 /// A record nested deeper than the event depth limit is a malformed event like a JSON one.
 /// The log is read here; its records are decoded on a thread that stops when the receiver goes.
-fn decode_evtx(mut reader: Input, limits: &Limits) -> io::Result<mpsc::Receiver<Raw>> {
+fn decode_evtx(mut reader: Input, limits: &Limits) -> io::Result<(mpsc::Receiver<Raw>, std::thread::JoinHandle<()>)> {
     let mut bytes = Vec::new();
     limits.read_document(&mut reader, &mut bytes)?;
     let settings = evtx::ParserSettings::default().num_threads(1);
@@ -263,7 +277,7 @@ fn decode_evtx(mut reader: Input, limits: &Limits) -> io::Result<mpsc::Receiver<
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("not a readable EVTX log: {e}")))?
         .with_configuration(settings);
     let (records, receiver) = mpsc::sync_channel(EVTX_AHEAD);
-    std::thread::Builder::new().name("sigil-evtx".into()).spawn(move || {
+    let decoder = std::thread::Builder::new().name("sigil-evtx".into()).spawn(move || {
         for (i, record) in parser.records_json_value().enumerate() {
             let record =
                 record.map(|r| r.data).map_err(|e| format!("unreadable EVTX record: {e}")).and_then(within_depth);
@@ -272,7 +286,7 @@ fn decode_evtx(mut reader: Input, limits: &Limits) -> io::Result<mpsc::Receiver<
             }
         }
     })?;
-    Ok(receiver)
+    Ok((receiver, decoder))
 }
 
 fn first_significant_byte(reader: &mut Input) -> io::Result<Option<u8>> {
@@ -383,6 +397,20 @@ mod tests {
             parse(raw, &mut |n, r| out.push((n, r.is_ok())));
         }
         assert_eq!(out, vec![(1, true), (2, false), (3, true)]);
+    }
+
+    #[test]
+    fn an_evtx_decoder_that_stopped_on_a_panic_is_a_read_error_not_the_end() {
+        let (records, receiver) = mpsc::sync_channel(4);
+        let decoder = std::thread::spawn(move || {
+            records.send(Raw::Parsed { position: 1, record: Err("first".into()) }).unwrap();
+            panic!("a record the decoder could not handle (this test's own panic)");
+        });
+        let state = State::Evtx { records: receiver, decoder: Some(decoder) };
+        let mut records = Records { limits: Limits::default(), state };
+        assert!(matches!(records.next(), Ok(Some(Raw::Parsed { position: 1, .. }))));
+        let Err(err) = records.next() else { panic!("the decoder's panic ended the input without a word") };
+        assert!(err.to_string().contains("the records after it were not read"), "{err}");
     }
 
     #[test]
