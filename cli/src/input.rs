@@ -215,17 +215,13 @@ impl Records {
                 continue;
             }
             if *number == 1 && serde_json::from_str::<serde::de::IgnoredAny>(line.trim()).is_err_and(|e| e.is_eof()) {
-                let mut whole = line.as_bytes().to_vec();
-                whole.push(b'\n');
-                limits.read_document(reader, &mut whole)?;
-                let whole = String::from_utf8(whole).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-                let mut records = Vec::new();
-                match serde_json::from_str::<Value>(&whole) {
-                    Ok(value) => {
-                        expand(value, 1, &mut |position, record| records.push(Raw::Parsed { position, record }))
-                    }
-                    Err(e) => records.push(Raw::Parsed { position: e.line() as u64, record: Err(session_error(&e)) }),
-                }
+                let mut start = line.as_bytes().to_vec();
+                start.push(b'\n');
+                let whole = read_whole(reader, limits, start)?;
+                let records = match serde_json::from_str::<Value>(&whole) {
+                    Ok(value) => document_events(value),
+                    Err(e) => vec![Raw::Parsed { position: e.line() as u64, record: Err(session_error(&e)) }],
+                };
                 self.state = State::Whole(records.into_iter());
                 return self.next();
             }
@@ -238,15 +234,9 @@ impl Records {
 
 /// A JSON array of events, read and parsed whole.
 fn read_array(mut reader: Input, limits: &Limits) -> io::Result<Vec<Raw>> {
-    let mut bytes = Vec::new();
-    limits.read_document(&mut reader, &mut bytes)?;
-    let text = String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let text = read_whole(&mut reader, limits, Vec::new())?;
     Ok(match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Array(items)) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| Raw::Parsed { position: i as u64 + 1, record: as_event(item) })
-            .collect(),
+        Ok(Value::Array(items)) => items_as_events(items),
         Ok(_) => vec![Raw::Parsed { position: 1, record: Err("expected a JSON array of events".into()) }],
         Err(e) => vec![Raw::Parsed {
             position: e.line() as u64,
@@ -320,18 +310,31 @@ fn as_event(v: Value) -> Record {
     }
 }
 
-/// A parsed JSON value as events: a `{"Records": [...]}` object yields its records (positioned
-/// by index), any other object is one event at `position`.
-fn expand(value: Value, position: u64, out: &mut dyn FnMut(u64, Record)) {
+/// The rest of `reader`, read whole after `start` (what was already read of it), as text.
+fn read_whole(reader: &mut Input, limits: &Limits, mut start: Vec<u8>) -> io::Result<String> {
+    limits.read_document(reader, &mut start)?;
+    String::from_utf8(start).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// A parsed JSON document as events: a `{"Records": [...]}` object yields its records, any
+/// other object is one event at position 1.
+fn document_events(value: Value) -> Vec<Raw> {
     match value {
         Value::Object(mut map) if matches!(map.get("Records"), Some(Value::Array(_))) => {
             let Some(Value::Array(records)) = map.remove("Records") else { unreachable!("checked above") };
-            for (i, r) in records.into_iter().enumerate() {
-                out(i as u64 + 1, as_event(r));
-            }
+            items_as_events(records)
         }
-        other => out(position, as_event(other)),
+        other => vec![Raw::Parsed { position: 1, record: as_event(other) }],
     }
+}
+
+/// The items of a JSON array (or `Records` list) as events, positioned by index (1-based).
+fn items_as_events(items: Vec<Value>) -> Vec<Raw> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| Raw::Parsed { position: i as u64 + 1, record: as_event(item) })
+        .collect()
 }
 
 /// An event, and the text it was parsed from when that text is its alone (the engine can then
