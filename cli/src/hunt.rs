@@ -18,7 +18,7 @@ pub use crate::hunt_rules::{load_rules, load_rules_selected};
 use crate::input;
 use crate::output;
 use crate::seal::{self, LineSink, SealKey};
-use crate::stream::{progress_bar, run_batches, Batch, Reading};
+use crate::stream::{self, progress_bar, run_batches, Batch, Reading};
 use crate::{HuntArgs, HuntFormat};
 use indicatif::ProgressBar;
 use sigil_engine::alert::event_time_ms;
@@ -97,11 +97,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     }
     let inputs = input::or_stdin(&args.events);
     let limits = args.limits;
-    let threads = match args.threads {
-        Some(0) => return Err("--threads must be at least 1".into()),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    let threads = stream::threads(args.threads)?;
     // Natively, reading starts while the rules load (the Wasm hunt reads its own batches).
     let reading = match args.engine.runtime {
         crate::Runtime::Native => Some(Reading::start(&inputs, &limits, threads)?),

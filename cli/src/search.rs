@@ -76,11 +76,7 @@ pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
         Some(field) => Mode::CountBy(field),
         None => Mode::Print(format),
     };
-    let threads = match args.threads {
-        Some(0) => return Err("--threads must be at least 1".into()),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    let threads = stream::threads(args.threads)?;
     let inputs = input::or_stdin(&args.events);
     let limits = args.limits;
     let lookups = args.lookups.iter().map(|spec| crate::lookup::load(spec)).collect::<Result<Vec<_>, _>>()?;

@@ -13,7 +13,7 @@ use crate::input::{self, Raw};
 use indicatif::{ProgressBar, ProgressStyle};
 use sigil_engine::Scratch;
 use std::io::{self, IsTerminal};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, OnceLock};
 
 /// Batches the reading thread may read while the rules load: at most 64 MiB (plus the line that
 /// closes each batch). `hunt --pack` with SigmaHQ's rules/windows loads in ~18 ms, in which one
@@ -33,7 +33,7 @@ impl Reading {
     /// Starts reading `inputs` ahead on a thread of its own, for `threads` workers to come.
     /// Dropping the result stops that thread at its next batch.
     pub fn start(inputs: &[String], limits: &input::Limits, threads: usize) -> Result<Reading, String> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = cores();
         // Without a core of its own, the reading thread would take turns with a worker on its
         // core: the workers read for themselves once they run. (Bounded whatever `--threads`
         // says: a deeper queue keeps no more workers busy.)
@@ -56,6 +56,22 @@ impl Reading {
 impl Drop for Reading {
     fn drop(&mut self) {
         self.source.abandon();
+    }
+}
+
+/// The cores this process may run on (its CPU affinity and quota), asked once: the answer reads
+/// cgroup files, and both the number of workers and `Reading::start` need it.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// The worker threads `--threads` asks for: by default one per core.
+pub fn threads(requested: Option<usize>) -> Result<usize, String> {
+    match requested {
+        Some(0) => Err("--threads must be at least 1".into()),
+        Some(n) => Ok(n),
+        None => Ok(cores()),
     }
 }
 
