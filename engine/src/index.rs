@@ -11,6 +11,7 @@ mod anchored;
 mod json_text;
 pub mod memo;
 mod searcher;
+mod triggers;
 
 use crate::event::{self, Found};
 use crate::fold::with_folded;
@@ -23,6 +24,7 @@ use json_text::InJsonText;
 use memo::ValueMemo;
 use rustc_hash::FxHashMap;
 use searcher::Searcher;
+use triggers::Triggers;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -80,7 +82,7 @@ pub struct Route {
     /// Whether each predicate is decided by the scans (then "not marked" means false).
     indexed: Vec<bool>,
     /// Predicate → rules that it triggers.
-    triggers: Vec<Vec<u32>>,
+    triggers: Triggers,
     /// Rules with no trigger set: evaluated on every event of this route.
     always: Vec<u32>,
 }
@@ -89,10 +91,10 @@ impl Route {
     pub fn build(plan: &Plan, shared: &Shared, source: &Source) -> Route {
         let n = plan.predicates.len();
         let mut indexed: Vec<bool> = shared.kinds.iter().map(Option::is_some).collect();
-        let mut triggers: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut always = Vec::new();
         let mut used = vec![false; n];
         let admitted: Vec<bool> = shared.logsources.iter().map(|ls| source.admits(ls)).collect();
+        let mut covered: Vec<(u32, &[u32])> = Vec::new();
         for (r, rule) in shared.rules.iter().enumerate() {
             if !admitted[rule.logsource as usize] {
                 continue;
@@ -101,10 +103,11 @@ impl Route {
             // automaton that runs anyway costs little, a lazy keyword search costs a lot.
             rule.uses.iter().for_each(|&p| used[p as usize] = true);
             match &rule.cover {
-                Some(preds) => preds.iter().for_each(|&p| triggers[p as usize].push(r as u32)),
+                Some(preds) => covered.push((r as u32, preds)),
                 None => always.push(r as u32),
             }
         }
+        let triggers = Triggers::new(n, &covered);
         for (i, u) in used.iter().enumerate() {
             indexed[i] &= *u;
         }
@@ -156,7 +159,7 @@ impl Route {
         self.always.iter().for_each(|&r| candidate(r));
         let hit = &mut |p: u32, verdict: Verdict| {
             mark(p, verdict);
-            self.triggers[p as usize].iter().for_each(|&r| candidate(r));
+            self.triggers.of(p).iter().for_each(|&r| candidate(r));
         };
         // Top-level fields: one pass over whichever side is shorter, the event's keys or the
         // route's field names.
