@@ -24,11 +24,11 @@ use json_text::InJsonText;
 use memo::ValueMemo;
 use rustc_hash::FxHashMap;
 use searcher::Searcher;
-use triggers::Triggers;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use triggers::Triggers;
 
 /// The indexed predicates of one field (or of the keyword haystack).
 #[derive(Debug)]
