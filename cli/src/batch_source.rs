@@ -10,7 +10,8 @@
 //! This module cuts inputs into batches and hands them out in sequence order of reading; what
 //! a batch holds is [`crate::input`]'s, what is done with it the worker's.
 
-use crate::input::{self, Raw, Records};
+use crate::input::{self, Records, Step};
+use crate::record_run::RecordRun;
 use crate::stream::Batch;
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
@@ -153,11 +154,13 @@ struct Reader {
     /// The input being read, by name.
     open: Option<(Arc<str>, Records)>,
     seq: u64,
+    /// The text bytes of the last batch: the room the next one's text starts with.
+    last_text: usize,
 }
 
 impl Reader {
     fn new(inputs: &[String], limits: &input::Limits) -> Reader {
-        Reader { inputs: inputs.iter().cloned().collect(), limits: *limits, open: None, seq: 0 }
+        Reader { inputs: inputs.iter().cloned().collect(), limits: *limits, open: None, seq: 0, last_text: 0 }
     }
 
     /// The next batch of one input: full, or cut short where the input ends or goes quiet
@@ -170,42 +173,39 @@ impl Reader {
                 let file: Arc<str> = Arc::from(path.as_str());
                 match open(&path, &self.limits) {
                     Ok(records) => self.open = Some((file, records)),
-                    Err(note) => return Some(self.batch(file, Vec::new(), vec![note])),
+                    Err(note) => return Some(self.batch(file, RecordRun::default(), vec![note])),
                 }
             }
             let (file, records) = self.open.as_mut().expect("opened above");
             let file = Arc::clone(file);
-            let mut items = Vec::with_capacity(BATCH);
-            let mut bytes = 0;
+            // Room for as much text as the last batch held: its text is one string.
+            let mut run = RecordRun::with_capacity(BATCH, self.last_text.min(BATCH_BYTES * 2));
             let ended = loop {
-                match records.next() {
-                    Ok(Some(Raw::Idle)) if items.is_empty() => continue,
-                    Ok(Some(Raw::Idle)) => break None,
-                    Ok(Some(raw)) => {
-                        if let Raw::Line { text, .. } = &raw {
-                            bytes += text.len();
-                        }
-                        items.push(raw);
-                        if items.len() == BATCH || bytes >= BATCH_BYTES {
+                match records.read_into(&mut run) {
+                    Ok(Step::Idle) if run.is_empty() => continue,
+                    Ok(Step::Idle) => break None,
+                    Ok(Step::Kept) => {
+                        if run.len() == BATCH || run.text_len() >= BATCH_BYTES {
                             break None;
                         }
                     }
-                    Ok(None) => break Some(Vec::new()),
+                    Ok(Step::End) => break Some(Vec::new()),
                     Err(e) => break Some(vec![format!("sigil: error while reading {file}: {e}")]),
                 }
             };
-            let Some(notes) = ended else { return Some(self.batch(file, items, Vec::new())) };
+            self.last_text = run.text_len();
+            let Some(notes) = ended else { return Some(self.batch(file, run, Vec::new())) };
             self.open = None;
-            if !items.is_empty() || !notes.is_empty() {
-                return Some(self.batch(file, items, notes));
+            if !run.is_empty() || !notes.is_empty() {
+                return Some(self.batch(file, run, notes));
             }
         }
     }
 
-    fn batch(&mut self, file: Arc<str>, items: Vec<Raw>, notes: Vec<String>) -> Batch {
+    fn batch(&mut self, file: Arc<str>, records: RecordRun, notes: Vec<String>) -> Batch {
         let unreadable = notes.len() as u64;
         self.seq += 1;
-        Batch { seq: self.seq - 1, file, items, notes, unreadable }
+        Batch { seq: self.seq - 1, file, records, notes, unreadable }
     }
 }
 
@@ -259,14 +259,8 @@ mod tests {
 
     /// Every batch's (seq, file, line numbers, notes).
     fn contents(batches: &[Batch]) -> Vec<(u64, String, Vec<u64>, Vec<String>)> {
-        let mut all: Vec<_> = batches
-            .iter()
-            .map(|b| {
-                let numbers =
-                    b.items.iter().map(|r| if let Raw::Line { number, .. } = r { *number } else { 0 }).collect();
-                (b.seq, b.file.to_string(), numbers, b.notes.clone())
-            })
-            .collect();
+        let mut all: Vec<_> =
+            batches.iter().map(|b| (b.seq, b.file.to_string(), b.records.line_numbers(), b.notes.clone())).collect();
         all.sort();
         all
     }

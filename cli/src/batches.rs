@@ -4,7 +4,7 @@
 //! lines from a batch's first one), and records of arrays and EVTX files go as one line each,
 //! at their positions. This module never evaluates anything: what a batch means is the caller's.
 
-use crate::input::{self, Raw};
+use crate::input::{self, Lent, Raw};
 
 /// Lines per batch, and the text size at which a batch goes out early: never one call per
 /// event, and never more than a few MiB of guest memory per call.
@@ -51,17 +51,22 @@ pub fn read_inputs<E>(
             }
         };
         let mut open = Batch::default();
-        let mut failed = None;
-        let result = input::read_raw(reader, limits, &mut |raw| {
-            if failed.is_none() {
-                failed = take(&mut open, raw, &mut |step| out(path, step)).err();
+        // Each line is copied straight from the reader's line buffer into the batch's text.
+        let result = input::Records::new(reader, limits).and_then(|mut records| {
+            while let Some(record) = records.next_lent()? {
+                if let Err(e) = take(&mut open, record, &mut |step| out(path, step)) {
+                    return Ok(Err(e));
+                }
             }
+            Ok(Ok(()))
         });
-        if let Some(e) = failed {
-            return Err(e);
-        }
+        let read = match result {
+            Ok(Err(e)) => return Err(e),
+            Ok(Ok(())) => Ok(()),
+            Err(e) => Err(e),
+        };
         hand_on(&mut open, &mut |step| out(path, step))?;
-        if let Err(e) = result {
+        if let Err(e) = read {
             eprintln!("sigil: error while reading {path}: {e}");
             unreadable += 1;
         }
@@ -71,12 +76,20 @@ pub fn read_inputs<E>(
 
 /// Adds one raw record to the open batch, handing on the batch first when the record cannot
 /// join it (an idle input, numbering that goes back, a rejected record) and after it when full.
-fn take<E>(open: &mut Batch, raw: Raw, out: &mut impl FnMut(Step) -> Result<(), E>) -> Result<(), E> {
-    let (number, line) = match raw {
-        Raw::Idle => return hand_on(open, out),
-        Raw::Line { number, text } => (number, text),
-        Raw::Parsed { position, record: Ok(value) } => (position, value.to_string()),
-        Raw::Parsed { position, record: Err(reason) } => {
+fn take<E>(open: &mut Batch, record: Lent<'_>, out: &mut impl FnMut(Step) -> Result<(), E>) -> Result<(), E> {
+    let owned;
+    let (number, line) = match record {
+        Lent::Line { number, text } => (number, text),
+        Lent::Other(Raw::Idle) => return hand_on(open, out),
+        Lent::Other(Raw::Line { number, text }) => {
+            owned = text;
+            (number, owned.as_str())
+        }
+        Lent::Other(Raw::Parsed { position, record: Ok(value) }) => {
+            owned = value.to_string();
+            (position, owned.as_str())
+        }
+        Lent::Other(Raw::Parsed { position, record: Err(reason) }) => {
             hand_on(open, out)?;
             return out(Step::Rejected { position, reason });
         }
@@ -127,7 +140,7 @@ mod tests {
             Ok(())
         };
         for raw in raws {
-            take(&mut open, raw, &mut out).unwrap();
+            take(&mut open, Lent::Other(raw), &mut out).unwrap();
         }
         hand_on(&mut open, &mut out).unwrap();
         seen

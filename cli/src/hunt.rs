@@ -263,8 +263,8 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
     let mut done = Done { seq: batch.seq, notes: batch.notes, unreadable: batch.unreadable, ..Done::default() };
     let mut detections = Vec::new();
     let mut text = Vec::new();
-    for raw in &batch.items {
-        input::parse(raw, &mut |line, record| {
+    {
+        batch.records.events(&mut |line, record| {
             done.read += 1;
             let (mut event, mut source_text) = match record {
                 Ok(input::Event { doc, text }) => (doc, text),

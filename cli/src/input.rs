@@ -3,9 +3,9 @@
 //! evtx_dump-style records (`{"Event": {"System": ...}}`), read from EVTX or from JSON, are laid
 //! flat by [`sigil_engine::layout`] so Sigma field names reach their values.
 //!
-//! Reading is split in two so that parsing can run on every core: [`read_raw`] only splits the
-//! input into raw records (a JSON Lines line stays text), and [`parse`] turns a raw record into
-//! events, wherever it runs. Every event keeps where it came from (file and 1-based line, or
+//! Reading is split in two so that parsing can run on every core: [`Records`] (and [`read_raw`])
+//! only split the input into raw records (a JSON Lines line stays text), and [`parse`] (or
+//! [`RecordRun::events`](crate::record_run::RecordRun::events), for a batch's records) turns them into events, wherever it runs. Every event keeps where it came from (file and 1-based line, or
 //! 1-based position in an array or `Records` list). A malformed event is handed on as an error
 //! with its position, never dropped: counting and reporting it is the caller's job.
 //!
@@ -15,6 +15,7 @@
 //! `--max-document-bytes`; an event nested deeper than `sigil_engine::json::MAX_EVENT_DEPTH` is a
 //! malformed event with its column.
 
+use crate::record_run::RecordRun;
 use flate2::read::MultiGzDecoder;
 use serde_json::Value;
 use sigil_engine::json::{deeper_than, MAX_EVENT_DEPTH};
@@ -118,12 +119,13 @@ pub struct Records {
 }
 
 enum State {
-    /// JSON Lines, `number` the last line read. `idle_owed`: the last line emptied the reader's
-    /// buffer, so an [`Raw::Idle`] comes next.
+    /// JSON Lines, `number` the last line read and `line` its text (the buffer every line is
+    /// read into). `idle_owed`: the last line emptied the reader's buffer, so an [`Raw::Idle`]
+    /// comes next.
     Lines {
         reader: Input,
         number: u64,
-        bytes: Vec<u8>,
+        line: String,
         idle_owed: bool,
     },
     /// The records of an input parsed whole (a JSON array, a pretty-printed document).
@@ -148,7 +150,7 @@ impl Records {
             match first_significant_byte(&mut reader)? {
                 None => State::Done,
                 Some(b'[') => State::Whole(read_array(reader, &limits)?.into_iter()),
-                Some(_) => State::Lines { reader, number: 0, bytes: Vec::new(), idle_owed: false },
+                Some(_) => State::Lines { reader, number: 0, line: String::new(), idle_owed: false },
             }
         };
         Ok(Records { limits, state })
@@ -157,8 +159,51 @@ impl Records {
     /// The next record, or `None` at the input's end.
     #[allow(clippy::should_implement_trait)] // fallible: an `Iterator` of `io::Result` hides the end
     pub fn next(&mut self) -> io::Result<Option<Raw>> {
-        match &mut self.state {
-            State::Lines { .. } => self.next_line(),
+        Ok(match self.next_record()? {
+            Next::Line(number) => Some(Raw::Line { number, text: self.line().to_owned() }),
+            Next::Other(raw) => Some(raw),
+            Next::End => None,
+        })
+    }
+
+    /// The next record into `run`: a line's text is copied into the run's text, with no
+    /// allocation of its own.
+    pub fn read_into(&mut self, run: &mut RecordRun) -> io::Result<Step> {
+        Ok(match self.next_record()? {
+            Next::Line(number) => {
+                run.push_line(number, self.line());
+                Step::Kept
+            }
+            Next::Other(Raw::Idle) => Step::Idle,
+            Next::Other(raw) => {
+                run.push_other(raw);
+                Step::Kept
+            }
+            Next::End => Step::End,
+        })
+    }
+
+    /// The next record, a line lent from the reader's line buffer rather than copied: for a
+    /// caller that copies it somewhere anyway. `None` at the input's end.
+    pub fn next_lent(&mut self) -> io::Result<Option<Lent<'_>>> {
+        Ok(match self.next_record()? {
+            Next::Line(number) => Some(Lent::Line { number, text: self.line() }),
+            Next::Other(raw) => Some(Lent::Other(raw)),
+            Next::End => None,
+        })
+    }
+
+    /// The text of the line [`Next::Line`] announced.
+    fn line(&self) -> &str {
+        match &self.state {
+            State::Lines { line, .. } => line,
+            _ => unreachable!("a line is announced by JSON Lines only"),
+        }
+    }
+
+    fn next_record(&mut self) -> io::Result<Next> {
+        let raw = match &mut self.state {
+            State::Lines { .. } => return self.next_line(),
             State::Whole(records) => Ok(records.next()),
             State::Evtx { records, decoder } => match records.recv() {
                 Ok(raw) => Ok(Some(raw)),
@@ -172,44 +217,46 @@ impl Records {
                 },
             },
             State::Done => Ok(None),
-        }
+        };
+        Ok(raw?.map_or(Next::End, Next::Other))
     }
 
     /// JSON Lines. When the first line is not complete JSON, the input may be one pretty-printed
     /// document (a CloudTrail file, say): it is read and parsed whole.
-    fn next_line(&mut self) -> io::Result<Option<Raw>> {
-        let State::Lines { reader, number, bytes, idle_owed } = &mut self.state else {
+    fn next_line(&mut self) -> io::Result<Next> {
+        let State::Lines { reader, number, line, idle_owed } = &mut self.state else {
             unreachable!("called on JSON Lines only")
         };
         if std::mem::take(idle_owed) {
-            return Ok(Some(Raw::Idle));
+            return Ok(Next::Other(Raw::Idle));
         }
         let limits = &self.limits;
         loop {
-            // One buffer for every line, copied out at its exact length: growing a new vector
+            // One buffer for every line, copied out by whoever takes it: growing a new vector
             // per line cost the reader a dozen reallocations a line.
-            match lines::read_line(reader, bytes, limits.max_line_bytes)? {
+            let mut bytes = std::mem::take(line).into_bytes();
+            bytes.clear();
+            match lines::read_line(reader, &mut bytes, limits.max_line_bytes)? {
                 LineRead::End => {
                     self.state = State::Done;
-                    return Ok(None);
+                    return Ok(Next::End);
                 }
                 LineRead::Line { .. } => *number += 1,
                 LineRead::TooLong { bytes, .. } => {
                     *number += 1;
                     let reason = lines::too_long_reason(bytes, limits.max_line_bytes, "--max-line-bytes");
-                    return Ok(Some(Raw::Parsed { position: *number, record: Err(reason) }));
+                    return Ok(Next::Other(Raw::Parsed { position: *number, record: Err(reason) }));
                 }
             }
             // A line that is not UTF-8 is a malformed event like any other, not the end of the input.
-            let line = match std::str::from_utf8(bytes) {
-                Ok(line) => line,
+            match String::from_utf8(bytes) {
+                Ok(text) => *line = text,
                 Err(e) => {
-                    let at = e.valid_up_to();
-                    let record = Err(format!("not UTF-8 text (byte {})", at + 1));
-                    return Ok(Some(Raw::Parsed { position: *number, record }));
+                    let record = Err(format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to() + 1));
+                    return Ok(Next::Other(Raw::Parsed { position: *number, record }));
                 }
-            };
-            // Looked at in the reader's buffer, before the copy: reading a line's last byte just
+            }
+            // Looked at in the line's buffer, before its copy: reading a line's last byte just
             // after copying it waited for the copy's stores (2% of a one-core hunt, with perf).
             if line.trim().is_empty() {
                 continue;
@@ -223,11 +270,10 @@ impl Records {
                     Err(e) => vec![Raw::Parsed { position: e.line() as u64, record: Err(session_error(&e)) }],
                 };
                 self.state = State::Whole(records.into_iter());
-                return self.next();
+                return self.next_record();
             }
-            let raw = Raw::Line { number: *number, text: line.to_owned() };
             *idle_owed = reader.buffer().is_empty();
-            return Ok(Some(raw));
+            return Ok(Next::Line(*number));
         }
     }
 }
@@ -335,6 +381,33 @@ fn items_as_events(items: Vec<Value>) -> Vec<Raw> {
         .enumerate()
         .map(|(i, item)| Raw::Parsed { position: i as u64 + 1, record: as_event(item) })
         .collect()
+}
+
+/// What [`Records::next_record`] found: a JSON Lines line (its text in the reader's line buffer
+/// until the next read), another record, or the input's end.
+enum Next {
+    Line(u64),
+    Other(Raw),
+    End,
+}
+
+/// A record as [`Records::next_lent`] gives it.
+pub enum Lent<'r> {
+    /// A JSON Lines line, valid until the next record is read.
+    Line { number: u64, text: &'r str },
+    /// Any other record (never a [`Raw::Line`]).
+    Other(Raw),
+}
+
+/// What [`Records::read_into`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A record joined the run.
+    Kept,
+    /// The input has nothing more buffered (see [`Raw::Idle`]).
+    Idle,
+    /// The input ended.
+    End,
 }
 
 /// An event, and the text it was parsed from when that text is its alone (the engine can then

@@ -18,6 +18,7 @@ mod input;
 mod lookup;
 mod normalize;
 mod output;
+mod record_run;
 mod report;
 mod rule_cache;
 mod rule_tests;

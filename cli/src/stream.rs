@@ -9,7 +9,8 @@
 //! over for it.
 
 use crate::batch_source::{Ahead, Source};
-use crate::input::{self, Raw};
+use crate::input;
+use crate::record_run::RecordRun;
 use indicatif::{ProgressBar, ProgressStyle};
 use sigil_engine::Scratch;
 use std::io::{self, IsTerminal};
@@ -79,7 +80,7 @@ pub fn threads(requested: Option<usize>) -> Result<usize, String> {
 pub struct Batch {
     pub seq: u64,
     pub file: Arc<str>,
-    pub items: Vec<Raw>,
+    pub records: RecordRun,
     /// Messages that belong at this point of the output (an unreadable input, say).
     pub notes: Vec<String>,
     pub unreadable: u64,

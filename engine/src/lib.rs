@@ -38,6 +38,7 @@ pub mod explain;
 pub mod fold;
 pub mod index;
 pub mod json;
+pub mod json_lines;
 pub mod layout;
 pub mod lines;
 pub mod matcher;

@@ -13,6 +13,7 @@ use crate::correlate::{Correlator, EventRef, Feed, Readers, SavedState};
 use crate::edge::select;
 use crate::eval::{Detection, Engine, EngineError, Routing, Scratch};
 use crate::json::Json;
+use crate::json_lines::JsonLines;
 use crate::layout;
 use crate::plan::Plan;
 use crate::silence::SilenceWatch;
@@ -29,7 +30,15 @@ pub type LineEvent<'a> = Result<(Json<'a>, bool), String>;
 /// deeper than [`crate::json::MAX_EVENT_DEPTH`] (the error says so, with its column). The line's
 /// length is bounded by whoever read it ([`crate::lines`]).
 pub fn events_in_line<'a>(text: &'a str, out: &mut dyn FnMut(Option<u64>, LineEvent<'a>)) {
-    match Json::parse(text) {
+    events_in_document(Json::parse(text), out)
+}
+
+/// [`events_in_line`] for a line already parsed (by [`JsonLines`], say).
+pub fn events_in_document<'a>(
+    parsed: Result<Json<'a>, serde_json::Error>,
+    out: &mut dyn FnMut(Option<u64>, LineEvent<'a>),
+) {
+    match parsed {
         Ok(Json::Object(mut obj)) if matches!(obj.get("Records"), Some(Json::Array(_))) => {
             let Some(Json::Array(records)) = obj.remove("Records") else { unreachable!("checked above") };
             for (i, record) in records.into_iter().enumerate() {
@@ -203,13 +212,14 @@ impl Session {
         let mut report = BatchReport::default();
         let file: Arc<str> = Arc::from(source);
         let mut detections = Vec::new();
-        for (i, line) in lines_of(text).enumerate() {
+        let mut docs = JsonLines::new(text);
+        for (i, (start, end)) in line_spans(text).enumerate() {
             let line_number = first_line + i as u64;
-            let line = line.trim();
+            let line = text[start..end].trim();
             if line.is_empty() {
                 continue;
             }
-            events_in_line(line, &mut |position, event| {
+            events_in_document(docs.parse(start, end), &mut |position, event| {
                 let at = position.unwrap_or(line_number);
                 report.events += 1;
                 match event {
@@ -297,16 +307,16 @@ impl Session {
     }
 }
 
-/// The lines of `text`, as `str::lines` gives them but for a `\r` before a `\n` (callers trim
-/// each line) and an empty last line after a final `\n` (callers skip empty lines). Found with
-/// the memchr crate, whose SIMD search also runs on wasm32, where this loop is the guest's.
-fn lines_of(text: &str) -> impl Iterator<Item = &str> {
+/// Where the lines of `text` start and end (the `\n` excluded), as `str::lines` cuts them but
+/// for a `\r` before a `\n` (callers trim each line) and an empty last line after a final `\n`
+/// (callers skip empty lines). Found with the memchr crate, whose SIMD search also runs on
+/// wasm32, where this loop is the guest's.
+pub fn line_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut start = 0;
     memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len())).map(move |end| {
-        // `\n` is ASCII: both ends are character boundaries.
-        let line = &text[start..end];
+        let span = (start, end);
         start = end + 1;
-        line
+        span
     })
 }
 
@@ -466,7 +476,7 @@ mod tests {
     #[test]
     fn lines_are_numbered_as_str_lines_numbers_them() {
         for text in ["", "a", "a\n", "a\r\nb", "\n\nc\n", "é\nü\r\n\n", "x\n\n"] {
-            let ours: Vec<&str> = super::lines_of(text).map(str::trim).collect();
+            let ours: Vec<&str> = super::line_spans(text).map(|(start, end)| text[start..end].trim()).collect();
             let std: Vec<&str> = text.lines().map(str::trim).collect();
             // The same lines at the same positions; ours may add one empty last line.
             assert_eq!(&ours[..std.len()], &std[..], "{text:?}");

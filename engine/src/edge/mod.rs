@@ -24,8 +24,9 @@ pub mod select;
 use crate::alert::event_time_ms;
 use crate::eval::{Detection, Routing};
 use crate::json::Json;
+use crate::json_lines::JsonLines;
 use crate::route::Source;
-use crate::session::{events_in_line, LineEvent, Session};
+use crate::session::{events_in_document, LineEvent, Session};
 use aggregate::{Added, Windows};
 pub use counts::Counts;
 pub use policy::{Action, Policy, PolicyError, Selector};
@@ -111,14 +112,18 @@ impl Edge {
         out: &mut EdgeOutput,
     ) {
         let file: Arc<str> = Arc::from(source);
+        let mut docs = JsonLines::new(text);
+        let mut start = 0;
         for (i, raw) in text.split_inclusive('\n').enumerate() {
             self.counts.bytes_in += raw.len() as u64;
+            let span = (start, start + raw.strip_suffix('\n').unwrap_or(raw).len());
+            start += raw.len();
             let line = raw.trim();
             if line.is_empty() {
                 continue;
             }
             let line_number = first_line + i as u64;
-            events_in_line(line, &mut |position, event| {
+            events_in_document(docs.parse(span.0, span.1), &mut |position, event| {
                 let at = position.unwrap_or(line_number);
                 self.one_event(session, &file, at, line, event, routing, out);
             });
