@@ -11,8 +11,8 @@
 //! value is taken from the run only when it starts on its line, after nothing but JSON white
 //! space, and nothing but JSON white space follows it there. Anything else (two values on one
 //! line, a value that runs on into the next line, a malformed line, white space JSON does not
-//! know) is parsed again on its line alone, with that line's error and column, and the run starts
-//! afresh on the next line. This module only parses; what makes a document an event (an object,
+//! know) is parsed again on its line alone, with that line's error and column, and so are the
+//! lines after it until one parses; the run starts afresh after that one. This module only parses; what makes a document an event (an object,
 //! a `Records` list) is [`crate::session`]'s.
 
 use crate::json::Json;
@@ -23,6 +23,10 @@ use serde_json::{Deserializer, StreamDeserializer};
 pub struct JsonLines<'a> {
     text: &'a str,
     run: Option<Run<'a>>,
+    /// A line had to be parsed alone: lines are parsed alone until one parses, then the run
+    /// starts again. (Otherwise every line of a document printed over many lines would start a
+    /// run that parses the rest of that document before it fails the line: quadratic work.)
+    alone: bool,
 }
 
 /// One deserializer over the rest of the text, from the line it started on.
@@ -34,7 +38,7 @@ struct Run<'a> {
 
 impl<'a> JsonLines<'a> {
     pub fn new(text: &'a str) -> JsonLines<'a> {
-        JsonLines { text, run: None }
+        JsonLines { text, run: None, alone: false }
     }
 
     /// The document on the line `text[start..end]` (its `\n` excluded), as `Json::parse` gives
@@ -42,6 +46,11 @@ impl<'a> JsonLines<'a> {
     /// hold only white space.
     pub fn parse(&mut self, start: usize, end: usize) -> Result<Json<'a>, serde_json::Error> {
         let text = self.text;
+        if self.alone {
+            let doc = Json::parse(text[start..end].trim());
+            self.alone = doc.is_err();
+            return doc;
+        }
         if let Some(run) = &self.run {
             // The run goes on only over JSON white space: what it would otherwise step over
             // (a line left out that holds other white space) is not this line's to judge.
@@ -60,7 +69,9 @@ impl<'a> JsonLines<'a> {
             }
         }
         self.run = None;
-        Json::parse(text[start..end].trim())
+        let doc = Json::parse(text[start..end].trim());
+        self.alone = doc.is_err();
+        doc
     }
 }
 
@@ -113,6 +124,26 @@ mod tests {
         ] {
             agrees_with_each_line_alone(text);
         }
+    }
+
+    #[test]
+    fn after_a_line_parsed_alone_the_run_waits_for_a_line_that_parses() {
+        // A document printed over several lines: no line of it starts a run that would parse
+        // the rest of the document (each line would, with a run restarted after each failure).
+        let text = "{\n  \"a\": {\n    \"b\": 1\n  }\n}\n{\"c\":1}\n{\"d\":2}\n";
+        agrees_with_each_line_alone(text);
+        let mut lines = JsonLines::new(text);
+        let mut start = 0;
+        let mut runs = Vec::new();
+        for line in text.split('\n').filter(|l| !l.is_empty()) {
+            start = text[start..].find(line).unwrap() + start;
+            let _ = lines.parse(start, start + line.len());
+            runs.push(lines.run.is_some());
+            start += line.len();
+        }
+        // The first line started a run (and failed), the next four were parsed alone, `{"c":1}`
+        // parsed alone too (the first to parse), and `{"d":2}` started the run again.
+        assert_eq!(runs, [false, false, false, false, false, false, true]);
     }
 
     #[test]
