@@ -5,8 +5,9 @@
 //!
 //! Reading is split in two so that parsing can run on every core: [`Records`] (and [`read_raw`])
 //! only split the input into raw records (a JSON Lines line stays text), and [`parse`] (or
-//! [`RecordRun::events`](crate::record_run::RecordRun::events), for a batch's records) turns them into events, wherever it runs. Every event keeps where it came from (file and 1-based line, or
-//! 1-based position in an array or `Records` list). A malformed event is handed on as an error
+//! [`RecordRun::events`], for a batch's records) turns them into events, wherever it runs. Every
+//! event keeps where it came from (file and 1-based line, or 1-based position in an array or
+//! `Records` list). A malformed event is handed on as an error
 //! with its position, never dropped: counting and reporting it is the caller's job.
 //!
 //! What one input can make it hold is bounded ([`Limits`]): a JSON Lines line is read in chunks

@@ -311,7 +311,7 @@ impl Session {
 /// for a `\r` before a `\n` (callers trim each line) and an empty last line after a final `\n`
 /// (callers skip empty lines). Found with the memchr crate, whose SIMD search also runs on
 /// wasm32, where this loop is the guest's.
-pub fn line_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+fn line_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut start = 0;
     memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len())).map(move |end| {
         let span = (start, end);
