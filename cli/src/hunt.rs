@@ -263,94 +263,91 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
     let mut done = Done { seq: batch.seq, notes: batch.notes, unreadable: batch.unreadable, ..Done::default() };
     let mut detections = Vec::new();
     let mut text = Vec::new();
-    {
-        batch.records.events(&mut |line, record| {
-            done.read += 1;
-            let (mut event, mut source_text) = match record {
-                Ok(input::Event { doc, text }) => (doc, text),
-                Err(reason) => {
-                    done.rejected += 1;
-                    done.notes.push(format!("sigil: {}:{line}: malformed event: {reason}", batch.file));
-                    return;
-                }
-            };
-            for table in lookups {
-                // Joined values are not in the event's text: its keyword shortcut no longer holds.
-                if table.apply(&mut event) {
-                    source_text = None;
-                }
-            }
-            // Read only when a window needs it: most events raise nothing and need no time.
-            let known_time = window.map(|_| event_time_ms(&event, timestamp_field));
-            if let (Some(window), Some(time)) = (window, known_time) {
-                if !window.admits(time) {
-                    done.outside_window += 1;
-                    done.untimed += u64::from(time.is_none());
-                    return;
-                }
-            }
-            if let Some(silences) = silences {
-                // Silences the event's time reveals come before its detections.
-                if !text.is_empty() {
-                    done.items.push(Item::Text(std::mem::take(&mut text)));
-                }
-                let sightings = silence::sightings(silences, &event, &select::event_source(&event, routing));
-                let time = known_time.unwrap_or_else(|| event_time_ms(&event, timestamp_field));
-                let evidence = EventRef { file: Arc::clone(&batch.file), line };
-                done.items.push(Item::Silence { time, evidence, sightings });
-            }
-            detections.clear();
-            match source_text {
-                Some(source_text) => engine.evaluate_text(scratch, &event, source_text, routing, &mut detections),
-                None => engine.evaluate_with(scratch, &event, routing, &mut detections),
-            }
-            if detections.is_empty() {
+    batch.records.events(&mut |line, record| {
+        done.read += 1;
+        let (mut event, mut source_text) = match record {
+            Ok(input::Event { doc, text }) => (doc, text),
+            Err(reason) => {
+                done.rejected += 1;
+                done.notes.push(format!("sigil: {}:{line}: malformed event: {reason}", batch.file));
                 return;
             }
-            let source = EventSource { file: batch.file.to_string(), line };
-            let mut feeds = Vec::new();
-            let time = known_time.unwrap_or_else(|| event_time_ms(&event, timestamp_field));
-            let mut suppressible = 0;
-            let written = session::write_detections(
-                engine,
-                readers,
-                &detections,
-                &event,
-                &source,
-                timestamp_field,
-                &mut feeds,
-                &mut |alert| {
-                    let render =
-                        |out: &mut Vec<u8>| output::write_alert(out, alert, format).expect("writing to memory");
-                    let found = wants.found(alert, time);
-                    match session::Suppressible::of(alert, time, render) {
-                        // Written or counted by the writer, in input order.
-                        Some(item) => {
-                            if !text.is_empty() {
-                                done.items.push(Item::Text(std::mem::take(&mut text)));
-                            }
-                            done.items.push(Item::Suppressible(item, found));
-                            suppressible += 1;
-                        }
-                        None => {
-                            render(&mut text);
-                            // Its place among the text does not matter: a Found writes nothing.
-                            done.items.extend(found.map(Item::Found));
-                        }
-                    }
-                },
-            );
-            done.with_hits += u64::from(written > 0);
-            done.alerts += written - suppressible;
-            if !feeds.is_empty() {
-                if !text.is_empty() {
-                    done.items.push(Item::Text(std::mem::take(&mut text)));
-                }
-                let evidence = EventRef { file: Arc::clone(&batch.file), line };
-                done.items.push(Item::Correlate { time, evidence, feeds });
+        };
+        for table in lookups {
+            // Joined values are not in the event's text: its keyword shortcut no longer holds.
+            if table.apply(&mut event) {
+                source_text = None;
             }
-        });
-    }
+        }
+        // Read only when a window needs it: most events raise nothing and need no time.
+        let known_time = window.map(|_| event_time_ms(&event, timestamp_field));
+        if let (Some(window), Some(time)) = (window, known_time) {
+            if !window.admits(time) {
+                done.outside_window += 1;
+                done.untimed += u64::from(time.is_none());
+                return;
+            }
+        }
+        if let Some(silences) = silences {
+            // Silences the event's time reveals come before its detections.
+            if !text.is_empty() {
+                done.items.push(Item::Text(std::mem::take(&mut text)));
+            }
+            let sightings = silence::sightings(silences, &event, &select::event_source(&event, routing));
+            let time = known_time.unwrap_or_else(|| event_time_ms(&event, timestamp_field));
+            let evidence = EventRef { file: Arc::clone(&batch.file), line };
+            done.items.push(Item::Silence { time, evidence, sightings });
+        }
+        detections.clear();
+        match source_text {
+            Some(source_text) => engine.evaluate_text(scratch, &event, source_text, routing, &mut detections),
+            None => engine.evaluate_with(scratch, &event, routing, &mut detections),
+        }
+        if detections.is_empty() {
+            return;
+        }
+        let source = EventSource { file: batch.file.to_string(), line };
+        let mut feeds = Vec::new();
+        let time = known_time.unwrap_or_else(|| event_time_ms(&event, timestamp_field));
+        let mut suppressible = 0;
+        let written = session::write_detections(
+            engine,
+            readers,
+            &detections,
+            &event,
+            &source,
+            timestamp_field,
+            &mut feeds,
+            &mut |alert| {
+                let render = |out: &mut Vec<u8>| output::write_alert(out, alert, format).expect("writing to memory");
+                let found = wants.found(alert, time);
+                match session::Suppressible::of(alert, time, render) {
+                    // Written or counted by the writer, in input order.
+                    Some(item) => {
+                        if !text.is_empty() {
+                            done.items.push(Item::Text(std::mem::take(&mut text)));
+                        }
+                        done.items.push(Item::Suppressible(item, found));
+                        suppressible += 1;
+                    }
+                    None => {
+                        render(&mut text);
+                        // Its place among the text does not matter: a Found writes nothing.
+                        done.items.extend(found.map(Item::Found));
+                    }
+                }
+            },
+        );
+        done.with_hits += u64::from(written > 0);
+        done.alerts += written - suppressible;
+        if !feeds.is_empty() {
+            if !text.is_empty() {
+                done.items.push(Item::Text(std::mem::take(&mut text)));
+            }
+            let evidence = EventRef { file: Arc::clone(&batch.file), line };
+            done.items.push(Item::Correlate { time, evidence, feeds });
+        }
+    });
     if !text.is_empty() {
         done.items.push(Item::Text(text));
     }

@@ -121,48 +121,46 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
     let Context { engine, routing, mode, timestamp_field, lookups, window } = *context;
     let mut done = Done { seq: batch.seq, notes: batch.notes, unreadable: batch.unreadable, ..Done::default() };
     let mut detections = Vec::new();
-    {
-        batch.records.events(&mut |line, record| {
-            done.read += 1;
-            let (mut event, mut source_text) = match record {
-                Ok(input::Event { doc, text }) => (doc, text),
-                Err(reason) => {
-                    done.rejected += 1;
-                    done.notes.push(format!("sigil: {}:{line}: malformed event: {reason}", batch.file));
-                    return;
-                }
-            };
-            if let Some(window) = window {
-                let time = event_time_ms(&event, timestamp_field);
-                if !window.admits(time) {
-                    done.outside_window += 1;
-                    done.untimed += u64::from(time.is_none());
-                    return;
-                }
-            }
-            for table in lookups {
-                // Joined values are not in the event's text: its keyword shortcut no longer holds.
-                if table.apply(&mut event) {
-                    source_text = None;
-                }
-            }
-            detections.clear();
-            match source_text {
-                Some(text) => engine.evaluate_text(scratch, &event, text, routing, &mut detections),
-                None => engine.evaluate_with(scratch, &event, routing, &mut detections),
-            }
-            if detections.is_empty() {
+    batch.records.events(&mut |line, record| {
+        done.read += 1;
+        let (mut event, mut source_text) = match record {
+            Ok(input::Event { doc, text }) => (doc, text),
+            Err(reason) => {
+                done.rejected += 1;
+                done.notes.push(format!("sigil: {}:{line}: malformed event: {reason}", batch.file));
                 return;
             }
-            done.matched += 1;
-            match mode {
-                Mode::Print(format) => {
-                    format::write_event(&mut done.text, &batch.file, line, &event, timestamp_field, format)
-                }
-                Mode::CountBy(field) => *done.counts.entry(format::count_key(&event, field)).or_default() += 1,
+        };
+        if let Some(window) = window {
+            let time = event_time_ms(&event, timestamp_field);
+            if !window.admits(time) {
+                done.outside_window += 1;
+                done.untimed += u64::from(time.is_none());
+                return;
             }
-        });
-    }
+        }
+        for table in lookups {
+            // Joined values are not in the event's text: its keyword shortcut no longer holds.
+            if table.apply(&mut event) {
+                source_text = None;
+            }
+        }
+        detections.clear();
+        match source_text {
+            Some(text) => engine.evaluate_text(scratch, &event, text, routing, &mut detections),
+            None => engine.evaluate_with(scratch, &event, routing, &mut detections),
+        }
+        if detections.is_empty() {
+            return;
+        }
+        done.matched += 1;
+        match mode {
+            Mode::Print(format) => {
+                format::write_event(&mut done.text, &batch.file, line, &event, timestamp_field, format)
+            }
+            Mode::CountBy(field) => *done.counts.entry(format::count_key(&event, field)).or_default() += 1,
+        }
+    });
     done
 }
 
