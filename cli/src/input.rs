@@ -7,8 +7,8 @@
 //! only split the input into raw records (a JSON Lines line stays text), and [`parse`] (or
 //! [`RecordRun::events`], for a batch's records) turns them into events, wherever it runs. Every
 //! event keeps where it came from (file and 1-based line, or 1-based position in an array or
-//! `Records` list). A malformed event is handed on as an error
-//! with its position, never dropped: counting and reporting it is the caller's job.
+//! `Records` list). A malformed event is handed on as an error with its position, never dropped:
+//! counting and reporting it is the caller's job.
 //!
 //! What one input can make it hold is bounded ([`Limits`]): a JSON Lines line is read in chunks
 //! and kept only up to `--max-line-bytes` (a longer one is a malformed event, skipped to its end);
@@ -160,27 +160,26 @@ impl Records {
     /// The next record, or `None` at the input's end.
     #[allow(clippy::should_implement_trait)] // fallible: an `Iterator` of `io::Result` hides the end
     pub fn next(&mut self) -> io::Result<Option<Raw>> {
-        Ok(match self.next_record()? {
-            Next::Line(number) => Some(Raw::Line { number, text: self.line().to_owned() }),
-            Next::Other(raw) => Some(raw),
-            Next::End => None,
-        })
+        Ok(self.next_lent()?.map(|record| match record {
+            Lent::Line { number, text } => Raw::Line { number, text: text.to_owned() },
+            Lent::Other(raw) => raw,
+        }))
     }
 
     /// The next record into `run`: a line's text is copied into the run's text, with no
     /// allocation of its own.
     pub fn read_into(&mut self, run: &mut RecordRun) -> io::Result<Step> {
-        Ok(match self.next_record()? {
-            Next::Line(number) => {
-                run.push_line(number, self.line());
+        Ok(match self.next_lent()? {
+            Some(Lent::Line { number, text }) => {
+                run.push_line(number, text);
                 Step::Kept
             }
-            Next::Other(Raw::Idle) => Step::Idle,
-            Next::Other(raw) => {
+            Some(Lent::Other(Raw::Idle)) => Step::Idle,
+            Some(Lent::Other(raw)) => {
                 run.push_other(raw);
                 Step::Kept
             }
-            Next::End => Step::End,
+            None => Step::End,
         })
     }
 
@@ -430,12 +429,23 @@ pub fn parse(raw: &Raw, out: &mut dyn FnMut(u64, Result<Event<'_>, String>)) {
         Raw::Idle => {}
         Raw::Line { number, text } => {
             let text = text.trim();
-            session::events_in_line(text, &mut |position, event| {
-                let event = event.map(|(doc, whole)| Event { doc, text: whole.then_some(text) });
-                out(position.unwrap_or(*number), event)
-            })
+            line_events(*number, text, Json::parse(text), out)
         }
     }
+}
+
+/// The events of line `number`, `parsed` from its trimmed `text` (alone, or in a run of lines):
+/// each at its line, or at its position in a `Records` list.
+pub fn line_events<'a>(
+    number: u64,
+    text: &'a str,
+    parsed: Result<Json<'a>, serde_json::Error>,
+    out: &mut dyn FnMut(u64, Result<Event<'a>, String>),
+) {
+    session::events_in_document(parsed, &mut |position, event| {
+        let event = event.map(|(doc, whole)| Event { doc, text: whole.then_some(text) });
+        out(position.unwrap_or(number), event)
+    })
 }
 
 #[cfg(test)]

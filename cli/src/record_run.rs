@@ -4,7 +4,6 @@
 
 use crate::input::{self, Event, Raw};
 use sigil_engine::json_lines::JsonLines;
-use sigil_engine::session;
 
 /// The records of one batch: its lines' text one after another in one string (each line
 /// followed by `\n`), and the records that are not lines. A line copied into a string of its
@@ -58,17 +57,14 @@ impl RecordRun {
         self.records.iter().map(|k| if let Kept::Line { number, .. } = k { *number } else { 0 }).collect()
     }
 
-    /// Its events in order, as [`parse`] gives each record's.
+    /// Its events in order, as [`input::parse`] gives each record's.
     pub fn events(&self, out: &mut dyn FnMut(u64, Result<Event<'_>, String>)) {
         let mut lines = JsonLines::new(&self.text);
         for kept in &self.records {
             match kept {
                 Kept::Line { number, start, end } => {
                     let text = self.text[*start..*end].trim();
-                    session::events_in_document(lines.parse(*start, *end), &mut |position, event| {
-                        let event = event.map(|(doc, whole)| Event { doc, text: whole.then_some(text) });
-                        out(position.unwrap_or(*number), event)
-                    })
+                    input::line_events(*number, text, lines.parse(*start, *end), out)
                 }
                 Kept::Other(raw) => input::parse(raw, out),
             }
