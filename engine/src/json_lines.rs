@@ -47,9 +47,7 @@ impl<'a> JsonLines<'a> {
     pub fn parse(&mut self, start: usize, end: usize) -> Result<Json<'a>, serde_json::Error> {
         let text = self.text;
         if self.alone {
-            let doc = Json::parse(text[start..end].trim());
-            self.alone = doc.is_err();
-            return doc;
+            return self.parse_alone(start, end);
         }
         if let Some(run) = &self.run {
             // The run goes on only over JSON white space: what it would otherwise step over
@@ -69,7 +67,12 @@ impl<'a> JsonLines<'a> {
             }
         }
         self.run = None;
-        let doc = Json::parse(text[start..end].trim());
+        self.parse_alone(start, end)
+    }
+
+    /// The line parsed on its own; the lines after a failure are too, until one parses.
+    fn parse_alone(&mut self, start: usize, end: usize) -> Result<Json<'a>, serde_json::Error> {
+        let doc = Json::parse(self.text[start..end].trim());
         self.alone = doc.is_err();
         doc
     }
