@@ -12,19 +12,17 @@
 //! and counted but not evaluated, so correlations see only the window. Each alert's summary
 //! record and CSV row (`findings`) are made by the worker beside its text.
 
-use crate::filters::TimeWindow;
 use crate::findings::{Found, Wants};
 pub use crate::hunt_rules::{load_rules, load_rules_selected};
 use crate::input;
 use crate::output;
 use crate::seal::{self, LineSink, SealKey};
-use crate::stream::{self, progress_bar, run_batches, Batch, Reading};
+use crate::stream::{self, progress_bar, run_batches, Admission, Admitted, Batch, Reading, Tally};
 use crate::{HuntArgs, HuntFormat};
 use indicatif::ProgressBar;
 use sigil_engine::alert::event_time_ms;
 use sigil_engine::correlate::{Correlator, EventRef, Feed, Readers};
 use sigil_engine::edge::select;
-use sigil_engine::enrich::Lookup;
 use sigil_engine::plan::Silence;
 use sigil_engine::silence::{self, Sighting, SilenceWatch};
 use sigil_engine::suppress::Suppressor;
@@ -46,15 +44,10 @@ struct Done {
     seq: u64,
     items: Vec<Item>,
     notes: Vec<String>,
-    read: u64,
-    rejected: u64,
+    tally: Tally,
     alerts: u64,
-    unreadable: u64,
     /// Events that raised at least one alert.
     with_hits: u64,
-    /// Events outside --from/--to, and of those the ones without a readable time.
-    outside_window: u64,
-    untimed: u64,
 }
 
 enum Item {
@@ -130,10 +123,8 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
         readers: &readers,
         routing: &routing,
         format,
-        timestamp_field: args.timestamp_field.as_deref(),
-        lookups: &lookups,
+        admission: Admission { window, timestamp_field: args.timestamp_field.as_deref(), lookups: &lookups },
         silences: watched.then_some(silences.as_slice()),
-        window,
         wants: findings.wants(),
     };
     let silence = watched.then(|| SilenceWatch::new(silences.clone(), args.max_groups));
@@ -186,18 +177,13 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     if let Some(untracked) = silence.map(|watch| watch.untracked()).filter(|&n| n > 0) {
         eprintln!("sigil: silence: {untracked} sources first heard past --max-groups were not watched");
     }
-    let mut events = vec![("rejected", totals.rejected)];
-    match window {
-        None => eprintln!("events: {} read, {} rejected; alerts: {}", totals.read, totals.rejected, totals.alerts),
-        Some(_) => {
-            eprintln!(
-                "events: {} read, {} rejected, {} outside --from/--to ({} of them without a time); alerts: {}",
-                totals.read, totals.rejected, totals.outside_window, totals.untimed, totals.alerts
-            );
-            events.extend([("outside_window", totals.outside_window), ("without_time", totals.untimed)]);
-        }
+    let tally = totals.tally;
+    eprintln!("{}; alerts: {}", tally.events_line(window.is_some()), totals.alerts);
+    let mut events = vec![("rejected", tally.rejected)];
+    if window.is_some() {
+        events.extend([("outside_window", tally.outside_window), ("without_time", tally.untimed)]);
     }
-    findings.finish(&events, totals.read, totals.with_hits)?;
+    findings.finish(&events, tally.read, totals.with_hits)?;
     if let (Some(collected), Some(path)) = (collected, &args.report) {
         collected.write_to(path)?;
     }
@@ -205,7 +191,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     // 20 ms of every hunt over `rules/windows`, with every thread but one idle.
     std::mem::forget(readers);
     std::mem::forget(engine);
-    Ok(if totals.unreadable > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if tally.unreadable > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
 /// Whether the rules' silence rules are watched, said before the stream starts (as `sigil edge`
@@ -248,46 +234,23 @@ struct Context<'a> {
     readers: &'a Readers,
     routing: &'a Routing,
     format: HuntFormat,
-    timestamp_field: Option<&'a str>,
-    lookups: &'a [Lookup],
+    /// Which events are evaluated (`--from`/`--to`), and the lookups joined onto them.
+    admission: Admission<'a>,
     /// The plan's silence rules when they are watched: then every event is an item.
     silences: Option<&'a [Silence]>,
-    /// `--from`/`--to`: events outside are counted, not evaluated.
-    window: Option<TimeWindow>,
     /// Whether alerts carry their summary record or timeline row to the writer.
     wants: Wants,
 }
 
-fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) -> Done {
-    let Context { engine, readers, routing, format, timestamp_field, lookups, silences, window, wants } = *context;
-    let mut done = Done { seq: batch.seq, notes: batch.notes, unreadable: batch.unreadable, ..Done::default() };
+fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, mut batch: Batch) -> Done {
+    let Context { engine, readers, routing, format, admission, silences, wants } = *context;
+    let timestamp_field = admission.timestamp_field;
+    let tally = Tally { unreadable: batch.unreadable, ..Tally::default() };
+    let mut done = Done { seq: batch.seq, notes: std::mem::take(&mut batch.notes), tally, ..Done::default() };
     let mut detections = Vec::new();
     let mut text = Vec::new();
-    batch.records.events(&mut |line, record| {
-        done.read += 1;
-        let (mut event, mut source_text) = match record {
-            Ok(input::Event { doc, text }) => (doc, text),
-            Err(reason) => {
-                done.rejected += 1;
-                done.notes.push(format!("sigil: {}:{line}: malformed event: {reason}", batch.file));
-                return;
-            }
-        };
-        for table in lookups {
-            // Joined values are not in the event's text: its keyword shortcut no longer holds.
-            if table.apply(&mut event) {
-                source_text = None;
-            }
-        }
-        // Read only when a window needs it: most events raise nothing and need no time.
-        let known_time = window.map(|_| event_time_ms(&event, timestamp_field));
-        if let (Some(window), Some(time)) = (window, known_time) {
-            if !window.admits(time) {
-                done.outside_window += 1;
-                done.untimed += u64::from(time.is_none());
-                return;
-            }
-        }
+    batch.admitted_events(&admission, &mut done.tally, &mut done.notes, &mut |admitted| {
+        let Admitted { line, event, text: source_text, time: known_time } = admitted;
         if let Some(silences) = silences {
             // Silences the event's time reveals come before its detections.
             if !text.is_empty() {
@@ -470,16 +433,12 @@ fn write_in_order(
             if !broken_pipe {
                 unless_pipe_closed(out.flush(), &mut broken_pipe)?;
             }
-            totals.read += d.read;
-            totals.rejected += d.rejected;
+            totals.tally.add(d.tally);
             totals.alerts += d.alerts;
-            totals.unreadable += d.unreadable;
             totals.with_hits += d.with_hits;
-            totals.outside_window += d.outside_window;
-            totals.untimed += d.untimed;
             if let Some(p) = progress {
-                p.set_position(totals.read);
-                let rate = totals.read as f64 / p.elapsed().as_secs_f64().max(1e-3);
+                p.set_position(totals.tally.read);
+                let rate = totals.tally.read as f64 / p.elapsed().as_secs_f64().max(1e-3);
                 p.set_message(format!("{rate:.0} events/s, {} alerts", totals.alerts));
             }
         }

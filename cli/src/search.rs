@@ -8,14 +8,11 @@
 
 mod format;
 
-use crate::filters::TimeWindow;
 use crate::hunt;
 use crate::input;
-use crate::stream::{self, Batch};
+use crate::stream::{self, Admission, Admitted, Batch, Tally};
 use crate::{rules, SearchArgs, SearchFormat};
 use indicatif::ProgressBar;
-use sigil_engine::alert::event_time_ms;
-use sigil_engine::enrich::Lookup;
 use sigil_engine::plan::LogSource;
 use sigil_engine::{Engine, Routing, Scratch};
 use std::collections::{BTreeMap, HashMap};
@@ -35,10 +32,8 @@ struct Context<'a> {
     engine: &'a Engine,
     routing: &'a Routing,
     mode: Mode<'a>,
-    timestamp_field: Option<&'a str>,
-    lookups: &'a [Lookup],
-    /// `--from`/`--to`: events outside are counted, never evaluated.
-    window: Option<TimeWindow>,
+    /// Which events are evaluated (`--from`/`--to`), and the lookups joined onto them.
+    admission: Admission<'a>,
 }
 
 /// What a worker made of a batch.
@@ -50,13 +45,8 @@ struct Done {
     /// With `--count-by`: matching events per value (`None`: the field is absent).
     counts: HashMap<Option<String>, u64>,
     notes: Vec<String>,
-    read: u64,
-    rejected: u64,
+    tally: Tally,
     matched: u64,
-    unreadable: u64,
-    /// Events outside --from/--to, and of those the ones without a readable time.
-    outside_window: u64,
-    untimed: u64,
 }
 
 pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
@@ -85,9 +75,7 @@ pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
         engine: &engine,
         routing: &routing,
         mode,
-        timestamp_field: args.timestamp_field.as_deref(),
-        lookups: &lookups,
-        window,
+        admission: Admission { window, timestamp_field: args.timestamp_field.as_deref(), lookups: &lookups },
     };
 
     let progress = stream::progress_bar();
@@ -101,14 +89,8 @@ pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
         p.finish_and_clear();
     }
     let totals = written.map_err(|e| format!("cannot write the results: {e}"))?;
-    match window {
-        None => eprintln!("events: {} read, {} rejected; matched: {}", totals.read, totals.rejected, totals.matched),
-        Some(_) => eprintln!(
-            "events: {} read, {} rejected, {} outside --from/--to ({} of them without a time); matched: {}",
-            totals.read, totals.rejected, totals.outside_window, totals.untimed, totals.matched
-        ),
-    }
-    Ok(if totals.unreadable > 0 {
+    eprintln!("{}; matched: {}", totals.tally.events_line(window.is_some()), totals.matched);
+    Ok(if totals.tally.unreadable > 0 {
         ExitCode::from(2)
     } else if totals.matched == 0 {
         ExitCode::from(1)
@@ -117,34 +99,13 @@ pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
     })
 }
 
-fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) -> Done {
-    let Context { engine, routing, mode, timestamp_field, lookups, window } = *context;
-    let mut done = Done { seq: batch.seq, notes: batch.notes, unreadable: batch.unreadable, ..Done::default() };
+fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, mut batch: Batch) -> Done {
+    let Context { engine, routing, mode, admission } = *context;
+    let tally = Tally { unreadable: batch.unreadable, ..Tally::default() };
+    let mut done = Done { seq: batch.seq, notes: std::mem::take(&mut batch.notes), tally, ..Done::default() };
     let mut detections = Vec::new();
-    batch.records.events(&mut |line, record| {
-        done.read += 1;
-        let (mut event, mut source_text) = match record {
-            Ok(input::Event { doc, text }) => (doc, text),
-            Err(reason) => {
-                done.rejected += 1;
-                done.notes.push(format!("sigil: {}:{line}: malformed event: {reason}", batch.file));
-                return;
-            }
-        };
-        if let Some(window) = window {
-            let time = event_time_ms(&event, timestamp_field);
-            if !window.admits(time) {
-                done.outside_window += 1;
-                done.untimed += u64::from(time.is_none());
-                return;
-            }
-        }
-        for table in lookups {
-            // Joined values are not in the event's text: its keyword shortcut no longer holds.
-            if table.apply(&mut event) {
-                source_text = None;
-            }
-        }
+    batch.admitted_events(&admission, &mut done.tally, &mut done.notes, &mut |admitted| {
+        let Admitted { line, event, text: source_text, .. } = admitted;
         detections.clear();
         match source_text {
             Some(text) => engine.evaluate_text(scratch, &event, text, routing, &mut detections),
@@ -156,7 +117,7 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, batch: Batch) ->
         done.matched += 1;
         match mode {
             Mode::Print(format) => {
-                format::write_event(&mut done.text, &batch.file, line, &event, timestamp_field, format)
+                format::write_event(&mut done.text, &batch.file, line, &event, admission.timestamp_field, format)
             }
             Mode::CountBy(field) => *done.counts.entry(format::count_key(&event, field)).or_default() += 1,
         }
@@ -198,14 +159,10 @@ fn write_in_order(
                     .and_then(|_| out.flush());
                 hunt::unless_pipe_closed(written, &mut broken_pipe)?;
             }
-            totals.read += d.read;
-            totals.rejected += d.rejected;
+            totals.tally.add(d.tally);
             totals.matched += d.matched;
-            totals.unreadable += d.unreadable;
-            totals.outside_window += d.outside_window;
-            totals.untimed += d.untimed;
             if let Some(p) = progress {
-                p.set_position(totals.read);
+                p.set_position(totals.tally.read);
                 p.set_message(format!("{} matched", totals.matched));
             }
         }

@@ -9,9 +9,13 @@
 //! over for it.
 
 use crate::batch_source::{Ahead, Source};
+use crate::filters::TimeWindow;
 use crate::input;
 use crate::record_run::RecordRun;
 use indicatif::{ProgressBar, ProgressStyle};
+use sigil_engine::alert::event_time_ms;
+use sigil_engine::enrich::Lookup;
+use sigil_engine::json::Json;
 use sigil_engine::Scratch;
 use std::io::{self, IsTerminal};
 use std::sync::{mpsc, Arc, OnceLock};
@@ -84,6 +88,105 @@ pub struct Batch {
     /// Messages that belong at this point of the output (an unreadable input, say).
     pub notes: Vec<String>,
     pub unreadable: u64,
+}
+
+/// What decides which of a batch's events are evaluated, and what is joined onto them: the same
+/// for every command.
+#[derive(Clone, Copy)]
+pub struct Admission<'a> {
+    /// `--from`/`--to`: events outside are counted, never evaluated.
+    pub window: Option<TimeWindow>,
+    pub timestamp_field: Option<&'a str>,
+    pub lookups: &'a [Lookup],
+}
+
+/// A well-formed event inside the window, with the lookups joined onto it.
+pub struct Admitted<'e> {
+    pub line: u64,
+    pub event: Json<'e>,
+    /// The event's JSON text, while the event is still just that text (no lookup joined a row
+    /// onto it): the engine's keyword shortcut reads it.
+    pub text: Option<&'e str>,
+    /// The event's time when the window read it (`None`: not read, there is no window).
+    pub time: Option<Option<i64>>,
+}
+
+/// What the workers counted of the records they took, added up in input order.
+#[derive(Default, Clone, Copy)]
+pub struct Tally {
+    pub read: u64,
+    pub rejected: u64,
+    /// Inputs that could not be read.
+    pub unreadable: u64,
+    /// Events outside --from/--to, and of those the ones without a readable time.
+    pub outside_window: u64,
+    pub untimed: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: Tally) {
+        self.read += other.read;
+        self.rejected += other.rejected;
+        self.unreadable += other.unreadable;
+        self.outside_window += other.outside_window;
+        self.untimed += other.untimed;
+    }
+
+    /// The final report's count of events, as `hunt` and `search` both print it (`windowed`:
+    /// with `--from`/`--to`).
+    pub fn events_line(&self, windowed: bool) -> String {
+        let Tally { read, rejected, outside_window, untimed, .. } = self;
+        match windowed {
+            false => format!("events: {read} read, {rejected} rejected"),
+            true => format!(
+                "events: {read} read, {rejected} rejected, {outside_window} outside --from/--to ({untimed} of them without a time)"
+            ),
+        }
+    }
+}
+
+impl Batch {
+    /// Hands `each` the batch's events that are well formed and inside the window, in order,
+    /// with the lookups joined; counts every record in `tally`, and notes each malformed one in
+    /// `notes`. The window reads each event as it was read, before any lookup joins a row onto
+    /// it, as a relative `--from` read the inputs to find the newest time (and an event left out
+    /// costs no lookup).
+    pub fn admitted_events(
+        &self,
+        admission: &Admission<'_>,
+        tally: &mut Tally,
+        notes: &mut Vec<String>,
+        each: &mut dyn FnMut(Admitted<'_>),
+    ) {
+        let Admission { window, timestamp_field, lookups } = *admission;
+        self.records.events(&mut |line, record| {
+            tally.read += 1;
+            let (mut event, mut text) = match record {
+                Ok(input::Event { doc, text }) => (doc, text),
+                Err(reason) => {
+                    tally.rejected += 1;
+                    notes.push(format!("sigil: {}:{line}: malformed event: {reason}", self.file));
+                    return;
+                }
+            };
+            // Read only when a window needs it: most events raise nothing and need no time.
+            let time = window.map(|_| event_time_ms(&event, timestamp_field));
+            if let (Some(window), Some(time)) = (window, time) {
+                if !window.admits(time) {
+                    tally.outside_window += 1;
+                    tally.untimed += u64::from(time.is_none());
+                    return;
+                }
+            }
+            for table in lookups {
+                // Joined values are not in the event's text: its keyword shortcut no longer holds.
+                if table.apply(&mut event) {
+                    text = None;
+                }
+            }
+            each(Admitted { line, event, text, time });
+        });
+    }
 }
 
 /// Evaluates the batches of `reading` on `threads` workers (each with its own `Scratch`) and
