@@ -41,6 +41,7 @@ pub mod json;
 pub mod json_lines;
 pub mod layout;
 pub mod lines;
+pub mod match_core;
 pub mod matcher;
 pub mod pack;
 pub mod plan;

@@ -12,6 +12,7 @@
 use crate::event::{self, Found};
 use crate::fold::{folded, with_folded};
 use crate::json::Json;
+use crate::match_core;
 use crate::plan::{CmpOp, RefMode, RegexSpec, StrPattern, Test, TimePart, Token};
 use crate::time;
 use std::borrow::Cow;
@@ -238,10 +239,24 @@ impl LazyRegex {
     pub fn is_match(&self, s: &str) -> bool {
         // The syntax was checked when the plan was prepared; only the size limit could still
         // refuse a pattern, and a pattern that cannot be compiled matches nothing.
-        self.compiled
-            .get_or_init(|| build_regex(&self.pattern, self.flags.0, self.flags.1, self.flags.2).ok())
-            .as_ref()
-            .is_some_and(|r| r.is_match(s))
+        self.compiled.get_or_init(|| self.build()).as_ref().is_some_and(|r| r.is_match(s))
+    }
+
+    /// Compiles what a yes/no search needs of the pattern ([`crate::match_core`]), or the pattern
+    /// itself when that is all of it (or when the smaller one cannot be built).
+    fn build(&self) -> Option<regex::Regex> {
+        let (ignore_case, multi_line, dot_all) = self.flags;
+        let parser = regex_syntax::ParserBuilder::new()
+            .case_insensitive(ignore_case)
+            .multi_line(multi_line)
+            .dot_matches_new_line(dot_all)
+            .nest_limit(REGEX_NEST_LIMIT)
+            .build()
+            .parse(&self.pattern);
+        // The core's text spells its flags out (`(?m:^)`, case-folded classes).
+        let core = parser.ok().as_ref().and_then(match_core::for_is_match);
+        core.and_then(|core| build_regex(&core.to_string(), false, false, false).ok())
+            .or_else(|| build_regex(&self.pattern, ignore_case, multi_line, dot_all).ok())
     }
 }
 
