@@ -1,6 +1,7 @@
 //! Needles that must sit at one end of a value (`startswith`, `endswith`): looked for at that
 //! end only, by walking a trie of them from the value's first (or last) byte, which stops as soon
-//! as no needle can go on. What a value costs is then the length of its longest matching prefix
+//! as no needle can go on. Where no needle ends or branches, a path of the trie is one edge,
+//! compared with the value as one slice. What a value costs is then the length of its longest matching prefix
 //! (or suffix), not its own length; and the needles searched for along values are fewer and
 //! longer, so that more fields get a SIMD prefilter ([`crate::prefilter`]).
 //!
@@ -33,6 +34,9 @@ pub struct AnchoredNeedles {
     edges: Vec<(u8, u32)>,
     /// The predicates of each needle, where it ends.
     preds: Vec<u32>,
+    /// The bytes each node's edge stands for after its first, as the value holds them: where
+    /// no needle ends or branches, a path of single steps is one edge.
+    labels: Vec<u8>,
     needles: usize,
 }
 
@@ -40,6 +44,8 @@ pub struct AnchoredNeedles {
 struct Node {
     edges: (u32, u32),
     preds: (u32, u32),
+    /// The bytes the edge into this node stands for after its first one, in `labels`.
+    label: (u32, u32),
 }
 
 impl AnchoredNeedles {
@@ -59,7 +65,7 @@ impl AnchoredNeedles {
         // Sorted, the needles under a node are one run, those ending there first, then those
         // going on through each byte in turn: a node is built from its run alone.
         let mut nodes = vec![Node::default()];
-        let (mut edges, mut preds) = (Vec::new(), Vec::with_capacity(entries.len()));
+        let (mut edges, mut preds, mut labels) = (Vec::new(), Vec::with_capacity(entries.len()), Vec::new());
         let mut pending = vec![(0usize, 0..entries.len(), 0usize)];
         while let Some((node, run, depth)) = pending.pop() {
             let ending = entries[run.clone()].iter().take_while(|(n, _)| n.len() == depth).count();
@@ -71,15 +77,25 @@ impl AnchoredNeedles {
             while at < run.end {
                 let byte = oriented(entries[at].0, depth);
                 let end = at + entries[at..run.end].partition_point(|(n, _)| oriented(n, depth) == byte);
-                nodes.push(Node::default());
+                // Sorted, what the run's first and last needles share, all of it shares; the
+                // first is the shortest, so none ends inside.
+                let (first, last) = (entries[at].0, entries[end - 1].0);
+                let shared = (depth + 1..first.len()).take_while(|&d| oriented(first, d) == oriented(last, d)).count();
+                let label = match side {
+                    Side::Start => &first[depth + 1..depth + 1 + shared],
+                    Side::End => &first[first.len() - (depth + 1 + shared)..first.len() - (depth + 1)],
+                };
+                let from = labels.len() as u32;
+                labels.extend_from_slice(label);
+                nodes.push(Node { label: (from, labels.len() as u32), ..Node::default() });
                 edges.push((byte, nodes.len() as u32 - 1));
-                pending.push((nodes.len() - 1, at..end, depth + 1));
+                pending.push((nodes.len() - 1, at..end, depth + 1 + shared));
                 at = end;
             }
             nodes[node].edges = (from, edges.len() as u32);
         }
         let needles = nodes.iter().filter(|n| n.preds.0 != n.preds.1).count();
-        AnchoredNeedles { side, nodes, edges, preds, needles }
+        AnchoredNeedles { side, nodes, edges, preds, labels, needles }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -94,6 +110,11 @@ impl AnchoredNeedles {
     fn preds(&self, node: usize) -> &[u32] {
         let (from, to) = self.nodes[node].preds;
         &self.preds[from as usize..to as usize]
+    }
+
+    fn label(&self, node: usize) -> &[u8] {
+        let (from, to) = self.nodes[node].label;
+        &self.labels[from as usize..to as usize]
     }
 
     /// The needles as written (an end's not reversed), in no particular order.
@@ -111,6 +132,11 @@ impl AnchoredNeedles {
             for &(b, child) in self.edges(at) {
                 let mut next = path.clone();
                 next.push(b);
+                let label = self.label(child as usize);
+                match self.side {
+                    Side::Start => next.extend_from_slice(label),
+                    Side::End => next.extend(label.iter().rev()),
+                }
                 stack.push((child as usize, next));
             }
         }
@@ -119,27 +145,26 @@ impl AnchoredNeedles {
 
     /// Calls `holds(pred)` for the predicates of every needle that `text` starts (or ends) with.
     pub fn each(&self, text: &[u8], mut holds: impl FnMut(u32)) {
-        let mut step = |at: usize, b: u8| -> Option<usize> {
-            let edges = self.edges(at);
-            let k = edges.binary_search_by_key(&b, |&(c, _)| c).ok()?;
-            let child = edges[k].1 as usize;
-            self.preds(child).iter().for_each(|&p| holds(p));
-            Some(child)
-        };
+        // `rest` is what the needles have not reached yet: the value less its start (or end).
+        let mut rest = text;
         let mut at = 0;
-        match self.side {
-            Side::Start => {
-                for &b in text {
-                    let Some(next) = step(at, b) else { return };
-                    at = next;
-                }
-            }
-            Side::End => {
-                for &b in text.iter().rev() {
-                    let Some(next) = step(at, b) else { return };
-                    at = next;
-                }
-            }
+        loop {
+            let next = match self.side {
+                Side::Start => rest.first(),
+                Side::End => rest.last(),
+            };
+            let Some(&b) = next else { return };
+            let edges = self.edges(at);
+            let Ok(k) = edges.binary_search_by_key(&b, |&(c, _)| c) else { return };
+            let child = edges[k].1 as usize;
+            let label = self.label(child);
+            rest = match self.side {
+                Side::Start if rest[1..].starts_with(label) => &rest[1 + label.len()..],
+                Side::End if rest[..rest.len() - 1].ends_with(label) => &rest[..rest.len() - 1 - label.len()],
+                _ => return,
+            };
+            self.preds(child).iter().for_each(|&p| holds(p));
+            at = child;
         }
     }
 }
@@ -181,17 +206,32 @@ mod tests {
         let word = |rng: &mut crate::prefilter::cases::Rng, max: usize| -> String {
             (0..1 + rng.below(max)).map(|_| alphabet[rng.below(alphabet.len())] as char).collect()
         };
-        for _ in 0..2_000 {
-            let needles: Vec<String> = (0..1 + rng.below(12)).map(|_| word(&mut rng, 6)).collect();
+        for case in 0..4_000 {
+            // Long needles too, so that paths without a branch or an end are long.
+            let longest = if case % 2 == 0 { 6 } else { 24 };
+            let needles: Vec<String> = (0..1 + rng.below(12)).map(|_| word(&mut rng, longest)).collect();
             let entries = needles.iter().enumerate().map(|(i, n)| (n.as_str(), i as u32));
             let starts = AnchoredNeedles::new(Side::Start, entries.clone());
             let ends = AnchoredNeedles::new(Side::End, entries);
-            let text = word(&mut rng, 400);
+            let mut text = word(&mut rng, 400);
+            if case % 3 == 0 {
+                // Starting and ending with needles, so that long paths are walked to their ends.
+                let (first, last) = (&needles[rng.below(needles.len())], &needles[rng.below(needles.len())]);
+                text = format!("{first}{}{last}", &text[..rng.below(text.len() + 1)]);
+            }
             let expect = |f: &dyn Fn(&str) -> bool| -> Vec<u32> {
                 (0..needles.len() as u32).filter(|&i| f(&needles[i as usize])).collect()
             };
             assert_eq!(held(&starts, &text), expect(&|n| text.starts_with(n)), "{needles:?} in {text:?}");
             assert_eq!(held(&ends, &text), expect(&|n| text.ends_with(n)), "{needles:?} in {text:?}");
+            let mut written: Vec<Vec<u8>> = needles.iter().map(|n| n.as_bytes().to_vec()).collect();
+            written.sort();
+            written.dedup();
+            for set in [&starts, &ends] {
+                let mut listed = set.needles();
+                listed.sort();
+                assert_eq!(listed, written);
+            }
         }
     }
 }
