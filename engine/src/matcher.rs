@@ -246,7 +246,7 @@ impl LazyRegex {
     /// itself when that is all of it (or when the smaller one cannot be built).
     fn build(&self) -> Option<regex::Regex> {
         let (ignore_case, multi_line, dot_all) = self.flags;
-        let parser = regex_syntax::ParserBuilder::new()
+        let parsed = regex_syntax::ParserBuilder::new()
             .case_insensitive(ignore_case)
             .multi_line(multi_line)
             .dot_matches_new_line(dot_all)
@@ -254,7 +254,7 @@ impl LazyRegex {
             .build()
             .parse(&self.pattern);
         // The core's text spells its flags out (`(?m:^)`, case-folded classes).
-        let core = parser.ok().as_ref().and_then(match_core::for_is_match);
+        let core = parsed.ok().as_ref().and_then(match_core::for_is_match);
         core.and_then(|core| build_regex(&core.to_string(), false, false, false).ok())
             .or_else(|| build_regex(&self.pattern, ignore_case, multi_line, dot_all).ok())
     }

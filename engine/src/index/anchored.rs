@@ -1,9 +1,9 @@
 //! Needles that must sit at one end of a value (`startswith`, `endswith`): looked for at that
 //! end only, by walking a trie of them from the value's first (or last) byte, which stops as soon
 //! as no needle can go on. Where no needle ends or branches, a path of the trie is one edge,
-//! compared with the value as one slice. What a value costs is then the length of its longest matching prefix
-//! (or suffix), not its own length; and the needles searched for along values are fewer and
-//! longer, so that more fields get a SIMD prefilter ([`crate::prefilter`]).
+//! compared with the value as one slice. What a value costs is then the length of its longest
+//! matching prefix (or suffix), not its own length; and the needles searched for along values
+//! are fewer and longer, so that more fields get a SIMD prefilter ([`crate::prefilter`]).
 //!
 //! The trie is this module's own: aho-corasick's overlapping iterator refuses anchored searches,
 //! and its overlapping step goes on through failure links past the first byte, so it would read
