@@ -262,10 +262,7 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, mut batch: Batch
             done.items.push(Item::Silence { time, evidence, sightings });
         }
         detections.clear();
-        match source_text {
-            Some(source_text) => engine.evaluate_text(scratch, &event, source_text, routing, &mut detections),
-            None => engine.evaluate_with(scratch, &event, routing, &mut detections),
-        }
+        engine.evaluate_with_text(scratch, &event, source_text, routing, &mut detections);
         if detections.is_empty() {
             return;
         }

@@ -107,10 +107,7 @@ fn evaluate_batch(context: &Context<'_>, scratch: &mut Scratch, mut batch: Batch
     batch.admitted_events(&admission, &mut done.tally, &mut done.notes, &mut |admitted| {
         let Admitted { line, event, text: source_text, .. } = admitted;
         detections.clear();
-        match source_text {
-            Some(text) => engine.evaluate_text(scratch, &event, text, routing, &mut detections),
-            None => engine.evaluate_with(scratch, &event, routing, &mut detections),
-        }
+        engine.evaluate_with_text(scratch, &event, source_text, routing, &mut detections);
         if detections.is_empty() {
             return;
         }

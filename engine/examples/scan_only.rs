@@ -34,10 +34,7 @@ fn main() {
                 let Ok((doc, whole)) = event else { return };
                 out.clear();
                 let text = whole.then_some(*line);
-                match text {
-                    Some(t) => engine.evaluate_text(&mut scratch, &doc, t, &sigil_engine::Routing::Auto, &mut out),
-                    None => engine.evaluate_with(&mut scratch, &doc, &sigil_engine::Routing::Auto, &mut out),
-                }
+                engine.evaluate_with_text(&mut scratch, &doc, text, &sigil_engine::Routing::Auto, &mut out);
                 fired += out.len();
             });
         }

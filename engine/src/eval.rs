@@ -192,7 +192,7 @@ impl Engine {
 
     /// Appends the rules that fire on `event` to `out`, in rule order.
     pub fn evaluate_with(&self, scratch: &mut Scratch, event: &Json<'_>, routing: &Routing, out: &mut Vec<Detection>) {
-        self.evaluate_inner(scratch, event, None, routing, out);
+        self.evaluate_with_text(scratch, event, None, routing, out);
     }
 
     /// [`Engine::evaluate_with`] for an event parsed from `text` (all of it, and nothing else):
@@ -206,10 +206,13 @@ impl Engine {
         routing: &Routing,
         out: &mut Vec<Detection>,
     ) {
-        self.evaluate_inner(scratch, event, Some(text), routing, out);
+        self.evaluate_with_text(scratch, event, Some(text), routing, out);
     }
 
-    fn evaluate_inner(
+    /// [`Engine::evaluate_text`] when the caller has the event's text, [`Engine::evaluate_with`]
+    /// when it has not (the event was one of many in its text, or a lookup joined a row onto
+    /// it): for callers that learn which per event.
+    pub fn evaluate_with_text(
         &self,
         scratch: &mut Scratch,
         event: &Json<'_>,

@@ -263,10 +263,7 @@ impl Session {
             alerts += watch.observe(doc, &source, time, &evidence, &mut |alert| json_line(out, alert));
         }
         detections.clear();
-        match text {
-            Some(text) => engine.evaluate_text(scratch, doc, text, routing, detections),
-            None => engine.evaluate_with(scratch, doc, routing, detections),
-        }
+        engine.evaluate_with_text(scratch, doc, text, routing, detections);
         if detections.is_empty() {
             return alerts;
         }

@@ -95,10 +95,7 @@ impl Evaluator<'_> {
                     }
                 }
                 detections.clear();
-                match whole_text {
-                    Some(t) => self.engine.evaluate_text(scratch, &event, t, self.routing, &mut detections),
-                    None => self.engine.evaluate_with(scratch, &event, self.routing, &mut detections),
-                }
+                self.engine.evaluate_with_text(scratch, &event, whole_text, self.routing, &mut detections);
                 if detections.is_empty() {
                     return;
                 }
