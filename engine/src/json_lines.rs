@@ -12,8 +12,8 @@
 //! space, and nothing but JSON white space follows it there. Anything else (two values on one
 //! line, a value that runs on into the next line, a malformed line, white space JSON does not
 //! know) is parsed again on its line alone, with that line's error and column, and so are the
-//! lines after it until one parses; the run starts afresh after that one. This module only parses; what makes a document an event (an object,
-//! a `Records` list) is [`crate::session`]'s.
+//! lines after it until one parses; the run starts afresh after that one. This module only
+//! parses; what makes a document an event (an object, a `Records` list) is [`crate::session`]'s.
 
 use crate::json::Json;
 use serde_json::de::StrRead;
