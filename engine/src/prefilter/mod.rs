@@ -9,10 +9,11 @@
 //! `sigil-prefilter-check` module, inside wasm on simd128.
 //!
 //! [`MixedCase`] searches text that has not been case-folded: each needle exact or ASCII
-//! case-insensitive. aho-corasick's packed searcher has no such mode, so it exists where this
-//! module's Teddy is the prefilter anyway: on simd128. (Natively, an SSSE3 build of the same
-//! Teddy, 16 bytes a step, was slower over Windows events than folding the text and running
-//! aho-corasick's AVX2 Teddy, 32 bytes a step.)
+//! case-insensitive. aho-corasick's packed searcher has no such mode, so it is this module's
+//! Teddy: on simd128 in Wasm, and natively on AVX2 ([`avx2`], 32 bytes a step), where it is
+//! one pass over text that would otherwise be folded first (a copy) and then searched.
+//! (An SSSE3 build, 16 bytes a step, was slower over Windows events than folding and running
+//! aho-corasick's AVX2 Teddy, so other x86-64 CPUs and other targets have no `MixedCase`.)
 //!
 //! [`Occurrences`] goes further for the same few needles: it finds every occurrence of every
 //! needle, one prefilter call per start, so that text with a few needle starts is never stepped
@@ -21,6 +22,8 @@
 //! This module never decides a predicate: it only says where needles are; what they mean is the
 //! index's.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 #[doc(hidden)]
 pub mod cases;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -108,27 +111,36 @@ pub struct MixedCase {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 type MixedInner = teddy::Teddy<simd128::Simd128>;
 
-// The engine's own unit tests run the portable Teddy natively, so that what uses a
+#[cfg(target_arch = "x86_64")]
+type MixedInner = teddy::Teddy<avx2::Avx2>;
+
+// Elsewhere the engine's own unit tests run the portable Teddy, so that what uses a
 // `MixedCase` is tested natively too.
-#[cfg(all(test, not(all(target_arch = "wasm32", target_feature = "simd128"))))]
+#[cfg(all(test, not(target_arch = "x86_64"), not(all(target_arch = "wasm32", target_feature = "simd128"))))]
 type MixedInner = teddy::Teddy<vector::Portable>;
 
-#[cfg(all(not(test), not(all(target_arch = "wasm32", target_feature = "simd128"))))]
+#[cfg(all(not(test), not(target_arch = "x86_64"), not(all(target_arch = "wasm32", target_feature = "simd128"))))]
 type MixedInner = std::convert::Infallible;
 
 impl MixedCase {
     /// As [`Prefilter::new`]: `None` for no needles, an empty one, more than [`MAX_NEEDLES`], or
-    /// a target other than wasm32 with simd128.
+    /// a CPU without the vector instructions it needs (wasm32 without simd128, x86-64 without
+    /// AVX2, other targets).
     pub fn new(needles: &[(&[u8], Case)]) -> Option<MixedCase> {
         Self::build(needles).map(|inner| MixedCase { inner })
     }
 
-    #[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+    #[cfg(target_arch = "x86_64")]
+    fn build(needles: &[(&[u8], Case)]) -> Option<MixedInner> {
+        avx2::built(needles)
+    }
+
+    #[cfg(all(not(target_arch = "x86_64"), any(test, all(target_arch = "wasm32", target_feature = "simd128"))))]
     fn build(needles: &[(&[u8], Case)]) -> Option<MixedInner> {
         teddy::Teddy::with_cases(needles)
     }
 
-    #[cfg(all(not(test), not(all(target_arch = "wasm32", target_feature = "simd128"))))]
+    #[cfg(all(not(test), not(target_arch = "x86_64"), not(all(target_arch = "wasm32", target_feature = "simd128"))))]
     fn build(_: &[(&[u8], Case)]) -> Option<MixedInner> {
         None
     }
@@ -141,13 +153,19 @@ impl MixedCase {
     }
 }
 
-#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn mixed_from(inner: &MixedInner, haystack: &[u8], from: usize) -> Option<usize> {
+    avx2::find_from(inner, haystack, from)
+}
+
+#[cfg(all(not(target_arch = "x86_64"), any(test, all(target_arch = "wasm32", target_feature = "simd128"))))]
 #[inline]
 fn mixed_from(inner: &MixedInner, haystack: &[u8], from: usize) -> Option<usize> {
     inner.find_from(haystack, from)
 }
 
-#[cfg(all(not(test), not(all(target_arch = "wasm32", target_feature = "simd128"))))]
+#[cfg(all(not(test), not(target_arch = "x86_64"), not(all(target_arch = "wasm32", target_feature = "simd128"))))]
 fn mixed_from(inner: &MixedInner, _: &[u8], _: usize) -> Option<usize> {
     match *inner {}
 }

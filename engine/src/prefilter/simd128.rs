@@ -1,7 +1,7 @@
 //! [`Vector`] on WebAssembly's fixed-width SIMD (`simd128`): `i8x16.swizzle` is the nibble
 //! shuffle Teddy is built on. Compiled only for wasm32 with the feature enabled at build time.
 
-use super::vector::Vector;
+use super::vector::{Vector, MAX_LANES};
 use core::arch::wasm32::{
     u8x16_bitmask, u8x16_eq, u8x16_shr, u8x16_splat, u8x16_swizzle, v128, v128_and, v128_any_true, v128_load,
     v128_store,
@@ -11,14 +11,22 @@ use core::arch::wasm32::{
 pub struct Simd128(v128);
 
 impl Vector for Simd128 {
+    const LANES: usize = 16;
+
     #[inline(always)]
     fn splat(byte: u8) -> Self {
         Simd128(u8x16_splat(byte))
     }
 
     #[inline(always)]
-    fn load(bytes: &[u8; 16]) -> Self {
-        // SAFETY: the reference is valid for 16 bytes; `v128.load` needs no alignment.
+    fn table(entries: &[u8; 16]) -> Self {
+        Self::load(entries)
+    }
+
+    #[inline(always)]
+    fn load(bytes: &[u8]) -> Self {
+        let bytes = &bytes[..16];
+        // SAFETY: the slice is valid for 16 bytes; `v128.load` needs no alignment.
         Simd128(unsafe { v128_load(bytes.as_ptr().cast()) })
     }
 
@@ -43,13 +51,13 @@ impl Vector for Simd128 {
     }
 
     #[inline(always)]
-    fn nonzero_lanes(self) -> u16 {
-        !u8x16_bitmask(u8x16_eq(self.0, u8x16_splat(0)))
+    fn nonzero_lanes(self) -> u32 {
+        u32::from(!u8x16_bitmask(u8x16_eq(self.0, u8x16_splat(0))))
     }
 
     #[inline(always)]
-    fn to_array(self) -> [u8; 16] {
-        let mut out = [0u8; 16];
+    fn to_array(self) -> [u8; MAX_LANES] {
+        let mut out = [0u8; MAX_LANES];
         // SAFETY: `out` is valid for 16 bytes; `v128.store` needs no alignment.
         unsafe { v128_store(out.as_mut_ptr().cast(), self.0) };
         out

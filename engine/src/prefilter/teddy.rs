@@ -1,10 +1,10 @@
-//! Slim Teddy: a multi-substring search that tests 16 haystack positions at once.
+//! Slim Teddy: a multi-substring search that tests 16 or 32 haystack positions at once.
 //!
 //! The needles are spread over 8 buckets (one bit each). For each of the first `M` bytes of a
 //! needle (`M` = 1 to 4, no longer than the longest needle) two 16-entry tables say which
 //! buckets have a needle whose byte at that offset has a given low or high nibble; a needle
-//! shorter than `M` accepts any byte past its end. For a block of 16 positions, one shuffle per
-//! table looks up all 16 haystack bytes at once; the AND over the `M` offsets leaves, per
+//! shorter than `M` accepts any byte past its end. For a block of positions (a vector's lanes),
+//! one shuffle per table looks up all of its haystack bytes at once; the AND over the `M` offsets leaves, per
 //! position, the buckets whose fingerprint matched there. Only those positions are verified
 //! against the needles of their buckets, left to right, so the first verified position is the
 //! leftmost start of any needle.
@@ -16,7 +16,7 @@
 //! copied into a zero-padded buffer) and never panics.
 
 use super::starts_with;
-use super::vector::Vector;
+use super::vector::{Vector, MAX_LANES};
 use std::fmt;
 
 const BUCKETS: usize = 8;
@@ -82,7 +82,7 @@ impl<V: Vector> Teddy<V> {
         let mut order: Vec<u16> = (0..needles.len() as u16).collect();
         order.sort_by(|&a, &b| head(a).cmp(head(b)));
         let (ascii, exact): (Vec<u16>, Vec<u16>) = order.into_iter().partition(|&n| caseless & 1 << n != 0);
-        let buckets = spread(&ascii, &exact);
+        let buckets = spread(&ascii, &exact, head);
         let mut low = vec![[0u8; 16]; fingerprint];
         let mut high = vec![[0u8; 16]; fingerprint];
         for (bucket, members) in buckets.iter().enumerate() {
@@ -103,7 +103,7 @@ impl<V: Vector> Teddy<V> {
                 }
             }
         }
-        let masks = low.iter().zip(&high).map(|(lo, hi)| (V::load(lo), V::load(hi))).collect();
+        let masks = low.iter().zip(&high).map(|(lo, hi)| (V::table(lo), V::table(hi))).collect();
         let case_bits = needles
             .iter()
             .enumerate()
@@ -141,41 +141,40 @@ impl<V: Vector> Teddy<V> {
     fn find_with<const M: usize>(&self, haystack: &[u8]) -> Option<usize> {
         let masks: [(V, V); M] = std::array::from_fn(|k| self.masks[k]);
         let mut at = 0;
-        // Whole blocks: the 16 positions from `at`, whose fingerprints reach M - 1 bytes further.
-        while at + 16 + M - 1 <= haystack.len() {
+        // Whole blocks: the positions from `at`, whose fingerprints reach M - 1 bytes further.
+        while at + V::LANES + M - 1 <= haystack.len() {
             let found = candidates(&masks, haystack, at);
             if found.any() {
-                if let Some(start) = self.verify(haystack, at, found) {
+                if let Some(start) = self.verify(haystack, at, found.nonzero_lanes(), &found.to_array()) {
                     return Some(start);
                 }
             }
-            at += 16;
+            at += V::LANES;
         }
-        // The rest (fewer than 16 + M - 1 bytes), zero-padded, a block at a time: a needle
+        // The rest (fewer than LANES + M - 1 bytes), zero-padded, a block at a time: a needle
         // shorter than M may start in its last bytes, past the first block. Wherever a needle
         // could start, the bytes it covers are inside the haystack (offsets past a short
         // needle's end accept anything, padding too); padding can only make false candidates,
         // which verification against the haystack itself rejects.
         while at < haystack.len() {
             let rest = &haystack[at..];
-            let mut block = [0u8; 16 + MAX_FINGERPRINT];
+            let mut block = [0u8; MAX_LANES + MAX_FINGERPRINT];
             block[..rest.len()].copy_from_slice(rest);
             let found = candidates(&masks, &block, 0);
             if found.any() {
-                if let Some(start) = self.verify(haystack, at, found) {
+                if let Some(start) = self.verify(haystack, at, found.nonzero_lanes(), &found.to_array()) {
                     return Some(start);
                 }
             }
-            at += 16;
+            at += V::LANES;
         }
         None
     }
 
-    /// The first position of the block at `at` where a needle of a flagged bucket really starts.
+    /// The first position of the block at `at` where a needle of a flagged bucket really starts:
+    /// `lanes` has a bit per flagged position, `buckets` the flagged buckets of each.
     #[inline]
-    fn verify(&self, haystack: &[u8], at: usize, found: V) -> Option<usize> {
-        let buckets = found.to_array();
-        let mut lanes = found.nonzero_lanes();
+    fn verify(&self, haystack: &[u8], at: usize, mut lanes: u32, buckets: &[u8; MAX_LANES]) -> Option<usize> {
         while lanes != 0 {
             let lane = lanes.trailing_zeros() as usize;
             lanes &= lanes - 1;
@@ -202,9 +201,15 @@ impl<V: Vector> Teddy<V> {
     }
 }
 
-/// The buckets of two groups of needles that never share one: each group gets buckets in
-/// proportion to its size (at least one), and its needles, in order, in runs of equal length.
-fn spread(first: &[u16], second: &[u16]) -> [Vec<u16>; BUCKETS] {
+/// The buckets of two groups of needles (each in order of `head`, its fingerprint bytes) that
+/// never share one. A bucket's tables accept any mix of its needles' nibbles, so what costs
+/// false candidates is different heads in one bucket: needles with the same head always share
+/// one, and each group's distinct heads are spread evenly over its buckets, which are in
+/// proportion to its number of heads (at least one each).
+pub(super) fn spread<'n>(first: &[u16], second: &[u16], head: impl Fn(u16) -> &'n [u8]) -> [Vec<u16>; BUCKETS] {
+    let same_head = |a: &u16, b: &u16| head(*a) == head(*b);
+    let (first, second): (Vec<&[u16]>, Vec<&[u16]>) =
+        (first.chunk_by(same_head).collect(), second.chunk_by(same_head).collect());
     let total = first.len() + second.len();
     let for_first = match (first.is_empty(), second.is_empty()) {
         (true, _) => 0,
@@ -212,13 +217,9 @@ fn spread(first: &[u16], second: &[u16]) -> [Vec<u16>; BUCKETS] {
         (false, false) => ((BUCKETS * first.len() + total / 2) / total).clamp(1, BUCKETS - 1),
     };
     let mut buckets: [Vec<u16>; BUCKETS] = Default::default();
-    for (group, range) in [(first, 0..for_first), (second, for_first..BUCKETS)] {
-        if group.is_empty() {
-            continue;
-        }
-        let per_bucket = group.len().div_ceil(range.len());
-        for (i, &n) in group.iter().enumerate() {
-            buckets[range.start + i / per_bucket].push(n);
+    for (heads, range) in [(first, 0..for_first), (second, for_first..BUCKETS)] {
+        for (i, needles) in heads.iter().enumerate() {
+            buckets[range.start + i * range.len() / heads.len()].extend_from_slice(needles);
         }
     }
     buckets
@@ -247,15 +248,15 @@ fn fold_if(needle: &[u8], case: Case) -> Vec<u8> {
     }
 }
 
-/// Per position of the 16 from `at`, the buckets whose fingerprint matches there. The caller
-/// guarantees `at + 16 + M - 1 <= bytes.len()`; were it not so, every position would be flagged
-/// (and verified), never missed.
+/// Per position of the block from `at`, the buckets whose fingerprint matches there. The caller
+/// guarantees `at + LANES + M - 1 <= bytes.len()`; were it not so, every position would be
+/// flagged (and verified), never missed.
 #[inline(always)]
 fn candidates<V: Vector, const M: usize>(masks: &[(V, V); M], bytes: &[u8], at: usize) -> V {
     let low_nibble = V::splat(0x0f);
     let mut found = V::splat(0xff);
     for (k, &(low, high)) in masks.iter().enumerate() {
-        let Some(chunk) = bytes.get(at + k..).and_then(|b| b.first_chunk::<16>()) else {
+        let Some(chunk) = bytes.get(at + k..).filter(|b| b.len() >= V::LANES) else {
             return V::splat(0xff);
         };
         let chunk = V::load(chunk);

@@ -4,7 +4,7 @@
 use super::cases::{automaton_leftmost, case, cased_case, naive_leftmost, naive_leftmost_cased, Rng};
 use super::teddy::Teddy;
 use super::vector::Portable;
-use super::{MixedCase, Occurrences, Prefilter, DENSE_GAP, DENSE_STARTS};
+use super::{Case, MixedCase, Occurrences, Prefilter, DENSE_GAP, DENSE_STARTS};
 
 /// Every occurrence of every needle, by brute force: (needle, start), by start then needle.
 fn naive_occurrences(needles: &[String], haystack: &[u8], from: usize) -> Vec<(usize, usize)> {
@@ -44,7 +44,11 @@ fn teddy_finds_the_leftmost_start_on_random_cases() {
 fn teddy_finds_needles_at_every_block_edge_and_at_the_end() {
     let needles = vec!["xyz".to_string(), "q".to_string(), "mimikatz".to_string()];
     let teddy = Teddy::<Portable>::new(&needles).expect("built");
-    for len in 0..80 {
+    // The target's own mixed-case Teddy too (natively AVX2's 32-lane blocks, where the CPU has it).
+    let cased: Vec<(&[u8], Case)> = needles.iter().map(|n| (n.as_bytes(), Case::Exact)).collect();
+    let mixed = MixedCase::new(&cased);
+    let find_mixed = |hay: &[u8]| mixed.as_ref().map(|m| m.find_from(hay, 0));
+    for len in 0..100 {
         for (n, needle) in needles.iter().enumerate() {
             for at in 0..=len {
                 if at + needle.len() > len {
@@ -53,10 +57,22 @@ fn teddy_finds_needles_at_every_block_edge_and_at_the_end() {
                 let mut hay = vec![b'.'; len];
                 hay[at..at + needle.len()].copy_from_slice(needle.as_bytes());
                 assert_eq!(teddy.find(&hay), Some(at), "needle {n} at {at} of {len}");
+                if mixed.is_some() {
+                    assert_eq!(find_mixed(&hay), Some(Some(at)), "mixed: needle {n} at {at} of {len}");
+                }
             }
         }
         assert_eq!(teddy.find(&vec![b'.'; len]), None);
+        assert!(find_mixed(&vec![b'.'; len]).is_none_or(|found| found.is_none()));
     }
+}
+
+/// Natively, where the mixed-case Teddy is AVX2's: it is built wherever the CPU has AVX2.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn mixed_case_is_built_wherever_the_cpu_has_avx2() {
+    let built = MixedCase::new(&[(b"sekurlsa::", Case::Ascii)]).is_some();
+    assert_eq!(built, std::arch::is_x86_feature_detected!("avx2"));
 }
 
 #[test]
@@ -135,10 +151,54 @@ fn teddy_with_cases_finds_the_leftmost_start_on_random_cases() {
         let show = || format!("case {i}: needles {needles:?} haystack {:?}", String::from_utf8_lossy(&c.haystack));
         let teddy = Teddy::<Portable>::with_cases(&needles).expect("1..=64 non-empty needles");
         assert_eq!(teddy.find(&c.haystack), expected, "{}", show());
-        // What the engine's unit tests build natively (in Wasm: `sigil-prefilter-check`).
-        let mixed = MixedCase::new(&needles).expect("built");
+        // The target's own (natively AVX2 where the CPU has it, else the portable one; in Wasm:
+        // `sigil-prefilter-check`).
+        let Some(mixed) = MixedCase::new(&needles) else { continue };
         let from = rng.below(c.haystack.len() + 2);
         let after = naive_leftmost_cased(&needles, c.haystack.get(from..).unwrap_or_default()).map(|at| at + from);
         assert_eq!(mixed.find_from(&c.haystack, from), after, "from {from}, {}", show());
     }
+}
+
+#[test]
+fn needles_with_one_head_share_a_bucket_and_heads_spread_over_every_bucket() {
+    // Mimikatz's keywords, as a keyword rule's scan holds them (12 heads of 4 bytes among 20),
+    // and three escapes (3 heads).
+    let caseless = [
+        "dpapi::masterkey",
+        "eo.oe.kiwi",
+        "event::clear",
+        "event::drop",
+        "gentilkiwi.com",
+        "kerberos::golden",
+        "kerberos::ptc",
+        "kerberos::ptt",
+        "kerberos::tgt",
+        "kiwi legit printer",
+        "lsadump::",
+        "mimidrv.sys",
+        "\\\\mimilib.dll",
+        "misc::printnightmare",
+        "misc::shadowcopies",
+        "misc::skeleton",
+        "privilege::backup",
+        "privilege::debug",
+        "privilege::driver",
+        "sekurlsa::",
+    ];
+    let exact = ["\\u00", "\\u013", "\\u212"];
+    let needles: Vec<&[u8]> = caseless.iter().chain(&exact).map(|n| n.as_bytes()).collect();
+    let head = |n: u16| &needles[usize::from(n)][..4];
+    let ids = |range: std::ops::Range<usize>| range.map(|n| n as u16).collect::<Vec<u16>>();
+    let buckets = super::teddy::spread(&ids(0..caseless.len()), &ids(caseless.len()..needles.len()), head);
+    assert!(buckets.iter().all(|b| !b.is_empty()), "a bucket left empty: {buckets:?}");
+    for n in 0..needles.len() as u16 {
+        let holding: Vec<usize> =
+            (0..buckets.len()).filter(|&b| buckets[b].iter().any(|&m| head(m) == head(n))).collect();
+        assert_eq!(holding.len(), 1, "head {:?} is in buckets {holding:?}", String::from_utf8_lossy(head(n)));
+        let exact_bucket = buckets[holding[0]].iter().all(|&m| usize::from(m) >= caseless.len());
+        assert_eq!(exact_bucket, usize::from(n) >= caseless.len(), "exact and caseless needles share a bucket");
+    }
+    let most_heads = buckets.iter().map(|b| b.chunk_by(|&x, &y| head(x) == head(y)).count()).max();
+    assert_eq!(most_heads, Some(2), "15 heads over 8 buckets: at most 2 a bucket");
 }
