@@ -4,9 +4,10 @@
 //!
 //! Natively this is aho-corasick's packed (Teddy) searcher. That searcher has no SIMD kernel for
 //! wasm32, so on `wasm32` with `simd128` it is this module's own Teddy ([`teddy`]) over
-//! `core::arch::wasm32` ([`simd128`]). The Teddy is generic over a 16-byte [`vector::Vector`] so
-//! that the same algorithm is property-tested natively (on [`vector::Portable`]) and, through the
-//! `sigil-prefilter-check` module, inside wasm on simd128.
+//! `core::arch::wasm32` ([`simd128`], two 16-byte vectors a step). The Teddy is generic over a
+//! 16- or 32-lane [`vector::Vector`] so that the same algorithm is property-tested natively (on
+//! [`vector::Portable`] and AVX2) and, through the `sigil-prefilter-check` module, inside wasm on
+//! simd128.
 //!
 //! [`MixedCase`] searches text that has not been case-folded: each needle exact or ASCII
 //! case-insensitive. aho-corasick's packed searcher has no such mode, so it is this module's
@@ -50,7 +51,7 @@ pub struct Prefilter {
 type Inner = aho_corasick::packed::Searcher;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-type Inner = teddy::Teddy<simd128::Simd128>;
+type Inner = teddy::Teddy<simd128::Simd128x2>;
 
 impl Prefilter {
     /// A prefilter for `needles`, or `None` where none would help: no needles, an empty needle
@@ -109,7 +110,7 @@ pub struct MixedCase {
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-type MixedInner = teddy::Teddy<simd128::Simd128>;
+type MixedInner = teddy::Teddy<simd128::Simd128x2>;
 
 #[cfg(target_arch = "x86_64")]
 type MixedInner = teddy::Teddy<avx2::Avx2>;
@@ -200,7 +201,7 @@ pub const DENSE_STARTS: usize = 8;
 #[cfg(not(target_arch = "wasm32"))]
 pub const DENSE_GAP: usize = 16;
 
-/// In Wasm a 16-byte Teddy call costs more against the automaton's table walk than AVX2's does
+/// In Wasm a simd128 Teddy call costs more against the automaton's table walk than AVX2's does
 /// natively: there the prefilter finds the first start and the automaton goes on from it.
 /// (Measured on the OTRF sample: one call per start made `--runtime wasm` 10% slower.)
 #[cfg(target_arch = "wasm32")]
