@@ -4,10 +4,10 @@
 //! needle (`M` = 1 to 4, no longer than the longest needle) two 16-entry tables say which
 //! buckets have a needle whose byte at that offset has a given low or high nibble; a needle
 //! shorter than `M` accepts any byte past its end. For a block of positions (a vector's lanes),
-//! one shuffle per table looks up all of its haystack bytes at once; the AND over the `M` offsets leaves, per
-//! position, the buckets whose fingerprint matched there. Only those positions are verified
-//! against the needles of their buckets, left to right, so the first verified position is the
-//! leftmost start of any needle.
+//! one shuffle per table looks up all of its haystack bytes at once; the AND over the `M`
+//! offsets leaves, per position, the buckets whose fingerprint matched there. Only those
+//! positions are verified against the needles of their buckets, left to right, so the first
+//! verified position is the leftmost start of any needle.
 //!
 //! A needle may be ASCII case-insensitive ([`Case::Ascii`]): its letters' other case goes into
 //! the same tables, and verification compares it ignoring ASCII case.
