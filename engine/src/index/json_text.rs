@@ -13,10 +13,10 @@
 //!
 //! Where that one-pass search cannot be built (more than 64 needles, or a CPU without the
 //! vector shuffle it runs on: AVX2 natively, simd128 in Wasm) the text is checked for those
-//! escapes, folded, and searched for the needles alone. (Folding the whole text folds each string as the matchers do: a character's lower case
-//! depends on its neighbours only for a capital sigma, which never lowers to ASCII, so it cannot
-//! make or break an ASCII needle.) This module never decides a predicate: it only rules a whole
-//! scan out.
+//! escapes, folded, and searched for the needles alone. (Folding the whole text folds each
+//! string as the matchers do: a character's lower case depends on its neighbours only for a
+//! capital sigma, which never lowers to ASCII, so it cannot make or break an ASCII needle.) This
+//! module never decides a predicate: it only rules a whole scan out.
 
 use crate::fold::with_folded;
 use crate::prefilter::{Case, MixedCase, Prefilter};

@@ -51,7 +51,7 @@ pub struct Prefilter {
 type Inner = aho_corasick::packed::Searcher;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-type Inner = teddy::Teddy<simd128::Simd128x2>;
+type Inner = teddy::Teddy<simd128::Simd128>;
 
 impl Prefilter {
     /// A prefilter for `needles`, or `None` where none would help: no needles, an empty needle
@@ -110,7 +110,7 @@ pub struct MixedCase {
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-type MixedInner = teddy::Teddy<simd128::Simd128x2>;
+type MixedInner = teddy::Teddy<simd128::Simd128>;
 
 #[cfg(target_arch = "x86_64")]
 type MixedInner = teddy::Teddy<avx2::Avx2>;
